@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from accounts.models import User
+from accounts.validators import available_timezones, validate_profile, validate_username
+
+
+class RegisterInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=30, validators=[validate_username])
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+
+
+class UserCreatedSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "created_at"]
+
+
+class LoginInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=254, help_text="Username or email address.")
+    password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access_token = serializers.CharField()
+    refresh_token = serializers.CharField()
+    token_type = serializers.CharField()
+    expires_in = serializers.IntegerField(help_text="Seconds until the access token expires.")
+
+
+class RefreshInputSerializer(serializers.Serializer):
+    refresh_token = serializers.CharField(max_length=2048)
+
+
+class RefreshOutputSerializer(serializers.Serializer):
+    access_token = serializers.CharField()
+    refresh_token = serializers.CharField()
+
+
+class MeSerializer(serializers.ModelSerializer):
+    timezone = serializers.ChoiceField(choices=sorted(available_timezones()), required=False)
+    profile = serializers.JSONField(required=False, validators=[validate_profile])
+    email = serializers.EmailField(max_length=254, required=False)
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "username",
+            "email",
+            "total_xp",
+            "level",
+            "timezone",
+            "profile",
+            "is_staff",
+            "created_at",
+        ]
+        read_only_fields = ["id", "username", "total_xp", "level", "is_staff", "created_at"]

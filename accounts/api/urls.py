@@ -1,0 +1,14 @@
+from django.urls import re_path
+
+from accounts.api import views
+
+app_name = "auth"
+
+# Both `/auth/login` (the seed's curl session) and `/auth/login/` are accepted.
+urlpatterns = [
+    re_path(r"^register/?$", views.RegisterView.as_view(), name="register"),
+    re_path(r"^login/?$", views.LoginView.as_view(), name="login"),
+    re_path(r"^refresh/?$", views.RefreshView.as_view(), name="refresh"),
+    re_path(r"^logout/?$", views.LogoutView.as_view(), name="logout"),
+    re_path(r"^me/?$", views.MeView.as_view(), name="me"),
+]

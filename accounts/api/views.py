@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, generics, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+
+from accounts import services
+from accounts.api import serializers as s
+
+
+def _as_drf_validation_error(exc: DjangoValidationError) -> exceptions.ValidationError:
+    return exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+
+
+class PublicAuthView(APIView):
+    """Token endpoints: no authentication, but failures are 401 with a Bearer challenge (not 403)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    def get_authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+
+class RegisterView(PublicAuthView):
+    throttle_scope = "register"
+
+    @extend_schema(request=s.RegisterInputSerializer, responses={201: s.UserCreatedSerializer})
+    def post(self, request):
+        data = s.RegisterInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            user = services.user_register(**data.validated_data)
+        except DjangoValidationError as exc:
+            raise _as_drf_validation_error(exc)
+        return Response(s.UserCreatedSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class LoginView(PublicAuthView):
+    throttle_scope = "login"
+
+    @extend_schema(request=s.LoginInputSerializer, responses={200: s.TokenPairSerializer})
+    def post(self, request):
+        data = s.LoginInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(request, **data.validated_data)
+        if user is None:
+            raise exceptions.AuthenticationFailed("Invalid username or password.", code="invalid_credentials")
+        tokens = services.tokens_issue(user=user)
+        lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
+        return Response(
+            {**tokens, "token_type": "bearer", "expires_in": int(lifetime.total_seconds())},
+        )
+
+
+class RefreshView(PublicAuthView):
+    @extend_schema(request=s.RefreshInputSerializer, responses={200: s.RefreshOutputSerializer})
+    def post(self, request):
+        data = s.RefreshInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        refresh = TokenRefreshSerializer(data={"refresh": data.validated_data["refresh_token"]})
+        try:
+            refresh.is_valid(raise_exception=True)
+        except TokenError as exc:
+            raise exceptions.AuthenticationFailed(str(exc), code="token_not_valid")
+        return Response(
+            {
+                "access_token": refresh.validated_data["access"],
+                "refresh_token": refresh.validated_data["refresh"],
+            }
+        )
+
+
+class LogoutView(PublicAuthView):
+    @extend_schema(request=s.RefreshInputSerializer, responses={204: None})
+    def post(self, request):
+        data = s.RefreshInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.token_revoke(refresh_token=data.validated_data["refresh_token"])
+        except TokenError as exc:
+            raise exceptions.AuthenticationFailed(str(exc), code="token_not_valid")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(generics.RetrieveUpdateAPIView):
+    serializer_class = s.MeSerializer
+    permission_classes = [IsAuthenticated]
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_object(self):
+        return self.request.user
+
+    def perform_update(self, serializer):
+        try:
+            services.user_update_profile(user=self.request.user, **serializer.validated_data)
+        except DjangoValidationError as exc:
+            raise _as_drf_validation_error(exc)

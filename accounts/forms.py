@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+
+from accounts import services
+from accounts.models import User
+from accounts.validators import available_timezones, validate_username
+
+
+class SignupForm(forms.Form):
+    username = forms.CharField(
+        max_length=30, validators=[validate_username], help_text="3-30 letters, digits, . _ -"
+    )
+    email = forms.EmailField(max_length=254)
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), strip=False
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        conflicts = services.user_identity_conflicts(
+            username=cleaned.get("username"), email=cleaned.get("email")
+        )
+        for field, messages in conflicts.items():
+            self.add_error(field, messages)
+        return cleaned
+
+    def save(self) -> User:
+        try:
+            return services.user_register(**self.cleaned_data)
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                for message in messages:
+                    self.add_error(field if field in self.fields else None, message)
+            raise
+
+
+class LoginForm(AuthenticationForm):
+    username = forms.CharField(label="Username or email", max_length=254)
+
+
+class ProfileForm(forms.Form):
+    email = forms.EmailField(max_length=254)
+    timezone = forms.ChoiceField(choices=[])
+    display_name = forms.CharField(max_length=60, required=False)
+    bio = forms.CharField(max_length=280, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, user: User, **kwargs):
+        self.user = user
+        profile = user.profile or {}
+        kwargs.setdefault(
+            "initial",
+            {
+                "email": user.email,
+                "timezone": user.timezone,
+                "display_name": profile.get("display_name", ""),
+                "bio": profile.get("bio", ""),
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["timezone"].choices = [(name, name) for name in sorted(available_timezones())]
+
+    def save(self) -> User:
+        data = self.cleaned_data
+        profile = {**(self.user.profile or {}), "display_name": data["display_name"], "bio": data["bio"]}
+        try:
+            return services.user_update_profile(
+                user=self.user, email=data["email"], timezone=data["timezone"], profile=profile
+            )
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                for message in messages:
+                    self.add_error(field if field in self.fields else None, message)
+            raise

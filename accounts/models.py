@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.db import models
+from django.db.models.functions import Lower
+
+from accounts.validators import validate_profile, validate_timezone, validate_username
+
+
+class UserManager(DjangoUserManager):
+    def get_by_natural_key(self, username: str) -> User:
+        return self.get(username__iexact=username)
+
+
+class User(AbstractUser):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    username = models.CharField(
+        max_length=30,
+        unique=True,
+        validators=[validate_username],
+        error_messages={"unique": "A user with that username already exists."},
+    )
+    email = models.EmailField(max_length=254)
+    created_at = models.DateTimeField(auto_now_add=True)
+    profile = models.JSONField(default=dict, blank=True, validators=[validate_profile])
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    total_xp = models.IntegerField(default=0, db_index=True)
+    level = models.IntegerField(default=1)
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["username"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("username"),
+                name="accounts_user_username_ci_unique",
+                violation_error_message="A user with that username already exists.",
+            ),
+            models.UniqueConstraint(
+                Lower("email"),
+                name="accounts_user_email_ci_unique",
+                violation_error_message="A user with that email already exists.",
+            ),
+            models.CheckConstraint(condition=models.Q(total_xp__gte=0), name="accounts_user_total_xp_gte_0"),
+            models.CheckConstraint(condition=models.Q(level__gte=1), name="accounts_user_level_gte_1"),
+        ]
+
+    def __str__(self) -> str:
+        return self.username

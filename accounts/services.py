@@ -1,0 +1,96 @@
+"""Account state changes: registration, profile updates, tokens."""
+
+from __future__ import annotations
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.models import User
+
+
+def user_identity_conflicts(
+    *, username: str | None, email: str | None, exclude_id=None
+) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    others = User.objects.exclude(pk=exclude_id) if exclude_id else User.objects.all()
+    if username is not None and others.filter(username__iexact=username).exists():
+        errors["username"] = ["A user with that username already exists."]
+    if email is not None and others.filter(email__iexact=email).exists():
+        errors["email"] = ["A user with that email already exists."]
+    return errors
+
+
+@transaction.atomic
+def user_register(*, username: str, email: str, password: str) -> User:
+    """Create a player. Raises ValidationError (field -> messages) for taken names or a weak password."""
+    username = username.strip()
+    email = User.objects.normalize_email(email.strip())
+    errors = user_identity_conflicts(username=username, email=email)
+    candidate = User(username=username, email=email)
+    try:
+        validate_password(password, user=candidate)
+    except ValidationError as exc:
+        errors["password"] = list(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+    candidate.set_password(password)
+    try:
+        # The case-insensitive unique constraints decide races between two identical sign-ups.
+        with transaction.atomic():
+            candidate.save()
+    except IntegrityError:
+        raise ValidationError(
+            user_identity_conflicts(username=username, email=email) or {"username": ["Already taken."]}
+        )
+    return candidate
+
+
+@transaction.atomic
+def user_update_profile(
+    *, user: User, email: str | None = None, timezone: str | None = None, profile=None
+) -> User:
+    fields: list[str] = []
+    if email is not None:
+        email = User.objects.normalize_email(email.strip())
+        errors = user_identity_conflicts(username=None, email=email, exclude_id=user.pk)
+        if errors:
+            raise ValidationError(errors)
+        user.email = email
+        fields.append("email")
+    if timezone is not None:
+        user.timezone = timezone
+        fields.append("timezone")
+    if profile is not None:
+        user.profile = profile
+        fields.append("profile")
+    if fields:
+        try:
+            with transaction.atomic():
+                user.save(update_fields=fields)
+        except IntegrityError:
+            raise ValidationError({"email": ["A user with that email already exists."]})
+    return user
+
+
+def tokens_issue(*, user: User) -> dict[str, str]:
+    refresh = RefreshToken.for_user(user)
+    return {"refresh_token": str(refresh), "access_token": str(refresh.access_token)}
+
+
+def token_revoke(*, refresh_token: str) -> None:
+    """Blacklist a refresh token. Raises TokenError if it is invalid, expired or already revoked."""
+    token = RefreshToken(refresh_token)
+    token.blacklist()
+
+
+__all__ = [
+    "TokenError",
+    "token_revoke",
+    "tokens_issue",
+    "user_identity_conflicts",
+    "user_register",
+    "user_update_profile",
+]

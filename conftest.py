@@ -1,0 +1,68 @@
+"""Shared test fixtures: real PostgreSQL (pytest-django) and real Redis (a dedicated database index)."""
+
+from __future__ import annotations
+
+import django_rq
+import pytest
+from model_bakery import baker
+from rest_framework.test import APIClient
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis(settings):
+    """Each test starts with an empty Redis database (tests use their own index, see pyproject.toml)."""
+    if settings.REDIS_URL:
+        connection = django_rq.get_connection("default")
+        connection.flushdb()
+        yield
+        connection.flushdb()
+    else:
+        yield
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def password() -> str:
+    return "Correct-Horse-42-battery"
+
+
+@pytest.fixture
+def user(db, password):
+    account = baker.make("accounts.User", username="alice", email="alice@example.com")
+    account.set_password(password)
+    account.save()
+    return account
+
+
+@pytest.fixture
+def other_user(db, password):
+    account = baker.make("accounts.User", username="bob", email="bob@example.com")
+    account.set_password(password)
+    account.save()
+    return account
+
+
+@pytest.fixture
+def staff_user(db, password):
+    account = baker.make("accounts.User", username="staff", email="staff@example.com", is_staff=True)
+    account.set_password(password)
+    account.save()
+    return account
+
+
+@pytest.fixture
+def auth_client(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def staff_client(staff_user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(staff_user)
+    return client

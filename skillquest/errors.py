@@ -1,0 +1,42 @@
+"""Domain errors: a stable code and a message, mapped to HTTP statuses by skillquest.api."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "error"
+    message = "The request could not be completed."
+    status = 400
+
+    def __init__(self, message: str | None = None, *, code: str | None = None) -> None:
+        self.message = message or self.message
+        self.code = code or self.code
+        super().__init__(self.message)
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    message = "Not found."
+    status = 404
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    message = "The resource is not in a state that allows this."
+    status = 409
+
+
+class AttemptAlreadySubmitted(Conflict):
+    code = "attempt_already_submitted"
+    message = "This attempt has already been submitted."
+
+
+class ChallengeHasAttempts(Conflict):
+    code = "challenge_has_attempts"
+    message = "This challenge has attempts and cannot be deleted; unpublish it instead."
+
+
+class InvalidInput(DomainError):
+    code = "invalid"
+    message = "Invalid input."
+    status = 400

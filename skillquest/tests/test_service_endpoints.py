@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import User
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_ok_with_database_and_redis(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": True, "redis": True}
+
+
+def test_readyz_names_redis_when_down(client, settings):
+    settings.RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:1/0"}}
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["down"] == ["redis"]
+
+
+def test_schema_and_docs(client):
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200
+    assert b"/api/v1/auth/login" in schema.content
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    assert b"swagger-ui" in docs.content
+    assert b"cdn" not in docs.content.lower()
+
+
+def test_unknown_api_path_is_json_404(client):
+    response = client.get("/api/v1/nope")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_unknown_page_is_html_404(client):
+    response = client.get("/nope/")
+    assert response.status_code == 404
+    assert b"Page not found" in response.content
+
+
+@pytest.mark.urls("skillquest.tests.urls_failing")
+def test_unexpected_api_error_is_json_500_and_logged(client, caplog):
+    client.raise_request_exception = False
+    with caplog.at_level("ERROR", logger="django.request"):
+        response = client.get("/api/v1/boom")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "A server error occurred.", "code": "server_error"}
+    assert any(record.exc_info for record in caplog.records)
+
+
+def test_createsuperuser_noinput(monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_USERNAME", "root")
+    monkeypatch.setenv("DJANGO_SUPERUSER_EMAIL", "root@example.com")
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "Another-Strong-Pass-7")
+    call_command("createsuperuser", "--noinput")
+    admin = User.objects.get(username="root")
+    assert admin.is_superuser and admin.check_password("Another-Strong-Pass-7")
+
+
+def test_missing_secret_key_refuses_to_start():
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is required" in result.stderr
+
+
+def test_sqlite_quickstart_migrates_and_answers(tmp_path):
+    """The no-server quickstart: no DATABASE_URL, no REDIS_URL, DEBUG on."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"}}
+    env.update(DEBUG="true", DATABASE_URL=f"sqlite:///{tmp_path / 'quick.sqlite3'}")
+    script = (
+        "import django, os; django.setup();"
+        "from django.core.management import call_command; call_command('migrate', verbosity=0);"
+        "from django.test import Client; c = Client(HTTP_HOST='localhost');"
+        "r = c.post('/api/v1/auth/register', {'username': 'quick', 'email': 'q@example.com',"
+        " 'password': 'Sturdy-Pass-991'}, content_type='application/json');"
+        "assert r.status_code == 201, r.content;"
+        "r = c.get('/readyz'); assert r.status_code == 200, r.content;"
+        "assert r.json()['checks'] == {'database': True}; print('ok')"
+    )
+    env["DJANGO_SETTINGS_MODULE"] = "skillquest.settings"
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("ok")
