@@ -10,12 +10,14 @@ from rest_framework import exceptions, pagination, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from skillquest.errors import DomainError
+from skillquest.errors import DomainError, InvalidInput
 
 logger = logging.getLogger("skillquest.api")
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, InvalidInput) and exc.field:
+        return Response({exc.field: [exc.message]}, status=exc.status)
     if isinstance(exc, DomainError):
         return Response({"detail": exc.message, "code": exc.code}, status=exc.status)
     if isinstance(exc, Http404):

@@ -37,6 +37,12 @@ class ChallengeHasAttempts(Conflict):
 
 
 class InvalidInput(DomainError):
+    """Bad input that only the domain can judge; rendered in DRF's per-field shape when `field` is set."""
+
     code = "invalid"
     message = "Invalid input."
     status = 400
+
+    def __init__(self, message: str | None = None, *, field: str | None = None, code: str | None = None):
+        super().__init__(message, code=code)
+        self.field = field

@@ -27,7 +27,7 @@ def enqueue(func: Callable[..., Any], *args: Any, job_id: str | None = None, **k
         return True
     try:
         django_rq.get_queue("default").enqueue(
-            func, *args, job_id=job_id, retry=DEFAULT_RETRY, kwargs=kwargs or None
+            func, args=args, kwargs=kwargs, job_id=job_id, retry=DEFAULT_RETRY
         )
     except RedisError:
         logger.warning("enqueue_failed", extra={"job": func.__name__, "args": args}, exc_info=True)

@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from progress.api import views
+from skillquest.routers import OptionalSlashRouter
+
+router = OptionalSlashRouter()
+router.register("users", views.UserViewSet, basename="user")
+
+urlpatterns = router.urls

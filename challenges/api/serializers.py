@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from challenges import grading
+from challenges.models import XP_MAX, XP_MIN, Attempt, Challenge, Tag
+
+
+class TagSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tag
+        fields = ["name", "slug"]
+
+
+class ChallengeSerializer(serializers.ModelSerializer):
+    """What players see: never the grading config (it may hold the answer)."""
+
+    tags = TagSerializer(many=True, read_only=True)
+    grading_type = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Challenge
+        fields = [
+            "id", "title", "slug", "description", "xp", "difficulty", "tags", "pass_score",
+            "grading_type", "published", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class ChallengeStaffSerializer(serializers.ModelSerializer):
+    """Staff view and write shape: tags by slug, the grading config validated."""
+
+    tags = serializers.SlugRelatedField(
+        slug_field="slug", many=True, queryset=Tag.objects.all(), required=False
+    )
+    slug = serializers.SlugField(max_length=220, required=False, allow_blank=True)
+    xp = serializers.IntegerField(min_value=XP_MIN, max_value=XP_MAX)
+    pass_score = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    grading = serializers.JSONField(required=False)
+    grading_type = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Challenge
+        fields = [
+            "id", "title", "slug", "description", "xp", "difficulty", "tags", "pass_score",
+            "grading_type", "grading", "published", "created_by", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["id", "created_by", "created_at", "updated_at"]
+
+    def validate_grading(self, value):
+        try:
+            return grading.validate_config(value)
+        except grading.GradingConfigError as exc:
+            raise serializers.ValidationError(str(exc))
+
+    def validate_slug(self, value):
+        if (
+            value
+            and Challenge.objects.exclude(pk=getattr(self.instance, "pk", None)).filter(slug=value).exists()
+        ):
+            raise serializers.ValidationError("A challenge with this slug already exists.")
+        return value
+
+
+class AttemptStartSerializer(serializers.Serializer):
+    challenge_id = serializers.UUIDField()
+
+
+class AttemptSubmitSerializer(serializers.Serializer):
+    score = serializers.IntegerField(
+        min_value=0, max_value=100, required=False, help_text="0-100; used only by self-reported challenges."
+    )
+    solution = serializers.CharField(
+        max_length=grading.SOLUTION_MAX_CHARS, required=False, allow_blank=True, trim_whitespace=False
+    )
+    client = serializers.DictField(
+        required=False, help_text="Free-form client details, stored with the attempt."
+    )
+
+
+class AttemptSerializer(serializers.ModelSerializer):
+    challenge_id = serializers.UUIDField(read_only=True)
+    challenge_title = serializers.CharField(source="challenge.title", read_only=True)
+
+    class Meta:
+        model = Attempt
+        fields = [
+            "id", "challenge_id", "challenge_title", "status", "score", "xp_awarded",
+            "started_at", "submitted_at", "awarded_at",
+        ]  # fmt: skip
+        read_only_fields = fields

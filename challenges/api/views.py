@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from challenges import selectors, services
+from challenges.api import serializers as s
+from challenges.api.filters import AttemptFilter, ChallengeFilter
+from skillquest.errors import NotFound
+
+
+class IsStaffOrReadOnly(permissions.BasePermission):
+    def has_permission(self, request, view):
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+
+
+class ChallengeViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Published challenges for everyone; staff also see drafts and may create, edit and delete."""
+
+    permission_classes = [IsStaffOrReadOnly]
+    filterset_class = ChallengeFilter
+
+    def get_queryset(self):
+        return selectors.challenge_list(viewer=self.request.user)
+
+    def get_serializer_class(self):
+        user = self.request.user
+        if user and user.is_authenticated and user.is_staff:
+            return s.ChallengeStaffSerializer
+        return s.ChallengeSerializer
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        tags = data.pop("tags", None)
+        serializer.instance = services.challenge_create(created_by=self.request.user, tags=tags, **data)
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        tags = data.pop("tags", None)
+        serializer.instance = services.challenge_update(challenge=serializer.instance, tags=tags, **data)
+
+    def perform_destroy(self, instance):
+        services.challenge_delete(challenge=instance)
+
+
+class TagViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    permission_classes = [permissions.AllowAny]
+    serializer_class = s.TagSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return selectors.tag_list()
+
+
+class AttemptViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    """A player's own attempts: start one, submit it once, watch `xp_awarded` arrive."""
+
+    serializer_class = s.AttemptSerializer
+    filterset_class = AttemptFilter
+
+    def get_queryset(self):
+        return selectors.attempt_list(user=self.request.user).select_related("challenge")
+
+    @extend_schema(request=s.AttemptStartSerializer, responses={201: s.AttemptSerializer})
+    def create(self, request, *args, **kwargs):
+        data = s.AttemptStartSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        attempt = services.attempt_start(user=request.user, challenge_id=data.validated_data["challenge_id"])
+        return Response(s.AttemptSerializer(attempt).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.AttemptSubmitSerializer, responses={200: s.AttemptSerializer})
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        data = s.AttemptSubmitSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        attempt = services.attempt_submit(
+            user=request.user, attempt_id=self._attempt_id(pk), **data.validated_data
+        )
+        return Response(s.AttemptSerializer(attempt).data)
+
+    def _attempt_id(self, pk):
+        try:
+            return UUID(str(pk))
+        except ValueError:
+            raise NotFound("Attempt not found.", code="attempt_not_found")

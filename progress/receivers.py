@@ -1,0 +1,17 @@
+"""Signal receivers: each schedules a job after commit and holds no logic of its own."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from challenges.models import Attempt
+from progress import jobs
+
+
+@receiver(post_save, sender=Attempt, dispatch_uid="progress.attempt_saved")
+def attempt_saved(sender, instance: Attempt, **kwargs) -> None:
+    if instance.award_pending:
+        attempt_id = instance.pk
+        transaction.on_commit(lambda: jobs.schedule_award(attempt_id), robust=True)
