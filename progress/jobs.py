@@ -24,3 +24,9 @@ def award_xp_and_badges(attempt_id: str) -> dict | None:
 def schedule_award(attempt_id: uuid.UUID) -> bool:
     """Queue the award job; False if Redis is unreachable (the attempt stays pending for the sweep)."""
     return enqueue(award_xp_and_badges, str(attempt_id))
+
+
+def recalculate_xp() -> dict[str, int]:
+    from progress import services
+
+    return services.xp_recalculate()

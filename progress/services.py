@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import User
 from challenges.models import Attempt
 from progress import rules
+from progress.recalc import recalculate_xp
 from skillquest.logging import log_event
 
 logger = logging.getLogger("skillquest.awards")
@@ -103,3 +104,15 @@ def pending_award_ids() -> list[uuid.UUID]:
         .order_by("submitted_at")
         .values_list("id", flat=True)
     )
+
+
+def xp_recalculate() -> dict[str, int]:
+    """Recalculate XP and levels from the database (set-based), then refresh what derives from them."""
+    result = recalculate_xp()
+    log_event(
+        logger,
+        "xp_recalculated",
+        attempts_changed=result.attempts_changed,
+        users_changed=result.users_changed,
+    )
+    return {"attempts_changed": result.attempts_changed, "users_changed": result.users_changed}

@@ -46,3 +46,9 @@ class InvalidInput(DomainError):
     def __init__(self, message: str | None = None, *, field: str | None = None, code: str | None = None):
         super().__init__(message, code=code)
         self.field = field
+
+
+class ServiceUnavailable(DomainError):
+    code = "service_unavailable"
+    message = "A backing service is unavailable; try again shortly."
+    status = 503

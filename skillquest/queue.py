@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import django_rq
 from django.conf import settings
+from django.core.cache import cache
 from redis.exceptions import RedisError
 from rq import Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+from skillquest.errors import ServiceUnavailable
 
 logger = logging.getLogger("skillquest.queue")
 
@@ -33,3 +39,49 @@ def enqueue(func: Callable[..., Any], *args: Any, job_id: str | None = None, **k
         logger.warning("enqueue_failed", extra={"job": func.__name__, "args": args}, exc_info=True)
         return False
     return True
+
+
+TRACKED_RESULT_TTL = 24 * 3600
+
+
+def enqueue_tracked(func: Callable[..., Any], *args: Any) -> str:
+    """Run a job whose status and result callers look up later by id (staff commands such as recalc)."""
+    job_id = uuid.uuid4().hex
+    if settings.JOBS_IN_PROCESS:
+        try:
+            status = {"status": JobStatus.FINISHED.value, "result": func(*args)}
+        except Exception as exc:
+            logger.exception("job_failed", extra={"job": func.__name__, "job_id": job_id})
+            status = {"status": JobStatus.FAILED.value, "error": f"{type(exc).__name__}: {exc}"}
+        cache.set(f"skillquest:job:{job_id}", status, TRACKED_RESULT_TTL)
+        return job_id
+    try:
+        django_rq.get_queue("default").enqueue(
+            func, args=args, job_id=job_id, result_ttl=TRACKED_RESULT_TTL, failure_ttl=TRACKED_RESULT_TTL
+        )
+    except RedisError:
+        logger.warning("enqueue_failed", extra={"job": func.__name__}, exc_info=True)
+        raise ServiceUnavailable("The job queue is unavailable; try again shortly.", code="queue_unavailable")
+    return job_id
+
+
+def job_status(job_id: str) -> dict[str, Any] | None:
+    """`{status, result?, error?}` of a tracked job, or None if there is no such job (or it expired)."""
+    if settings.JOBS_IN_PROCESS:
+        return cache.get(f"skillquest:job:{job_id}")
+    try:
+        job = Job.fetch(job_id, connection=django_rq.get_connection("default"))
+    except NoSuchJobError:
+        return None
+    except RedisError:
+        raise ServiceUnavailable("The job queue is unavailable; try again shortly.", code="queue_unavailable")
+    status = job.get_status()
+    info: dict[str, Any] = {"status": status.value if status else "unknown"}
+    if status == JobStatus.FINISHED:
+        info["result"] = job.return_value()
+    elif status == JobStatus.FAILED:
+        latest = job.latest_result()
+        info["error"] = (
+            (latest.exc_string or "").strip().splitlines()[-1] if latest and latest.exc_string else None
+        )
+    return info

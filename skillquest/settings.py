@@ -92,6 +92,9 @@ else:
 RQ_QUEUES = {
     "default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 300},
 }
+# We schedule jobs with transaction.on_commit ourselves; django-rq must enqueue at once when asked,
+# so that a Redis failure surfaces where we handle it (its default defers inside atomic blocks).
+RQ = {"COMMIT_MODE": "auto"}
 # Jobs run on the RQ worker when Redis is configured, else in the web process right after commit.
 JOBS_IN_PROCESS = not REDIS_URL
 

@@ -1,7 +1,8 @@
-from progress.api import views
+from progress.api import admin_views, views
 from skillquest.routers import OptionalSlashRouter
 
 router = OptionalSlashRouter()
 router.register("users", views.UserViewSet, basename="user")
+router.register("admin", admin_views.AdminViewSet, basename="admin")
 
 urlpatterns = router.urls
