@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+import json
+import random
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.contrib.auth.hashers import make_password
+from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
 from challenges.models import Attempt, Challenge, Tag
 from challenges.services import attempt_submit
+from progress.services import xp_recalculate
 
 DEMO_PASSWORD = "SkillQuest-demo-2026"
 STAFF = ("admin", "admin@skillquest.local")
@@ -104,4 +113,103 @@ def seed_demo() -> list[str]:
         report.append(f"History: {len(HISTORY)} submitted attempts (awards run after commit).")
     report.append(f"Demo players: {', '.join(players)} / password {DEMO_PASSWORD}")
     report.append(f"{Challenge.objects.count()} challenges, {Tag.objects.count()} tags.")
+    return report
+
+
+LOAD_PREFIX = "load"
+LOAD_DAYS = 60
+CHUNK = 50_000
+
+
+def _load_user_rows(start: int, stop: int, password_hash: str, rng: random.Random, now: datetime):
+    for index in range(start, stop):
+        created = now - timedelta(days=LOAD_DAYS + 30, seconds=rng.randrange(30 * 86400))
+        yield (
+            uuid.uuid4(), f"{LOAD_PREFIX}{index:07d}", f"{LOAD_PREFIX}{index:07d}@load.skillquest.local",
+            password_hash, created, created,
+        )  # fmt: skip
+
+
+def _load_attempt_rows(count: int, user_ids: list, challenges: list, rng: random.Random, now: datetime):
+    for _ in range(count):
+        challenge_id, pass_score = challenges[rng.randrange(len(challenges))]
+        score = rng.randrange(101)
+        status = Attempt.Status.PASSED if score >= pass_score else Attempt.Status.FAILED
+        submitted = now - timedelta(seconds=rng.randrange(LOAD_DAYS * 86400))
+        started = submitted - timedelta(seconds=rng.randrange(1, 3600))
+        # xp_awarded 0 is a placeholder: the recalculation that follows computes every award by the rules.
+        yield (uuid.uuid4(), user_ids[rng.randrange(len(user_ids))], challenge_id, status, score, 0, submitted,
+               started, submitted)  # fmt: skip
+
+
+USER_COLUMNS = ("id", "username", "email", "password", "created_at", "date_joined")
+ATTEMPT_COLUMNS = (
+    "id", "user_id", "challenge_id", "status", "score", "xp_awarded", "awarded_at", "started_at", "submitted_at",
+)  # fmt: skip
+USER_DEFAULTS = {
+    "first_name": "", "last_name": "", "is_staff": False, "is_active": True, "is_superuser": False,
+    "profile": {}, "timezone": "UTC", "total_xp": 0, "level": 1,
+}  # fmt: skip
+
+
+def _insert(model, columns: tuple[str, ...], rows, defaults: dict, progress: Callable[[int], None]) -> None:
+    """COPY on PostgreSQL (fastest by far for millions of rows), bulk_create elsewhere."""
+    if connection.vendor == "postgresql":
+        names = [*columns, *defaults]
+        extra = tuple(json.dumps(v) if isinstance(v, dict) else v for v in defaults.values())
+        with connection.cursor() as cursor:
+            sql = f"COPY {model._meta.db_table} ({', '.join(names)}) FROM STDIN"
+            with cursor.cursor.copy(sql) as copy:
+                for n, row in enumerate(rows, 1):
+                    copy.write_row(row + extra)
+                    if n % 10_000 == 0:
+                        progress(10_000)
+        return
+    batch = []
+    for row in rows:
+        batch.append(model(**dict(zip(columns, row, strict=True)), **defaults))
+        if len(batch) == 5_000:
+            model.objects.bulk_create(batch)
+            progress(len(batch))
+            batch = []
+    model.objects.bulk_create(batch)
+
+
+def seed_load(
+    *, users: int, attempts: int, progress: Callable[[str, int], Callable[[int], None]]
+) -> list[str]:
+    """Bulk load players and graded attempts (idempotent: tops up to the requested counts), then recalc."""
+    rng = random.Random(20261124)
+    now = timezone.now()
+    report = seed_demo()
+    challenges = list(Challenge.objects.filter(published=True).values_list("id", "pass_score"))
+    existing_users = User.objects.filter(username__startswith=LOAD_PREFIX).count()
+    if users > existing_users:
+        password_hash = make_password(DEMO_PASSWORD)
+        with transaction.atomic():
+            _insert(
+                User,
+                USER_COLUMNS,
+                _load_user_rows(existing_users, users, password_hash, rng, now),
+                USER_DEFAULTS,
+                progress("players", users - existing_users),
+            )
+    user_ids = list(
+        User.objects.filter(username__startswith=LOAD_PREFIX).values_list("id", flat=True)[:users]
+    )
+    existing_attempts = Attempt.objects.filter(user__username__startswith=LOAD_PREFIX).count()
+    missing = attempts - existing_attempts
+    if missing > 0 and user_ids:
+        tick = progress("attempts", missing)
+        for start in range(0, missing, CHUNK * 4):
+            with transaction.atomic():
+                size = min(CHUNK * 4, missing - start)
+                _insert(Attempt, ATTEMPT_COLUMNS, _load_attempt_rows(size, user_ids, challenges, rng, now), {
+                    "metadata": {}
+                }, tick)  # fmt: skip
+    result = xp_recalculate()
+    report.append(
+        f"Load data: {len(user_ids)} players, {max(existing_attempts, attempts)} attempts; "
+        f"recalculation changed {result['attempts_changed']} attempts and {result['users_changed']} players."
+    )
     return report
