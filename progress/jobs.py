@@ -2,28 +2,65 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
+
+import django_rq
+from django.conf import settings
+from redis.exceptions import RedisError
 
 from skillquest.queue import enqueue
 
+logger = logging.getLogger("skillquest.jobs")
 
-def award_xp_and_badges(attempt_id: str) -> dict | None:
+# While an award job is waiting in the queue, further submissions do not enqueue another: the
+# waiting job claims every pending attempt when it runs. The slot is released as the job *starts*
+# (before it claims anything), so a submission committed after that enqueues a fresh job.
+AWARD_SLOT_KEY = "skillquest:awards:job-waiting"
+AWARD_SLOT_TTL = 60  # seconds: a lost job only delays the next one this long
+MAX_BATCHES_PER_JOB = 20
+
+
+def award_xp_and_badges(attempt_id: str | None = None) -> dict[str, int]:
+    """Award the given attempt and every other pending one, in batches, each exactly once."""
     from progress import services
 
-    award = services.xp_award(attempt_id=uuid.UUID(str(attempt_id)))
-    if award is None:
-        return None
-    return {
-        "attempt_id": str(award.attempt_id),
-        "xp": award.xp,
-        "total_xp": award.total_xp,
-        "level": award.level,
-    }
+    _release_slot()
+    awarded = len(services.awards_process(attempt_ids=[uuid.UUID(str(attempt_id))])) if attempt_id else 0
+    for _ in range(MAX_BATCHES_PER_JOB):
+        batch = services.awards_process()
+        if not batch:
+            break
+        awarded += len(batch)
+    else:
+        schedule_award(None, force=True)  # a backlog remains: hand it to a fresh job
+    return {"awarded": awarded}
 
 
-def schedule_award(attempt_id: uuid.UUID) -> bool:
-    """Queue the award job; False if Redis is unreachable (the attempt stays pending for the sweep)."""
-    return enqueue(award_xp_and_badges, str(attempt_id))
+def schedule_award(attempt_id: uuid.UUID | None, *, force: bool = False) -> bool:
+    """Make sure an award job will run; False if Redis is down (attempts then wait for the sweep)."""
+    if settings.JOBS_IN_PROCESS:
+        return enqueue(award_xp_and_badges, str(attempt_id) if attempt_id else None)
+    try:
+        taken = django_rq.get_connection("default").set(AWARD_SLOT_KEY, "1", nx=True, ex=AWARD_SLOT_TTL)
+    except RedisError:
+        logger.warning("award_schedule_failed", extra={"attempt_id": str(attempt_id)}, exc_info=True)
+        return False
+    if not taken and not force:
+        return True
+    queued = enqueue(award_xp_and_badges, str(attempt_id) if attempt_id else None)
+    if not queued:
+        _release_slot()
+    return queued
+
+
+def _release_slot() -> None:
+    if settings.JOBS_IN_PROCESS:
+        return
+    try:
+        django_rq.get_connection("default").delete(AWARD_SLOT_KEY)
+    except RedisError:
+        logger.warning("award_slot_release_failed", exc_info=True)
 
 
 def recalculate_xp() -> dict[str, int]:
