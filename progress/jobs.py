@@ -8,11 +8,13 @@ from skillquest.queue import enqueue
 
 
 def award_xp_and_badges(attempt_id: str) -> dict | None:
-    from progress import services
+    from progress import leaderboard, services
 
     award = services.xp_award(attempt_id=uuid.UUID(str(attempt_id)))
     if award is None:
         return None
+    # After the award's commit; a Redis failure is logged, never raised (the award stands).
+    leaderboard.record_award(award)
     return {
         "attempt_id": str(award.attempt_id),
         "xp": award.xp,

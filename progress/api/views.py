@@ -7,7 +7,7 @@ from rest_framework import permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from progress import selectors
+from progress import leaderboard, selectors
 from progress.api import serializers as s
 from skillquest.errors import NotFound
 
@@ -30,3 +30,21 @@ class UserViewSet(viewsets.GenericViewSet):
     def progress(self, request, pk=None):
         data = selectors.user_progress(user_id=parse_user_id(pk))
         return Response(s.ProgressSerializer(data).data)
+
+
+class LeaderboardViewSet(viewsets.GenericViewSet):
+    """Public leaderboards: all-time, this ISO week and this month (UTC), best first, ties by username."""
+
+    permission_classes = [permissions.AllowAny]
+    serializer_class = s.LeaderboardSerializer
+    pagination_class = None
+
+    @extend_schema(
+        parameters=[s.LeaderboardQuerySerializer],
+        responses={200: s.LeaderboardSerializer},
+    )
+    def list(self, request):
+        query = s.LeaderboardQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = leaderboard.top(**query.validated_data)
+        return Response(s.LeaderboardSerializer(page).data)
