@@ -5,7 +5,10 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+import redis
 from model_bakery import baker
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from accounts.models import User
 from challenges.models import Attempt, Challenge
@@ -71,3 +74,8 @@ def random_history(rng: random.Random, *, at: datetime, players: int = 40) -> li
             moment = start + (end - start) * rng.random()
             awards.append(award(user, rng.choice([0, 5, 10, 10, 20, 50]), moment))
     return sorted(awards, key=lambda a: a.awarded_at)
+
+
+def dead_redis() -> redis.Redis:
+    """A real client for a port nothing listens on (one of this suite's reserved ports), failing fast."""
+    return redis.Redis(host="127.0.0.1", port=8129, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))

@@ -5,7 +5,6 @@ import random
 from datetime import UTC, datetime
 
 import pytest
-import redis
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -13,7 +12,7 @@ from accounts.models import User
 from challenges.models import Attempt
 from progress import leaderboard
 from progress.leaderboard import RedisBackend, SqlBackend
-from progress.tests.leaderboard_factory import Awarded, award, player, random_history
+from progress.tests.leaderboard_factory import Awarded, award, dead_redis, player, random_history
 
 pytestmark = pytest.mark.django_db
 
@@ -190,7 +189,7 @@ def test_windowed_keys_expire_after_their_window():
 def test_a_redis_failure_is_logged_and_reported_not_raised(monkeypatch, caplog):
     user = player("ada", (30, AT))
     # A real client for a port nothing listens on (outside the test's Redis): the update fails.
-    dead = RedisBackend(redis.Redis(host="127.0.0.1", port=8129, socket_connect_timeout=0.5))
+    dead = RedisBackend(dead_redis())
     monkeypatch.setattr(leaderboard, "get_backend", lambda: dead)
     with caplog.at_level(logging.WARNING, logger="skillquest.leaderboard"):
         assert leaderboard.record_award(Awarded(user.pk, AT)) is False

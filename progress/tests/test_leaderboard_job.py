@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import logging
+import random
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import redis
+from django.db import connection
+from django.utils import timezone
 from django_rq import get_queue
 from model_bakery import baker
 from rq import SimpleWorker
@@ -12,6 +15,7 @@ from accounts.models import User
 from challenges.models import Attempt, Challenge
 from challenges.services import attempt_submit
 from progress import jobs, leaderboard
+from progress.tests.leaderboard_factory import dead_redis, random_history
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,7 +58,7 @@ def test_a_redis_failure_on_the_board_does_not_lose_the_award(user, monkeypatch,
     attempt = Attempt.objects.create(user=user, challenge=challenge)
     attempt_submit(user=user, attempt_id=attempt.pk, score=80)
     # The board's Redis is unreachable (a real client on a port nothing listens on); the queue is fine.
-    dead = leaderboard.RedisBackend(redis.Redis(host="127.0.0.1", port=8129, socket_connect_timeout=0.5))
+    dead = leaderboard.RedisBackend(dead_redis())
     monkeypatch.setattr(leaderboard, "get_backend", lambda: dead)
     with caplog.at_level(logging.WARNING, logger="skillquest.leaderboard"):
         result = jobs.award_xp_and_badges(str(attempt.pk))
@@ -68,3 +72,25 @@ def test_a_redis_failure_on_the_board_does_not_lose_the_award(user, monkeypatch,
     assert leaderboard.top("all").results == []
     leaderboard.rebuild()
     assert [(e.username, e.xp) for e in leaderboard.top("all").results] == [("alice", 80)]
+
+
+def test_concurrent_records_leave_the_board_equal_to_the_database():
+    now = timezone.now()
+    awards = random_history(random.Random(3), at=now, players=25)
+
+    def record_all(order_seed: int) -> None:
+        try:
+            shuffled = awards[:]
+            random.Random(order_seed).shuffle(shuffled)
+            for awarded in shuffled:
+                assert leaderboard.record_award(awarded)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(record_all, range(6)))
+    for period in leaderboard.PERIODS:
+        from_redis = leaderboard.top(period, limit=100, backend=leaderboard.RedisBackend())
+        from_sql = leaderboard.top(period, limit=100, backend=leaderboard.SqlBackend())
+        assert from_redis == from_sql, period
+        assert from_sql.count > 0 or period != "all"
