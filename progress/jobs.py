@@ -23,18 +23,26 @@ MAX_BATCHES_PER_JOB = 20
 
 def award_xp_and_badges(attempt_id: str | None = None) -> dict[str, int]:
     """Award the given attempt and every other pending one, in batches, each exactly once."""
-    from progress import services
-
     _release_slot()
-    awarded = len(services.awards_process(attempt_ids=[uuid.UUID(str(attempt_id))])) if attempt_id else 0
+    awarded = _award_batch([uuid.UUID(str(attempt_id))]) if attempt_id else 0
     for _ in range(MAX_BATCHES_PER_JOB):
-        batch = services.awards_process()
+        batch = _award_batch(None)
         if not batch:
             break
-        awarded += len(batch)
+        awarded += batch
     else:
         schedule_award(None, force=True)  # a backlog remains: hand it to a fresh job
     return {"awarded": awarded}
+
+
+def _award_batch(attempt_ids: list[uuid.UUID] | None) -> int:
+    from progress import leaderboard, services
+
+    awards = services.awards_process(attempt_ids=attempt_ids)
+    if awards:
+        # After the awards' commit; a Redis failure is logged, never raised (the awards stand).
+        leaderboard.record_awards(awards)
+    return len(awards)
 
 
 def schedule_award(attempt_id: uuid.UUID | None, *, force: bool = False) -> bool:

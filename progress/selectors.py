@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from challenges.models import Attempt, Challenge
-from progress import rules
+from progress import leaderboard, rules
 from skillquest.errors import NotFound
 
 RECENT_ATTEMPTS = 10
@@ -23,7 +23,11 @@ RECENT_ATTEMPT_FIELDS = (
 
 
 def user_progress(*, user_id: uuid.UUID) -> dict[str, Any]:
-    user = User.objects.filter(pk=user_id, is_active=True).only("id", "username", "total_xp", "level").first()
+    user = (
+        User.objects.filter(pk=user_id, is_active=True)
+        .only("id", "username", "total_xp", "level", "is_active")
+        .first()
+    )
     if user is None:
         raise NotFound("User not found.", code="user_not_found")
     recent = list(
@@ -39,6 +43,7 @@ def user_progress(*, user_id: uuid.UUID) -> dict[str, Any]:
         "level": user.level,
         "next_level_xp": rules.next_level_xp(user.level),
         "level_progress": rules.level_progress(user.total_xp),
+        "rank": leaderboard.rank_for(user, "all"),
         "recent_attempts": recent,
     }
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from challenges.api.serializers import AttemptSerializer
+from progress import leaderboard
 
 
 class ProgressSerializer(serializers.Serializer):
@@ -12,6 +13,9 @@ class ProgressSerializer(serializers.Serializer):
     level = serializers.IntegerField()
     next_level_xp = serializers.IntegerField(help_text="Total XP at which the next level starts.")
     level_progress = serializers.FloatField(help_text="0-1, progress from this level's start to the next.")
+    rank = serializers.IntegerField(
+        allow_null=True, help_text="All-time leaderboard rank (1, 2, 2, 4 on ties); null without XP."
+    )
     recent_attempts = AttemptSerializer(many=True)
 
 
@@ -39,3 +43,25 @@ class JobStatusSerializer(serializers.Serializer):
 
     def to_representation(self, instance):
         return {key: value for key, value in super().to_representation(instance).items() if value is not None}
+
+
+class LeaderboardQuerySerializer(serializers.Serializer):
+    period = serializers.ChoiceField(choices=leaderboard.PERIODS, default="all")
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
+    offset = serializers.IntegerField(min_value=0, max_value=10_000_000, default=0)
+
+
+class LeaderboardEntrySerializer(serializers.Serializer):
+    rank = serializers.IntegerField(help_text="Competition rank: equal XP share a rank (1, 2, 2, 4).")
+    user_id = serializers.UUIDField()
+    username = serializers.CharField()
+    xp = serializers.IntegerField(help_text="XP in the period (all-time: total XP).")
+    level = serializers.IntegerField()
+
+
+class LeaderboardSerializer(serializers.Serializer):
+    period = serializers.ChoiceField(choices=leaderboard.PERIODS)
+    count = serializers.IntegerField(help_text="Players on the whole board (XP > 0 in the period).")
+    offset = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    results = LeaderboardEntrySerializer(many=True)

@@ -1,3 +1,5 @@
+from django.urls import re_path
+
 from progress.api import admin_views, views
 from skillquest.routers import OptionalSlashRouter
 
@@ -5,4 +7,7 @@ router = OptionalSlashRouter()
 router.register("users", views.UserViewSet, basename="user")
 router.register("admin", admin_views.AdminViewSet, basename="admin")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    re_path(r"^leaderboard/?$", views.LeaderboardView.as_view(), name="leaderboard"),
+]

@@ -6,8 +6,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from progress import selectors
+from progress import leaderboard, selectors
 from progress.api import serializers as s
 from skillquest.errors import NotFound
 
@@ -30,3 +31,20 @@ class UserViewSet(viewsets.GenericViewSet):
     def progress(self, request, pk=None):
         data = selectors.user_progress(user_id=parse_user_id(pk))
         return Response(s.ProgressSerializer(data).data)
+
+
+class LeaderboardView(APIView):
+    """Public leaderboards: all-time, this ISO week and this month (UTC), best first, ties by username."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        parameters=[s.LeaderboardQuerySerializer],
+        responses={200: s.LeaderboardSerializer},
+    )
+    def get(self, request):
+        # A plain dict, not the QueryDict: DRF would read `?limit=` as "use the default".
+        query = s.LeaderboardQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        page = leaderboard.top(**query.validated_data)
+        return Response(s.LeaderboardSerializer(page).data)

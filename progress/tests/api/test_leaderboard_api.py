@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from progress import leaderboard
+from progress.tests.leaderboard_factory import player
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/leaderboard"
+
+
+@pytest.fixture(params=["redis", "sql"])
+def backend_name(request, settings):
+    if request.param == "sql":
+        settings.REDIS_URL = ""
+    return request.param
+
+
+def rows(response):
+    return [(r["rank"], r["username"], r["xp"], r["level"]) for r in response.json()["results"]]
+
+
+def test_anyone_reads_the_board_with_ranks_usernames_and_levels(api_client, backend_name):
+    now = timezone.now()
+    ada = player("ada", (150, now))
+    player("Bob", (150, now))
+    player("cy", (20, now))
+    leaderboard.rebuild()
+    response = api_client.get(URL)
+    assert response.status_code == 200
+    body = response.json()
+    assert {key: body[key] for key in ("period", "count", "offset", "limit")} == {
+        "period": "all", "count": 3, "offset": 0, "limit": 10,
+    }  # fmt: skip
+    assert rows(response) == [(1, "ada", 150, 2), (1, "Bob", 150, 2), (3, "cy", 20, 1)]
+    assert body["results"][0]["user_id"] == str(ada.pk)
+    assert rows(api_client.get(URL, {"limit": 1, "offset": 1})) == [(1, "Bob", 150, 2)]
+    assert rows(api_client.get(f"{URL}/", {"period": "week"})) == rows(response)
+
+
+def test_periods_are_separate_boards(api_client, backend_name):
+    now = timezone.now()
+    month_start = leaderboard.window_for("month", now).start
+    player("old", (500, month_start - timezone.timedelta(days=3)))
+    player("new", (10, now))
+    leaderboard.rebuild()
+    assert rows(api_client.get(URL, {"period": "all"})) == [(1, "old", 500, 3), (2, "new", 10, 1)]
+    assert rows(api_client.get(URL, {"period": "month"})) == [(1, "new", 10, 1)]
+    assert api_client.get(URL, {"period": "month"}).json()["period"] == "month"
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 101}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"limit": ""}, "limit"),
+        ({"offset": -1}, "offset"),
+        ({"offset": "x"}, "offset"),
+        ({"offset": 10**30}, "offset"),
+        ({"period": "year"}, "period"),
+        ({"period": ""}, "period"),
+    ],
+)
+def test_bad_parameters_are_400_per_field(api_client, params, field):
+    response = api_client.get(URL, params)
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+
+
+def test_limit_bounds_are_accepted(api_client):
+    assert api_client.get(URL, {"limit": 1}).status_code == 200
+    assert api_client.get(URL, {"limit": 100}).status_code == 200
+
+
+def test_query_count_does_not_grow_with_the_page(api_client, backend_name, django_assert_num_queries):
+    now = timezone.now()
+    for index in range(30):
+        player(f"p{index:02d}", (index + 1, now))
+    leaderboard.rebuild()
+    # Redis: one query for the page's usernames and levels. SQL: count, page, rank of the first
+    # row, usernames and levels.
+    expected = 1 if backend_name == "redis" else 4
+    for period in leaderboard.PERIODS:
+        for limit in (1, 5, 30):
+            with django_assert_num_queries(expected):
+                response = api_client.get(URL, {"limit": limit, "period": period})
+            assert len(response.json()["results"]) == limit
+
+
+def test_progress_shows_the_all_time_rank(api_client, backend_name):
+    now = timezone.now()
+    first = player("first", (300, now))
+    tied_a = player("tied-a", (100, now))
+    tied_b = player("tied-b", (100, now))
+    newcomer = player("newcomer")
+    leaderboard.rebuild()
+    ranks = [api_client.get(f"/api/v1/users/{u.pk}/progress").json()["rank"] for u in (first, tied_a, tied_b)]
+    assert ranks == [1, 2, 2]
+    assert api_client.get(f"/api/v1/users/{newcomer.pk}/progress").json()["rank"] is None
+
+
+def test_schema_describes_one_board_object_with_its_query_parameters(api_client):
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
+    operation = schema["paths"]["/api/v1/leaderboard/"]["get"]
+    assert {p["name"] for p in operation["parameters"]} == {"period", "limit", "offset"}
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Leaderboard"
+    }
+    entry = schema["components"]["schemas"]["LeaderboardEntry"]["properties"]
+    assert set(entry) == {"rank", "user_id", "username", "xp", "level"}
