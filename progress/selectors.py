@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import uuid
+import zoneinfo
+from datetime import date, timedelta
 from typing import Any
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from accounts.models import User
 from challenges.models import Attempt
@@ -35,4 +41,108 @@ def user_progress(*, user_id: uuid.UUID) -> dict[str, Any]:
         "next_level_xp": rules.next_level_xp(user.level),
         "level_progress": rules.level_progress(user.total_xp),
         "recent_attempts": recent,
+    }
+
+
+HEATMAP_WEEKS = 12
+DASHBOARD_DAYS = 14
+
+
+def _user_zone(user: User) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(user.timezone or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def heatmap_first_day(today: date, *, weeks: int = HEATMAP_WEEKS) -> date:
+    """The Monday that starts the heatmap: its last column is the current week."""
+    return today - timedelta(days=today.weekday(), weeks=weeks - 1)
+
+
+def activity_by_day(*, user: User, first: date, today: date) -> dict[date, int]:
+    """Submitted attempts per local day (the player's timezone) from `first` to `today`, in one query."""
+    zone = _user_zone(user)
+    rows = (
+        Attempt.objects.filter(
+            user_id=user.pk,
+            submitted_at__isnull=False,
+            submitted_at__date__gte=first - timedelta(days=1),  # widened: the bound is in UTC
+        )
+        .annotate(day=TruncDate("submitted_at", tzinfo=zone))
+        .values("day")
+        .annotate(count=Count("id"))
+    )
+    return {row["day"]: row["count"] for row in rows if first <= row["day"] <= today}
+
+
+def player_overview(*, user: User) -> dict[str, Any]:
+    """Level and XP bar figures for a player, from the user row alone (no query)."""
+    floor, ceiling = rules.level_floor_xp(user.level), rules.next_level_xp(user.level)
+    return {
+        "total_xp": user.total_xp,
+        "level": user.level,
+        "level_floor_xp": floor,
+        "next_level_xp": ceiling,
+        "xp_to_next_level": max(ceiling - user.total_xp, 0),
+        "level_percent": round(rules.level_progress(user.total_xp) * 100, 1),
+    }
+
+
+def profile_page(*, username: str, viewer: User | None) -> dict[str, Any]:
+    """Everything the profile page shows: a fixed number of queries whatever the history's size."""
+    user = User.objects.filter(username__iexact=username, is_active=True).first()
+    if user is None:
+        raise NotFound("User not found.", code="user_not_found")
+    zone = _user_zone(user)
+    today = timezone.now().astimezone(zone).date()
+    recent = list(
+        Attempt.objects.filter(user_id=user.pk)
+        .select_related("challenge")
+        .only(*RECENT_ATTEMPT_FIELDS)
+        .order_by("-started_at", "-id")[:RECENT_ATTEMPTS]
+    )
+    return {
+        "profile_user": user,
+        "is_own": bool(viewer is not None and viewer.is_authenticated and viewer.pk == user.pk),
+        "overview": player_overview(user=user),
+        "recent_attempts": recent,
+        "activity": activity_by_day(user=user, first=heatmap_first_day(today), today=today),
+        "today": today,
+    }
+
+
+def staff_daily_stats(*, days: int = DASHBOARD_DAYS, today: date | None = None) -> dict[str, Any]:
+    """XP awarded and new players per UTC day for the last `days` days, zero-filled, and pending awards.
+
+    Three aggregate queries; reusable by the admin stats API.
+    """
+    today = today or timezone.now().date()
+    first = today - timedelta(days=days - 1)
+    utc = zoneinfo.ZoneInfo("UTC")
+    xp_rows = (
+        Attempt.objects.filter(awarded_at__date__gte=first, awarded_at__date__lte=today)
+        .annotate(day=TruncDate("awarded_at", tzinfo=utc))
+        .values("day")
+        .annotate(xp=Sum("xp_awarded"))
+    )
+    player_rows = (
+        User.objects.filter(date_joined__date__gte=first, date_joined__date__lte=today, is_staff=False)
+        .annotate(day=TruncDate("date_joined", tzinfo=utc))
+        .values("day")
+        .annotate(players=Count("id"))
+    )
+    xp_by_day = {row["day"]: row["xp"] or 0 for row in xp_rows}
+    players_by_day = {row["day"]: row["players"] for row in player_rows}
+    pending = Attempt.objects.filter(Q(status__in=Attempt.GRADED) & Q(xp_awarded__isnull=True)).count()
+    return {
+        "days": [
+            {
+                "date": first + timedelta(days=offset),
+                "xp": xp_by_day.get(first + timedelta(days=offset), 0),
+                "new_players": players_by_day.get(first + timedelta(days=offset), 0),
+            }
+            for offset in range(days)
+        ],
+        "pending_awards": pending,
     }
