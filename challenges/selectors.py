@@ -28,9 +28,7 @@ def tag_list() -> QuerySet[Tag]:
     return Tag.objects.order_by("name")
 
 
-def challenge_catalogue(
-    *, viewer: User | None, difficulty: str = "", tag: str = "", search: str = ""
-) -> QuerySet[Challenge]:
+def challenge_catalogue(*, difficulty: str = "", tag: str = "", search: str = "") -> QuerySet[Challenge]:
     """The published catalogue for the challenges page, filtered; tags prefetched in one query."""
     challenges = Challenge.objects.filter(published=True).prefetch_related(
         Prefetch("tags", queryset=Tag.objects.order_by("name"))

@@ -28,7 +28,7 @@ def challenge_list(request):
         "tag": request.GET.get("tag", "")[:60],
         "search": request.GET.get("q", "").strip()[:SEARCH_MAX_CHARS],
     }
-    catalogue = selectors.challenge_catalogue(viewer=request.user, **filters)
+    catalogue = selectors.challenge_catalogue(**filters)
     page = Paginator(catalogue, PAGE_SIZE).get_page(request.GET.get("page"))
     results = selectors.player_results(user=request.user, challenge_ids=[c.pk for c in page])
     query = urlencode(
