@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from model_bakery import baker
 
 from accounts.models import User
@@ -94,7 +95,10 @@ def test_player_submits_and_watches_xp_and_level_arrive(page, live_server, catal
 
 def test_every_page_is_accessible_and_fits_a_phone(page, live_server, catalogue):
     user = User.objects.create_user(username="player", email="player@example.com", password=PASSWORD)
-    baker.make(Attempt, user=user, challenge=catalogue, status="passed", score=90, xp_awarded=135)
+    baker.make(
+        Attempt, user=user, challenge=catalogue, status="passed", score=90, xp_awarded=135,
+        submitted_at=timezone.now(), awarded_at=timezone.now(),
+    )  # fmt: skip
     User.objects.filter(pk=user.pk).update(total_xp=135, level=2)
     User.objects.create_user(username="boss", email="boss@example.com", password=PASSWORD, is_staff=True)
 
