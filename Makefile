@@ -30,8 +30,14 @@ worker: $(BIN)/.installed-runtime
 	$(BIN)/python manage.py award_pending
 	$(BIN)/python manage.py rqworker --worker-class rq.worker.SimpleWorker --with-scheduler default
 
+# axe-core for the browser tests' accessibility check, pinned in package-lock.json.
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
 # Tests run against real PostgreSQL and Redis (defaults in pyproject.toml, overridable by environment).
-test: $(BIN)/.installed-dev
+# Browser tests also need Debian's chromium at /usr/bin/chromium (`apt-get install chromium`).
+test: $(BIN)/.installed-dev node_modules/axe-core/axe.min.js
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed-dev

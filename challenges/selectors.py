@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
 
 from accounts.models import User
 from challenges.models import Attempt, Challenge, Tag
+from skillquest.errors import NotFound
 
 
 def challenge_list(*, viewer: User | None) -> QuerySet[Challenge]:
@@ -22,3 +26,60 @@ def attempt_list(*, user: User) -> QuerySet[Attempt]:
 
 def tag_list() -> QuerySet[Tag]:
     return Tag.objects.order_by("name")
+
+
+def challenge_catalogue(*, difficulty: str = "", tag: str = "", search: str = "") -> QuerySet[Challenge]:
+    """The published catalogue for the challenges page, filtered; tags prefetched in one query."""
+    challenges = Challenge.objects.filter(published=True).prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.order_by("name"))
+    )
+    if difficulty in Challenge.Difficulty.values:
+        challenges = challenges.filter(difficulty=difficulty)
+    if tag:
+        challenges = challenges.filter(tags__slug=tag)
+    if search:
+        challenges = challenges.filter(Q(title__icontains=search) | Q(description__icontains=search))
+    return challenges.order_by("difficulty_rank", "title", "id")
+
+
+def player_results(*, user: User | None, challenge_ids: Iterable) -> dict[Any, dict[str, Any]]:
+    """Per challenge: whether the player passed it and their best score, in one aggregate query."""
+    if user is None or not user.is_authenticated:
+        return {}
+    rows = (
+        Attempt.objects.filter(user=user, challenge_id__in=list(challenge_ids), status__in=Attempt.GRADED)
+        .values("challenge_id")
+        .annotate(best_score=Max("score"), passes=Count("id", filter=Q(status=Attempt.Status.PASSED)))
+    )
+    return {
+        row["challenge_id"]: {"completed": row["passes"] > 0, "best_score": row["best_score"]} for row in rows
+    }
+
+
+def challenge_page(*, slug: str, viewer: User | None, result_attempt_id: Any = None) -> dict[str, Any]:
+    """A published challenge with the viewer's open attempt, shown result and best result."""
+    challenge = (
+        Challenge.objects.filter(slug=slug, published=True)
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        .first()
+    )
+    if challenge is None:
+        raise NotFound("Challenge not found.", code="challenge_not_found")
+    page: dict[str, Any] = {"challenge": challenge, "open_attempt": None, "result": None, "best": None}
+    if viewer is None or not viewer.is_authenticated:
+        return page
+    mine = Attempt.objects.filter(user=viewer, challenge=challenge)
+    page["open_attempt"] = mine.filter(status=Attempt.Status.STARTED).order_by("-started_at", "-id").first()
+    if result_attempt_id is not None:
+        page["result"] = mine.exclude(status=Attempt.Status.STARTED).filter(pk=result_attempt_id).first()
+    page["best"] = player_results(user=viewer, challenge_ids=[challenge.pk]).get(challenge.pk)
+    return page
+
+
+def challenge_highlights(*, limit: int = 3) -> list[Challenge]:
+    """A few published challenges for the home page: the newest, with their tags."""
+    return list(
+        Challenge.objects.filter(published=True)
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        .order_by("-created_at", "id")[:limit]
+    )

@@ -19,6 +19,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("accounts/", include("accounts.urls")),
+    path("challenges/", include("challenges.urls")),
     path("", include("progress.urls")),
 ]
 

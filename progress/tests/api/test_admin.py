@@ -47,13 +47,13 @@ class TestStats:
         assert body["pending_awards"] == 1
         assert len(body["new_users_per_day"]) == len(body["xp_awarded_per_day"]) == 14
         assert body["xp_awarded_per_day"][-1] == {"day": timezone.now().date().isoformat(), "value": 90}
-        assert body["new_users_per_day"][-1]["value"] == 3
+        assert body["new_users_per_day"][-1]["value"] == 2  # players, not staff
         assert sum(row["value"] for row in body["xp_awarded_per_day"][:-1]) == 0
 
     def test_old_activity_is_outside_the_window(self, staff_client, user):
         User.objects.filter(pk=user.pk).update(created_at=timezone.now() - timedelta(days=30))
         body = staff_client.get(STATS).json()
-        assert sum(row["value"] for row in body["new_users_per_day"]) == 1  # only the staff user
+        assert sum(row["value"] for row in body["new_users_per_day"]) == 0  # staff are not players
 
     def test_query_count_is_fixed(self, staff_client, user, django_assert_max_num_queries):
         challenge = baker.make(Challenge, xp=10, pass_score=0, published=True)

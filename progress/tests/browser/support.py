@@ -1,0 +1,33 @@
+"""Checks every browser test runs on a page: accessibility (axe-core), screenshots, no sideways scroll."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+AXE_JS = settings.BASE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = settings.BASE_DIR / "test-artifacts"
+
+
+def assert_accessible(page, name: str) -> None:
+    """axe-core finds no serious or critical violation on the current page."""
+    page.add_script_tag(path=str(AXE_JS))
+    result = page.evaluate("async () => await axe.run(document, { resultTypes: ['violations'] })")
+    serious = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    details = "\n".join(
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}" for v in serious
+    )
+    assert not serious, f"axe found serious violations on {name}:\n{details}"
+
+
+def check_layout(page, name: str) -> None:
+    """Screenshots at a phone and a desktop width; at 375 px the page must not scroll sideways."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    for width in (375, 1280):
+        page.set_viewport_size({"width": width, "height": 800})
+        page.wait_for_timeout(50)
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
+        if width == 375:
+            scroll_width, inner_width = page.evaluate(
+                "() => [document.documentElement.scrollWidth, window.innerWidth]"
+            )
+            assert scroll_width <= inner_width, f"{name} scrolls sideways at 375px ({scroll_width}px wide)"

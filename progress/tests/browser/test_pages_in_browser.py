@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from model_bakery import baker
+
+from accounts.models import User
+from challenges.models import Attempt, Challenge
+from progress.tests.browser.support import assert_accessible, check_layout
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "Sturdy-Pass-991-x"
+QUEST_MARKDOWN = (
+    "Compute **running totals** with `OVER()`.\n\n```sql\nSELECT sum(x) OVER (ORDER BY d) FROM t;\n```"
+)
+
+
+@pytest.fixture
+def catalogue():
+    tags = [baker.make("challenges.Tag", name=name, slug=name.lower()) for name in ("Python", "SQL", "Web")]
+    quest = baker.make(
+        Challenge, title="Window functions", slug="window-functions", xp=150, pass_score=70, published=True,
+        difficulty="hard", grading={"type": "self_reported"},
+        description=QUEST_MARKDOWN,
+    )  # fmt: skip
+    quest.tags.set(tags[1:2])
+    capital = baker.make(
+        Challenge, title="Capital of France", slug="capital-of-france", xp=15, pass_score=100, published=True,
+        grading={"type": "exact", "answer": "Paris"}, description="Type the capital of France.",
+    )  # fmt: skip
+    capital.tags.set(tags[2:])
+    for n in range(14):
+        baker.make(
+            Challenge, title=f"Practice round {n:02d} with a rather long title to wrap",
+            slug=f"practice-{n}", xp=10 + n, published=True, difficulty=("easy", "medium")[n % 2],
+            grading={"type": "self_reported"},
+        ).tags.set(tags[:1])  # fmt: skip
+    return quest
+
+
+def sign_up(page, live_server, username: str) -> None:
+    page.goto(live_server.url + reverse("accounts:signup"))
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Email").fill(f"{username}@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    page.wait_for_url(live_server.url + "/")
+
+
+def log_in(page, live_server, username: str) -> None:
+    page.goto(live_server.url + reverse("accounts:login"))
+    page.get_by_label("Username or email").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(live_server.url + "/")
+
+
+def test_player_submits_and_watches_xp_and_level_arrive(page, live_server, catalogue, rq_worker):
+    sign_up(page, live_server, "quester")
+    assert page.locator("[data-level]").first.inner_text() == "1"
+
+    page.get_by_role("link", name="Challenges", exact=True).click()
+    assert page.get_by_role("link", name="Window functions").count() == 0  # hard ones come last
+    page.get_by_label("Search").fill("window")
+    page.get_by_label("Difficulty").select_option("hard")
+    page.get_by_role("button", name="Filter").click()
+    page.get_by_role("link", name="Window functions").click()
+    assert page.locator(".prose strong").inner_text() == "running totals"
+    page.get_by_role("button", name="Start").click()
+    page.get_by_label("Your score (0-100)").fill("100")
+    page.get_by_role("button", name="Submit").click()
+
+    # The page is rendered before any worker runs: the award is pending, and the script polls.
+    page.get_by_text("XP pending").wait_for()
+    assert Attempt.objects.get().xp_awarded is None
+    page.evaluate("() => { window.notReloaded = true; }")
+
+    rq_worker()
+    page.locator("[data-xp-awarded]").wait_for(timeout=30_000)
+    assert page.locator("[data-xp-awarded]").inner_text() == "150"
+    assert page.locator("[data-level-now]").inner_text() == "2"
+    assert page.evaluate("() => window.notReloaded") is True, "the page reloaded instead of updating"
+    assert User.objects.get(username="quester").total_xp == 150
+
+    page.get_by_role("link", name="My profile").click()
+    page.wait_for_url(re.compile(r"/u/quester/$"))
+    assert page.locator("[data-level]").inner_text() == "2"
+    assert page.get_by_text("quester@example.com").is_visible()
+    assert page.locator("table").get_by_text("+150").is_visible()
+
+
+def test_every_page_is_accessible_and_fits_a_phone(page, live_server, catalogue):
+    user = User.objects.create_user(username="player", email="player@example.com", password=PASSWORD)
+    baker.make(
+        Attempt, user=user, challenge=catalogue, status="passed", score=90, xp_awarded=135,
+        submitted_at=timezone.now(), awarded_at=timezone.now(),
+    )  # fmt: skip
+    User.objects.filter(pk=user.pk).update(total_xp=135, level=2)
+    User.objects.create_user(username="boss", email="boss@example.com", password=PASSWORD, is_staff=True)
+
+    anonymous_pages = {
+        "home-anonymous": "/",
+        "signup": reverse("accounts:signup"),
+        "login": reverse("accounts:login"),
+        "challenges": reverse("challenges:list"),
+        "challenge-anonymous": reverse("challenges:detail", args=["window-functions"]),
+        "profile-public": reverse("progress:profile", args=["player"]),
+        "not-found": "/no-such-page/",
+    }
+    for name, path in anonymous_pages.items():
+        page.goto(live_server.url + path)
+        assert page.title().endswith("SkillQuest"), f"{name} has no title"
+        assert_accessible(page, name)
+        check_layout(page, name)
+
+    log_in(page, live_server, "player")
+    attempt = baker.make(Attempt, user=user, challenge=catalogue, status="passed", score=80, xp_awarded=0)
+    player_pages = {
+        "home": "/",
+        "challenges-player": reverse("challenges:list") + "?tag=sql",
+        "challenge-result": reverse("challenges:detail", args=["window-functions"]) + f"?result={attempt.pk}",
+        "profile": reverse("progress:profile", args=["player"]),
+        "profile-edit": reverse("accounts:profile-edit"),
+        "forbidden": reverse("progress:staff-dashboard"),
+    }
+    for name, path in player_pages.items():
+        page.goto(live_server.url + path)
+        assert_accessible(page, name)
+        check_layout(page, name)
+
+    page.goto(live_server.url + reverse("challenges:detail", args=["capital-of-france"]))
+    page.get_by_role("button", name="Start").click()
+    page.get_by_role("button", name="Submit").click()  # empty answer: the error is shown in place
+    assert page.locator("#id_solution_error").is_visible()
+    assert_accessible(page, "challenge-form-error")
+    check_layout(page, "challenge-form-error")
+
+    page.get_by_role("button", name="Log out").click()
+    log_in(page, live_server, "boss")
+    page.goto(live_server.url + reverse("progress:staff-dashboard"))
+    assert page.locator("[data-pending-awards]").inner_text() == "0"
+    assert_accessible(page, "staff-dashboard")
+    check_layout(page, "staff-dashboard")
+
+
+def test_keyboard_focus_is_visible(page, live_server, catalogue):
+    page.goto(live_server.url + "/")
+    page.keyboard.press("Tab")
+    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert page.evaluate("() => document.activeElement.textContent") == "Skip to content"
+    assert outline not in ("none", "")
