@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import User
 from challenges.models import Attempt
 from progress import rules
+from skillquest import metrics
 from skillquest.logging import log_event
 
 logger = logging.getLogger("skillquest.awards")
@@ -88,12 +89,23 @@ def xp_award(*, attempt_id: uuid.UUID) -> Award | None:
         user_id=str(user.pk),
         attempt_id=str(attempt.pk),
         challenge_id=str(challenge.pk),
+        score=attempt.score,
         xp=xp,
         total_xp=total,
         level=level,
     )
     if award.levelled_up:
-        log_event(logger, "level_up", user_id=str(user.pk), old_level=user.level, level=level, total_xp=total)
+        log_event(
+            logger,
+            "level_up",
+            user_id=str(user.pk),
+            attempt_id=str(attempt.pk),
+            old_level=user.level,
+            level=level,
+            total_xp=total,
+        )
+    lag_seconds = (now - attempt.submitted_at).total_seconds()
+    transaction.on_commit(lambda: metrics.xp_awarded(xp=xp, lag_seconds=lag_seconds), robust=True)
     return award
 
 
