@@ -22,13 +22,14 @@ run: $(BIN)/.installed-runtime
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed
 	@if [ -n "$$REDIS_URL" ]; then \
 	  echo "Starting an RQ worker alongside the web server"; \
-	  DEBUG=$${DEBUG:-true} $(BIN)/python manage.py rqworker --worker-class rq.worker.SimpleWorker --with-scheduler default & \
+	  export PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$$(mktemp -d)}; \
+	  DEBUG=$${DEBUG:-true} $(BIN)/python manage.py rqworker --worker-class skillquest.worker.Worker --with-scheduler default & \
 	fi; \
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 worker: $(BIN)/.installed-runtime
 	$(BIN)/python manage.py award_pending
-	$(BIN)/python manage.py rqworker --worker-class rq.worker.SimpleWorker --with-scheduler default
+	$(BIN)/python manage.py rqworker --worker-class skillquest.worker.Worker --with-scheduler default
 
 # axe-core for the browser tests' accessibility check, pinned in package-lock.json.
 node_modules/axe-core/axe.min.js: package.json package-lock.json

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from typing import Any
 
@@ -13,7 +14,11 @@ from django.utils.text import slugify
 from accounts.models import User
 from challenges import grading
 from challenges.models import ATTEMPT_METADATA_MAX_BYTES, Attempt, Challenge, Tag
+from skillquest import metrics
 from skillquest.errors import AttemptAlreadySubmitted, ChallengeHasAttempts, InvalidInput, NotFound
+from skillquest.logging import log_event
+
+logger = logging.getLogger("skillquest.attempts")
 
 
 def unique_slug(model, text: str, *, exclude_pk=None, max_length: int = 200) -> str:
@@ -120,4 +125,19 @@ def attempt_submit(
     attempt.status = Attempt.Status.PASSED if result.score >= challenge.pass_score else Attempt.Status.FAILED
     attempt.submitted_at = timezone.now()
     attempt.save(update_fields=["metadata", "score", "status", "submitted_at"])
+    transaction.on_commit(lambda: _report_submitted(attempt), robust=True)
     return attempt
+
+
+def _report_submitted(attempt: Attempt) -> None:
+    log_event(
+        logger,
+        "challenge_submitted",
+        user_id=str(attempt.user_id),
+        attempt_id=str(attempt.pk),
+        challenge_id=str(attempt.challenge_id),
+        score=attempt.score,
+        status=attempt.status,
+        challenge_xp=attempt.challenge.xp,
+    )
+    metrics.challenge_submitted()

@@ -16,6 +16,7 @@ from accounts.models import User
 from challenges.models import Attempt
 from progress import rules
 from progress.recalc import recalculate_xp
+from skillquest import metrics
 from skillquest.logging import log_event
 
 logger = logging.getLogger("skillquest.awards")
@@ -26,11 +27,14 @@ class Award:
     attempt_id: uuid.UUID
     user_id: uuid.UUID
     challenge_id: uuid.UUID
+    score: int
+    passed: bool
     xp: int
     total_xp: int
     old_level: int
     level: int
     awarded_at: datetime
+    submitted_at: datetime | None
 
     @property
     def levelled_up(self) -> bool:
@@ -58,9 +62,9 @@ def awards_process(
     claimed = list(
         pending.select_for_update(skip_locked=True, of=("self",))
         .order_by("submitted_at", "id")
-        .values_list("id", "user_id", "challenge_id", "score", "challenge__xp", "challenge__pass_score")[
-            :limit
-        ]
+        .values_list(
+            "id", "user_id", "challenge_id", "score", "challenge__xp", "challenge__pass_score", "submitted_at"
+        )[:limit]
     )
     if not claimed:
         return []
@@ -86,7 +90,15 @@ def awards_process(
     now = timezone.now()
     totals = {pk: total for pk, (total, _) in players.items()}
     awards: list[Award] = []
-    for index, (attempt_id, user_id, challenge_id, score, challenge_xp, pass_score) in enumerate(claimed):
+    for index, (
+        attempt_id,
+        user_id,
+        challenge_id,
+        score,
+        challenge_xp,
+        pass_score,
+        submitted_at,
+    ) in enumerate(claimed):
         base = rules.attempt_base_xp(challenge_xp=challenge_xp, score=score, pass_score=pass_score)
         key = (user_id, challenge_id)
         xp = rules.award_for(base=base, best_earlier_base=best.get(key, 0))
@@ -98,6 +110,8 @@ def awards_process(
                 attempt_id=attempt_id,
                 user_id=user_id,
                 challenge_id=challenge_id,
+                score=score,
+                passed=score >= pass_score,
                 xp=xp,
                 total_xp=totals[user_id],
                 old_level=rules.level_for_xp(old_total),
@@ -105,6 +119,7 @@ def awards_process(
                 # Distinct instants in processing order, so (awarded_at, id) — the order recalculation
                 # replays — is the order the rules were applied in here.
                 awarded_at=now + timedelta(microseconds=index),
+                submitted_at=submitted_at,
             )
         )
     Attempt.objects.filter(pk__in=[award.attempt_id for award in awards]).update(
@@ -126,6 +141,7 @@ def awards_process(
             user_id=str(award.user_id),
             attempt_id=str(award.attempt_id),
             challenge_id=str(award.challenge_id),
+            score=award.score,
             xp=award.xp,
             total_xp=award.total_xp,
             level=award.level,
@@ -135,11 +151,19 @@ def awards_process(
                 logger,
                 "level_up",
                 user_id=str(award.user_id),
+                attempt_id=str(award.attempt_id),
                 old_level=award.old_level,
                 level=award.level,
                 total_xp=award.total_xp,
             )
+    transaction.on_commit(lambda: _report_awards(awards), robust=True)
     return awards
+
+
+def _report_awards(awards: list[Award]) -> None:
+    for award in awards:
+        lag = (award.awarded_at - award.submitted_at).total_seconds() if award.submitted_at else None
+        metrics.xp_awarded(xp=award.xp, lag_seconds=lag)
 
 
 def xp_award(*, attempt_id: uuid.UUID) -> Award | None:

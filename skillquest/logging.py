@@ -1,22 +1,58 @@
-"""Log formatting and domain events: one JSON object per line, or a readable line with DEBUG on."""
+"""Log formatting and domain events: one JSON object per line, or a readable line with DEBUG on.
+
+Fields bound with `log_context(...)` (the request id of a web request, the job id of an RQ job)
+are added to every line logged while the context is active, from any logger, including Django's
+and RQ's. The context lives in a ContextVar, so threads and async tasks never share it.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 _REDACTED_KEYS = {"password", "token", "access_token", "refresh_token", "solution", "authorization"}
+# A client-chosen id is echoed into logs and headers: only short, plain ids are accepted as they are.
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{7,127}")
+
+_context: ContextVar[dict[str, Any]] = ContextVar("skillquest_log_context", default={})  # noqa: B039
+
+
+@contextmanager
+def log_context(**fields: Any) -> Iterator[None]:
+    """Add `fields` to every log line written inside the block (nested blocks add to the outer ones)."""
+    token = _context.set({**_context.get(), **fields})
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def current_context() -> dict[str, Any]:
+    return dict(_context.get())
+
+
+def current_request_id() -> str | None:
+    return _context.get().get("request_id")
+
+
+def sane_request_id(candidate: str | None) -> str:
+    """The caller's X-Request-ID if it is a plain id of 8-128 characters, else a fresh one."""
+    if candidate and _SANE_REQUEST_ID.fullmatch(candidate):
+        return candidate
+    return uuid.uuid4().hex
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
-    return {
-        key: ("[redacted]" if key.lower() in _REDACTED_KEYS else value)
-        for key, value in vars(record).items()
-        if key not in _RESERVED
-    }
+    merged = {**_context.get(), **{k: v for k, v in vars(record).items() if k not in _RESERVED}}
+    return {key: ("[redacted]" if key.lower() in _REDACTED_KEYS else value) for key, value in merged.items()}
 
 
 class JsonFormatter(logging.Formatter):

@@ -16,6 +16,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from skillquest.errors import ServiceUnavailable
+from skillquest.logging import current_request_id
 
 logger = logging.getLogger("skillquest.queue")
 
@@ -26,14 +27,20 @@ def enqueue(func: Callable[..., Any], *args: Any, job_id: str | None = None, **k
     """Run `func(*args)` in the background; True when it was queued (or ran), False if Redis is down.
 
     Callers only schedule idempotent jobs whose work is also found by a sweep (`award_pending`),
-    so a job that could not be queued is delayed, never lost.
+    so a job that could not be queued is delayed, never lost. The request id of the web request that
+    enqueues travels in the job's meta; skillquest.worker.Worker binds it to the job's log lines.
     """
     if settings.JOBS_IN_PROCESS:
         func(*args, **kwargs)
         return True
     try:
         django_rq.get_queue("default").enqueue(
-            func, args=args, kwargs=kwargs, job_id=job_id, retry=DEFAULT_RETRY
+            func,
+            args=args,
+            kwargs=kwargs,
+            job_id=job_id,
+            retry=DEFAULT_RETRY,
+            meta={"request_id": current_request_id()},
         )
     except RedisError:
         logger.warning("enqueue_failed", extra={"job": func.__name__, "args": args}, exc_info=True)
@@ -57,7 +64,12 @@ def enqueue_tracked(func: Callable[..., Any], *args: Any) -> str:
         return job_id
     try:
         django_rq.get_queue("default").enqueue(
-            func, args=args, job_id=job_id, result_ttl=TRACKED_RESULT_TTL, failure_ttl=TRACKED_RESULT_TTL
+            func,
+            args=args,
+            job_id=job_id,
+            result_ttl=TRACKED_RESULT_TTL,
+            failure_ttl=TRACKED_RESULT_TTL,
+            meta={"request_id": current_request_id()},
         )
     except RedisError:
         logger.warning("enqueue_failed", extra={"job": func.__name__}, exc_info=True)

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from skillquest import health
+from skillquest import health, metrics
 
 api_v1 = [
     path("auth/", include("accounts.api.urls")),
@@ -18,6 +18,7 @@ urlpatterns = [
     path("api-auth/", include("rest_framework.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("accounts/", include("accounts.urls")),
     path("challenges/", include("challenges.urls")),
     path("", include("progress.urls")),

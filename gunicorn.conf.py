@@ -1,0 +1,32 @@
+"""Gunicorn settings for the Procfile's `web:`, the Dockerfile and docker-compose.yml (one place)."""
+
+import os
+
+# $PORT and $WEB_CONCURRENCY as on Heroku-style platforms; 2-4 sync workers per core (docs/architecture.md).
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+max_requests = 10000
+max_requests_jitter = 1000
+
+_debug = os.environ.get("DEBUG", "false").strip().lower() in {"1", "true", "yes", "on"}
+# Gunicorn's own lines (start-up, worker timeouts) as JSON like the app's; access lines are dropped
+# because the app logs one `http_request` event per request with its request id (skillquest.middleware).
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "app": {"()": "skillquest.logging.ConsoleFormatter" if _debug else "skillquest.logging.JsonFormatter"}
+    },
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "app"}},
+    "loggers": {
+        "gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+    },
+    "root": {"handlers": ["stderr"], "level": "INFO"},
+}
+
+
+def child_exit(server, worker):
+    from skillquest import metrics
+
+    metrics.process_dead(worker.pid)

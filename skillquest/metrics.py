@@ -1,0 +1,150 @@
+"""SkillQuest's Prometheus metrics: every domain metric is defined here, and only here.
+
+Services call the one-line functions below at the moment an event is committed:
+
+- `challenge_submitted()`: challenges.services.attempt_submit, after commit.
+- `xp_awarded(xp=..., lag_seconds=...)`: progress.services.xp_award, after commit.
+- `badge_awarded(slug)`: the badges code, once per badge newly awarded, after commit.
+
+RQ queue depth, failed jobs and workers are not counted by anyone: a collector reads them from
+Redis at scrape time. Web (gunicorn workers) and RQ workers share counters through
+prometheus_client's multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import os
+import socket
+
+from django.conf import settings
+from django.http import Http404, HttpResponse
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    values,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+
+def process_identifier() -> str:
+    # Worker containers of a compose project share one metrics volume and each runs its worker as
+    # the same small pid: the host name keeps their files apart.
+    return f"{socket.gethostname()}-{os.getpid()}"  # process_dead() below names files the same way
+
+
+def configure_multiprocess() -> None:
+    """Name multiprocess files by host and pid. Must run before any metric is created, hence this
+    module is imported by skillquest/__init__.py, ahead of settings and of django_prometheus."""
+    if multiprocess_dir():
+        values.ValueClass = values.MultiProcessValue(process_identifier=process_identifier)
+
+
+def process_dead(pid: int) -> None:
+    """Drop a dead process's live-gauge files (gunicorn's child_exit); its counters stay summed."""
+    if multiprocess_dir():
+        multiprocess.mark_process_dead(f"{socket.gethostname()}-{pid}")
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+configure_multiprocess()
+
+CHALLENGE_SUBMITTED = Counter("skillquest_challenge_submitted", "Attempts submitted and graded (committed).")
+XP_AWARDED = Counter("skillquest_xp_awarded", "XP points awarded to players (sum over awards).")
+BADGES_AWARDED = Counter("skillquest_badges_awarded", "Badges awarded to players.", ["badge"])
+AWARD_LAG = Histogram(
+    "skillquest_award_lag_seconds",
+    "Seconds from an attempt's submitted_at to its awarded_at; the count is the number of awards.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600),
+)
+
+
+def challenge_submitted() -> None:
+    CHALLENGE_SUBMITTED.inc()
+
+
+def xp_awarded(*, xp: int, lag_seconds: float | None) -> None:
+    XP_AWARDED.inc(xp)
+    if lag_seconds is not None:
+        AWARD_LAG.observe(max(lag_seconds, 0.0))
+
+
+def badge_awarded(slug: str) -> None:
+    """Count one newly awarded badge; call it after commit, once per (user, badge) actually awarded."""
+    BADGES_AWARDED.labels(badge=slug).inc()
+
+
+class RQCollector(Collector):
+    """Queue depth, failed-job count and worker count of every configured queue, read at scrape time."""
+
+    def describe(self):
+        # Registering must not read settings or Redis (this module is imported before settings exist).
+        return []
+
+    def collect(self):
+        if settings.JOBS_IN_PROCESS:
+            return
+        import django_rq
+        from redis.exceptions import RedisError
+        from rq import Worker
+
+        up = GaugeMetricFamily("skillquest_rq_up", "1 if the RQ Redis answered this scrape.")
+        depth = GaugeMetricFamily("skillquest_rq_queue_depth", "Jobs waiting in the queue.", labels=["queue"])
+        failed = GaugeMetricFamily(
+            "skillquest_rq_failed_jobs", "Jobs in the queue's failed-job registry.", labels=["queue"]
+        )
+        workers = GaugeMetricFamily(
+            "skillquest_rq_workers", "Workers listening on the queue.", labels=["queue"]
+        )
+        try:
+            for name in settings.RQ_QUEUES:
+                queue = django_rq.get_queue(name)
+                depth.add_metric([name], queue.count)
+                failed.add_metric([name], queue.failed_job_registry.count)
+                workers.add_metric([name], Worker.count(queue=queue))
+        except RedisError:
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield from (up, depth, failed, workers)
+
+
+RQ_COLLECTOR = RQCollector()
+REGISTRY.register(RQ_COLLECTOR)
+
+
+def _allowed(request) -> bool:
+    token = settings.METRICS_TOKEN
+    header = request.headers.get("Authorization", "")
+    if token and header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode(), token.encode()):
+        return True
+    # The direct peer only: X-Forwarded-For is the client's to forge.
+    try:
+        peer = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(peer in ipaddress.ip_network(net, strict=False) for net in settings.METRICS_ALLOWED_IPS)
+
+
+def metrics_view(request):
+    """Prometheus exposition; 404 (not 403: do not reveal it) unless allow-listed or with the token."""
+    if not _allowed(request):
+        raise Http404("Not found.")
+    if multiprocess_dir():
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        registry.register(RQ_COLLECTOR)
+    else:
+        registry = REGISTRY
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

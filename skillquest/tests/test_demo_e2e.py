@@ -1,0 +1,161 @@
+"""The issue's "Done when": scripts/demo.sh against the Procfile's web and worker processes moves the
+domain counters on /metrics, and one submit's log lines from web and worker share a request id."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from model_bakery import baker
+from prometheus_client.parser import text_string_to_metric_families
+
+from challenges.models import Attempt, Challenge
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ROOT = Path(__file__).resolve().parents[2]
+PORT = 8151
+
+
+def procfile() -> dict[str, str]:
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    return dict(line.split(": ", 1) for line in lines if line.strip())
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def scrape(base: str) -> dict[tuple[str, tuple], float]:
+    with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def json_lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture
+def procfile_processes(tmp_path, settings):
+    """The Procfile's `web` (gunicorn) and `worker` (award_pending + RQ worker) on the test database."""
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "DEBUG": "false",
+        "SECRET_KEY": "e2e-secret-key-not-for-production",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "STATIC_MANIFEST": "false",
+        "LOG_LEVEL": "INFO",
+        "PORT": str(PORT),
+        "WEB_CONCURRENCY": "2",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+    processes, logs = [], {}
+    for name, command in procfile().items():
+        if name == "release":
+            continue
+        logs[name] = tmp_path / f"{name}.log"
+        processes.append(
+            subprocess.Popen(  # the Procfile line as a platform would run it
+                ["bash", "-c", command],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=logs[name].open("w"),
+                start_new_session=True,
+            )
+        )
+    base = f"http://127.0.0.1:{PORT}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, logs["web"].read_text()[-3000:]
+            assert all(p.poll() is None for p in processes), {
+                n: p.read_text()[-3000:] for n, p in logs.items()
+            }
+            time.sleep(0.3)
+        yield base, logs
+    finally:
+        for process in processes:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def test_demo_against_procfile_processes_moves_metrics_and_shares_request_id(procfile_processes):
+    base, logs = procfile_processes
+    baker.make(Challenge, title="Demo quest", slug="demo-quest", xp=100, pass_score=50, published=True)
+    before = scrape(base)
+
+    demo = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "demo.sh")],
+        env={**os.environ, "BASE_URL": base, "DEMO_TIMEOUT": "60"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert demo.returncode == 0, (
+        demo.stdout[-3000:] + demo.stderr[-3000:] + logs["worker"].read_text()[-3000:]
+    )
+    assert "xp awarded: 95" in demo.stdout
+    attempt = Attempt.objects.get()
+    assert attempt.xp_awarded == 95 and attempt.awarded_at is not None
+
+    after = scrape(base)
+
+    def moved(name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    # Counted in the web process...
+    assert moved("skillquest_challenge_submitted_total") == 1
+    # ...and in the RQ worker process, reaching Prometheus through the shared multiprocess directory.
+    assert moved("skillquest_xp_awarded_total") == 95
+    assert moved("skillquest_award_lag_seconds_count") == 1
+    assert after[("skillquest_rq_queue_depth", (("queue", "default"),))] == 0
+    assert after[("skillquest_rq_failed_jobs", (("queue", "default"),))] == 0
+    assert after[("skillquest_rq_workers", (("queue", "default"),))] == 1
+    assert moved("django_http_requests_total_by_method_total", method="POST") >= 4
+    assert any(name == "django_db_execute_total" and value > 0 for (name, _), value in after.items())
+
+    request_id = re.search(r"^request id: (\S+)$", demo.stdout, re.MULTILINE).group(1)
+    web, worker = json_lines(logs["web"]), json_lines(logs["worker"])
+    web_events = {line["event"] for line in web if line.get("request_id") == request_id}
+    worker_events = {line["event"] for line in worker if line.get("request_id") == request_id}
+    assert {"challenge_submitted", "http_request"} <= web_events
+    assert {"job_started", "xp_awarded", "job_finished"} <= worker_events
+    submitted = next(line for line in web if line["event"] == "challenge_submitted")
+    assert submitted["attempt_id"] == str(attempt.pk) and submitted["score"] == 95
+    awarded = next(line for line in worker if line["event"] == "xp_awarded")
+    assert awarded["attempt_id"] == str(attempt.pk)
+    assert (awarded["xp"], awarded["total_xp"]) == (95, 95)
