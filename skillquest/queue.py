@@ -26,10 +26,13 @@ def enqueue(func: Callable[..., Any], *args: Any, job_id: str | None = None, **k
         func(*args, **kwargs)
         return True
     try:
-        django_rq.get_queue("default").enqueue(
+        # commit_mode="auto": callers already schedule after commit (transaction.on_commit); django-rq's
+        # default would defer again inside an atomic block, hiding a Redis failure from our return value.
+        django_rq.get_queue("default", commit_mode="auto").enqueue(
             func, args=args, kwargs=kwargs, job_id=job_id, retry=DEFAULT_RETRY
         )
     except RedisError:
-        logger.warning("enqueue_failed", extra={"job": func.__name__, "args": args}, exc_info=True)
+        # Not `args`: that name is reserved on LogRecord and would raise instead of logging.
+        logger.warning("enqueue_failed", extra={"job": func.__name__, "job_args": args}, exc_info=True)
         return False
     return True
