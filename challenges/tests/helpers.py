@@ -30,14 +30,14 @@ def make_challenge(**fields) -> Challenge:
     return baker.make(Challenge, **{**defaults, **fields})
 
 
-def start(client, challenge) -> str:
-    response = client.post(ATTEMPTS, {"challenge_id": str(challenge.pk)}, format="json")
+def start(api, challenge) -> str:
+    response = api.post(ATTEMPTS, {"challenge_id": str(challenge.pk)}, format="json")
     assert response.status_code == 201, response.content
     return response.json()["id"]
 
 
-def submit(client, attempt_id, **body):
-    return client.post(f"{ATTEMPTS}/{attempt_id}/submit", body, format="json")
+def submit(api, attempt_id, **body):
+    return api.post(f"{ATTEMPTS}/{attempt_id}/submit", body, format="json")
 
 
 def queued_count() -> int:
