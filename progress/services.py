@@ -90,10 +90,13 @@ def xp_award(*, attempt_id: uuid.UUID) -> Award | None:
         challenge_id=str(challenge.pk),
         xp=xp,
         total_xp=total,
-        level=level,
+        # Not `level`: the JSON log line's own `level` (info, warning...) would be overwritten.
+        new_level=level,
     )
     if award.levelled_up:
-        log_event(logger, "level_up", user_id=str(user.pk), old_level=user.level, level=level, total_xp=total)
+        log_event(
+            logger, "level_up", user_id=str(user.pk), old_level=user.level, new_level=level, total_xp=total
+        )
     return award
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import django_rq
@@ -152,9 +153,9 @@ class TestWorker:
         [event] = [r for r in caplog.records if r.getMessage() == "xp_awarded"]
         assert event.user_id == str(user.pk)
         assert event.attempt_id == attempt_id
-        assert (event.xp, event.total_xp, event.level) == (100, 100, 2)
+        assert (event.xp, event.total_xp, event.new_level) == (100, 100, 2)
         [level_up] = [r for r in caplog.records if r.getMessage() == "level_up"]
-        assert (level_up.old_level, level_up.level) == (1, 2)
+        assert (level_up.old_level, level_up.new_level) == (1, 2)
 
     def test_job_returns_a_summary_and_none_when_nothing_to_do(self, auth_client, user):
         attempt_id = start(auth_client, make_challenge(xp=20))
@@ -180,3 +181,25 @@ def test_in_process_mode_awards_right_after_commit(auth_client, user, settings):
     assert queued_count() == 0
     assert Attempt.objects.get(pk=attempt_id).xp_awarded == 95
     assert total_xp(user) == 95
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_award_log_line_keeps_its_log_level(auth_client, user, caplog):
+    """The worker writes JSON lines; the event's fields must not overwrite the line's own keys."""
+    from skillquest.logging import JsonFormatter
+
+    attempt_id = start(auth_client, make_challenge(xp=100))
+    assert submit(auth_client, attempt_id, score=100).status_code == 200
+    with caplog.at_level(logging.INFO, logger="skillquest.awards"):
+        drain_queue()
+    lines = {record.getMessage(): json.loads(JsonFormatter().format(record)) for record in caplog.records}
+    award = lines["xp_awarded"]
+    assert (award["level"], award["logger"], award["event"]) == ("info", "skillquest.awards", "xp_awarded")
+    assert (award["user_id"], award["attempt_id"], award["xp"], award["total_xp"]) == (
+        str(user.pk),
+        attempt_id,
+        100,
+        100,
+    )
+    assert award["new_level"] == 2
+    assert (lines["level_up"]["level"], lines["level_up"]["new_level"]) == ("info", 2)
