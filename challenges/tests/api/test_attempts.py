@@ -127,6 +127,13 @@ class TestSubmitSelfReported:
         attempt = Attempt.objects.get(pk=attempt_id)
         assert (attempt.status, attempt.metadata) == ("started", {})
 
+    def test_a_non_ascii_solution_is_measured_in_real_bytes(self, auth_client, challenge):
+        solution = "解" * 4000  # 12,000 bytes of UTF-8; 24,000 if counted as JSON \u escapes
+        attempt_id = start(auth_client, challenge)
+        response = submit(auth_client, attempt_id, score=90, solution=solution)
+        assert response.status_code == 200, response.content
+        assert Attempt.objects.get(pk=attempt_id).metadata["solution"] == solution
+
     def test_solution_and_client_details_are_kept_in_metadata(self, auth_client, challenge):
         attempt_id = start(auth_client, challenge)
         response = submit(auth_client, attempt_id, score=90, solution="print(1)", client={"ua": "cli"})
