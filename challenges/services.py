@@ -80,7 +80,7 @@ def _attempt_metadata(*, solution: str | None, client: dict | None) -> dict[str,
         metadata["solution"] = solution
     if client:
         metadata["client"] = client
-    # Measured as stored (UTF-8): \\uXXXX escapes would count non-ASCII text two or three times over.
+    # Measured as stored (UTF-8): \uXXXX escapes would count non-ASCII text two or three times over.
     if len(json.dumps(metadata, ensure_ascii=False).encode()) > ATTEMPT_METADATA_MAX_BYTES:
         raise InvalidInput(
             f"Submission too large (at most {ATTEMPT_METADATA_MAX_BYTES} bytes).",
