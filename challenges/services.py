@@ -85,7 +85,8 @@ def _attempt_metadata(*, solution: str | None, client: dict | None) -> dict[str,
         metadata["solution"] = solution
     if client:
         metadata["client"] = client
-    if len(json.dumps(metadata)) > ATTEMPT_METADATA_MAX_BYTES:
+    # Measured as stored (UTF-8): \uXXXX escapes would count non-ASCII text two or three times over.
+    if len(json.dumps(metadata, ensure_ascii=False).encode()) > ATTEMPT_METADATA_MAX_BYTES:
         raise InvalidInput(
             f"Submission too large (at most {ATTEMPT_METADATA_MAX_BYTES} bytes).",
             field="metadata",

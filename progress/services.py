@@ -144,7 +144,8 @@ def awards_process(
             score=award.score,
             xp=award.xp,
             total_xp=award.total_xp,
-            level=award.level,
+            # Not `level`: that key is the log line's own severity.
+            new_level=award.level,
         )
         if award.levelled_up:
             log_event(
@@ -153,7 +154,7 @@ def awards_process(
                 user_id=str(award.user_id),
                 attempt_id=str(award.attempt_id),
                 old_level=award.old_level,
-                level=award.level,
+                new_level=award.level,
                 total_xp=award.total_xp,
             )
     transaction.on_commit(lambda: _report_awards(awards), robust=True)

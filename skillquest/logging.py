@@ -55,14 +55,19 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
     return {key: ("[redacted]" if key.lower() in _REDACTED_KEYS else value) for key, value in merged.items()}
 
 
+_LINE_KEYS = {"ts", "level", "logger", "event", "exc"}
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        # The line's own keys win over an event field of the same name, which keeps its value as `field_`.
+        fields = {(f"{key}_" if key in _LINE_KEYS else key): value for key, value in _fields(record).items()}
         payload: dict[str, Any] = {
+            **fields,
             "ts": datetime.fromtimestamp(record.created, tz=UTC).isoformat(),
             "level": record.levelname.lower(),
             "logger": record.name,
             "event": record.getMessage(),
-            **_fields(record),
         }
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)

@@ -43,7 +43,8 @@ def enqueue(func: Callable[..., Any], *args: Any, job_id: str | None = None, **k
             meta={"request_id": current_request_id()},
         )
     except RedisError:
-        logger.warning("enqueue_failed", extra={"job": func.__name__, "args": args}, exc_info=True)
+        # Not `args`: that name is reserved on LogRecord and would raise instead of logging.
+        logger.warning("enqueue_failed", extra={"job": func.__name__, "job_args": args}, exc_info=True)
         return False
     return True
 

@@ -1,0 +1,52 @@
+"""Shared test helpers: build challenges, drive the attempts API, drain the real RQ queue."""
+
+from __future__ import annotations
+
+import itertools
+
+import django_rq
+from model_bakery import baker
+from rq import SimpleWorker
+
+from challenges.models import Challenge
+
+ATTEMPTS = "/api/v1/attempts"
+CHALLENGES = "/api/v1/challenges"
+
+_serial = itertools.count(1)
+
+
+def make_challenge(**fields) -> Challenge:
+    n = next(_serial)
+    defaults = {
+        "title": f"Challenge {n}",
+        "slug": f"challenge-{n}",
+        "xp": 100,
+        "published": True,
+        "pass_score": 50,
+        "grading": {"type": "self_reported"},
+        "difficulty": "easy",
+    }
+    return baker.make(Challenge, **{**defaults, **fields})
+
+
+def start(api, challenge) -> str:
+    response = api.post(ATTEMPTS, {"challenge_id": str(challenge.pk)}, format="json")
+    assert response.status_code == 201, response.content
+    return response.json()["id"]
+
+
+def submit(api, attempt_id, **body):
+    return api.post(f"{ATTEMPTS}/{attempt_id}/submit", body, format="json")
+
+
+def queued_count() -> int:
+    return django_rq.get_queue("default").count
+
+
+def drain_queue() -> int:
+    """Run a real RQ worker in burst mode on the default queue; returns how many jobs it ran."""
+    queue = django_rq.get_queue("default")
+    before = len(queue.finished_job_registry) + len(queue.failed_job_registry)
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    return len(queue.finished_job_registry) + len(queue.failed_job_registry) - before

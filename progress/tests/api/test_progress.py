@@ -1,0 +1,122 @@
+"""GET /api/v1/users/{id}/progress, and the seed's demo end to end through a real RQ worker."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from challenges.models import Attempt
+from challenges.tests.helpers import ATTEMPTS, CHALLENGES, drain_queue, make_challenge, start, submit
+from progress import rules
+
+PROGRESS = "/api/v1/users/{}/progress"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_seed_demo_register_login_play_and_get_awarded(settings):
+    settings.JOBS_IN_PROCESS = False
+    call_command("seed", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    drain_queue()  # the seed's own history is awarded by the worker too
+    assert not Attempt.objects.filter(status__in=Attempt.GRADED, xp_awarded__isnull=True).exists()
+    client = APIClient()
+
+    registered = client.post(
+        "/api/v1/auth/register",
+        {"username": "demo", "email": "demo@example.com", "password": "Sturdy-Pass-991"},
+        format="json",
+    )
+    assert registered.status_code == 201, registered.content
+    user_id = registered.json()["id"]
+    login = client.post(
+        "/api/v1/auth/login", {"username": "demo", "password": "Sturdy-Pass-991"}, format="json"
+    )
+    assert login.status_code == 200, login.content
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {login.json()['access_token']}")
+
+    listed = client.get(CHALLENGES, {"page_size": 100})
+    assert listed.status_code == 200
+    by_title = {row["title"]: row for row in listed.json()["results"]}
+    assert "Draft: graph coloring" not in by_title
+    awarded = 0
+    for title in ("Hello, SkillQuest", "Dijkstra"):
+        challenge = by_title[title]
+        started = client.post(ATTEMPTS, {"challenge_id": challenge["id"]}, format="json")
+        assert started.status_code == 201
+        submitted = client.post(f"{ATTEMPTS}/{started.json()['id']}/submit", {"score": 95}, format="json")
+        assert submitted.status_code == 200
+        assert (submitted.json()["status"], submitted.json()["xp_awarded"]) == ("passed", None)
+        assert drain_queue() == 1
+        expected = rules.base_xp(challenge_xp=challenge["xp"], score=95)
+        attempt = client.get(f"{ATTEMPTS}/{started.json()['id']}").json()
+        assert attempt["xp_awarded"] == expected
+        awarded += expected
+    assert awarded == 10 + 190  # Hello: 10 * 0.95 = 9.5 rounds half up to 10; Dijkstra: 200 * 0.95
+
+    progress = client.get(PROGRESS.format(user_id))
+    assert progress.status_code == 200
+    body = progress.json()
+    assert (body["username"], body["total_xp"], body["level"], body["next_level_xp"]) == ("demo", 200, 2, 400)
+    assert [row["xp_awarded"] for row in body["recent_attempts"]] == [190, 10]
+    assert "email" not in progress.content.decode()
+    # The seed's aggregate query: SUM(attempts.xp_awarded) per user equals users.total_xp.
+    for user in User.objects.all():
+        paid = sum(a.xp_awarded or 0 for a in Attempt.objects.filter(user=user))
+        assert paid == user.total_xp
+
+
+@pytest.mark.django_db
+class TestProgress:
+    def test_shape_and_values(self, api_client, user):
+        User.objects.filter(pk=user.pk).update(total_xp=250, level=2)
+        body = api_client.get(PROGRESS.format(user.pk)).json()
+        assert body == {
+            "user_id": str(user.pk),
+            "username": "alice",
+            "total_xp": 250,
+            "level": 2,
+            "next_level_xp": 400,
+            "level_progress": 0.5,
+            "rank": None,  # the board is kept by the award job; this test set the total directly
+            "recent_attempts": [],
+        }
+
+    def test_another_players_progress_shows_no_private_fields(self, auth_client, other_user, settings):
+        settings.JOBS_IN_PROCESS = True
+        other = APIClient()
+        other.force_authenticate(other_user)
+        challenge = make_challenge(grading={"type": "exact", "answer": "Secret-Answer"})
+        assert submit(other, start(other, challenge), solution="my private solution").status_code == 200
+        response = auth_client.get(PROGRESS.format(other_user.pk))
+        assert response.status_code == 200
+        text = response.content.decode()
+        for private in ("bob@example.com", "email", "my private solution", "Secret-Answer", "password"):
+            assert private not in text
+        assert response.json()["recent_attempts"][0]["status"] == "failed"
+
+    def test_recent_attempts_are_newest_first_and_capped(self, api_client, user):
+        challenge = make_challenge()
+        for _ in range(12):
+            Attempt.objects.create(user=user, challenge=challenge)
+        rows = api_client.get(PROGRESS.format(user.pk)).json()["recent_attempts"]
+        assert len(rows) == 10
+        started = [row["started_at"] for row in rows]
+        assert started == sorted(started, reverse=True)
+
+    def test_query_count_is_fixed(self, api_client, user, django_assert_num_queries):
+        challenge = make_challenge()
+        for _ in range(5):
+            Attempt.objects.create(user=user, challenge=challenge)
+        with django_assert_num_queries(2):
+            assert len(api_client.get(PROGRESS.format(user.pk)).json()["recent_attempts"]) == 5
+
+    @pytest.mark.parametrize("user_id", ["00000000-0000-0000-0000-000000000000", "not-a-uuid"])
+    def test_unknown_or_malformed_user_is_404(self, api_client, user_id):
+        response = api_client.get(PROGRESS.format(user_id))
+        assert response.status_code == 404
+        assert response.json()["code"] == "user_not_found"
+
+    def test_inactive_user_is_404(self, api_client, user):
+        User.objects.filter(pk=user.pk).update(is_active=False)
+        assert api_client.get(PROGRESS.format(user.pk)).status_code == 404

@@ -1,0 +1,127 @@
+"""Real threads against real PostgreSQL: no XP lost, no submission or award counted twice."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.db.models import Sum
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from challenges.models import Attempt
+from challenges.tests.helpers import drain_queue, make_challenge, queued_count, start, submit
+from progress import jobs
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+THREADS = 8
+
+
+@pytest.fixture(autouse=True)
+def _on_the_worker(settings):
+    settings.JOBS_IN_PROCESS = False
+
+
+def run_together(tasks: list[Callable[[], Any]]) -> list[Any]:
+    """Run every task in its own thread, released at the same instant; re-raise any thread's error."""
+    barrier = threading.Barrier(len(tasks))
+    results: list[Any] = [None] * len(tasks)
+    errors: list[BaseException] = []
+
+    def run(index: int, task: Callable[[], Any]) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results[index] = task()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()  # each thread has its own connection; do not leak it
+
+    threads = [threading.Thread(target=run, args=(i, task)) for i, task in enumerate(tasks)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
+    if errors:
+        raise errors[0]
+    return results
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def totals(user) -> tuple[int, int]:
+    paid = Attempt.objects.filter(user=user).aggregate(total=Sum("xp_awarded"))["total"] or 0
+    return User.objects.get(pk=user.pk).total_xp, paid
+
+
+def test_concurrent_submits_of_different_attempts_lose_no_xp(user):
+    challenges = [make_challenge(xp=10 * (n + 1)) for n in range(THREADS)]
+    ids = [start(client_for(user), challenge) for challenge in challenges]
+
+    def submitter(attempt_id):
+        return lambda: submit(client_for(user), attempt_id, score=100).status_code
+
+    statuses = run_together([submitter(attempt_id) for attempt_id in ids])
+
+    assert statuses == [200] * THREADS
+    # Submissions made while an award job waits share it (it claims every pending attempt).
+    assert 1 <= queued_count() <= THREADS
+    drain_queue()
+    expected = sum(c.xp for c in challenges)  # 10 + 20 + ... + 80 = 360
+    assert totals(user) == (expected, expected)
+    assert User.objects.get(pk=user.pk).level == 2
+
+
+def test_concurrent_submits_of_one_attempt_let_exactly_one_win(user):
+    attempt_id = start(client_for(user), make_challenge(xp=100))
+
+    def submitter(score):
+        return lambda: submit(client_for(user), attempt_id, score=score)
+
+    responses = run_together([submitter(score) for score in range(60, 60 + THREADS)])
+
+    assert Counter(r.status_code for r in responses) == {200: 1, 409: THREADS - 1}
+    [winner] = [r.json() for r in responses if r.status_code == 200]
+    attempt = Attempt.objects.get(pk=attempt_id)
+    assert (attempt.status, attempt.score) == ("passed", winner["score"])
+    assert queued_count() == 1
+    drain_queue()
+    assert totals(user) == (winner["score"], winner["score"])
+
+
+def test_the_same_award_job_run_in_parallel_awards_once(user):
+    attempt_id = start(client_for(user), make_challenge(xp=100))
+    assert submit(client_for(user), attempt_id, score=90).status_code == 200
+
+    results = run_together([lambda: jobs.award_xp_and_badges(attempt_id) for _ in range(THREADS)])
+
+    assert sum(result["awarded"] for result in results) == 1
+    assert Attempt.objects.get(pk=attempt_id).xp_awarded == 90
+    assert totals(user) == (90, 90)
+    drain_queue()  # the job queued at submit now finds nothing to do
+    assert totals(user) == (90, 90)
+
+
+def test_parallel_awards_of_one_challenge_pay_the_best_result_once(user):
+    challenge = make_challenge(xp=100)
+    client = client_for(user)
+    scores = [55, 90, 70, 100, 60, 85, 95, 75]
+    ids = [start(client, challenge) for _ in scores]
+    for attempt_id, score in zip(ids, scores, strict=True):
+        assert submit(client, attempt_id, score=score).status_code == 200
+
+    run_together([lambda attempt_id=attempt_id: jobs.award_xp_and_badges(attempt_id) for attempt_id in ids])
+
+    assert totals(user) == (100, 100)
+    assert Attempt.objects.filter(pk__in=ids, xp_awarded__isnull=True).count() == 0
+    assert User.objects.get(pk=user.pk).level == 2
