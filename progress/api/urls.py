@@ -3,5 +3,6 @@ from skillquest.routers import OptionalSlashRouter
 
 router = OptionalSlashRouter()
 router.register("users", views.UserViewSet, basename="user")
+router.register("badges", views.BadgeViewSet, basename="badge")
 
 urlpatterns = router.urls
