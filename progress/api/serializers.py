@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from challenges.api.serializers import AttemptSerializer
 from progress import conditions
-from progress.models import Badge, validate_icon
+from progress.models import Badge
 
 
 class BadgeSerializer(serializers.ModelSerializer):
@@ -38,15 +38,6 @@ class BadgeStaffSerializer(serializers.ModelSerializer):
             return conditions.validate(value)
         except conditions.ConditionError as exc:
             raise serializers.ValidationError(str(exc))
-
-    def validate_icon(self, value):
-        from django.core.exceptions import ValidationError
-
-        try:
-            validate_icon(value)
-        except ValidationError as exc:
-            raise serializers.ValidationError(exc.messages)
-        return value
 
     def validate_slug(self, value):
         if value and Badge.objects.exclude(pk=getattr(self.instance, "pk", None)).filter(slug=value).exists():

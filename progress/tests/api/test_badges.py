@@ -102,6 +102,7 @@ class TestCreate:
         response = staff_client.post(BADGES, {"name": "First Steps", "icon": "not an emoji"}, format="json")
         assert response.status_code == 400
         assert set(response.json()) == {"name", "condition", "icon"}
+        assert response.json()["icon"] == ["The icon must be an emoji or an http(s) URL."]
 
     def test_a_duplicate_slug_is_400(self, staff_client, first_steps):
         body = {"name": "Other", "slug": "first-steps", "condition": {"type": "xp", "threshold": 1}}
