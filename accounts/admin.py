@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts.models import User
+from progress.admin import reevaluate_user_badges
 
 
 @admin.register(User)
@@ -11,6 +12,7 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ["username", "email"]
     ordering = ["-total_xp", "username"]
     readonly_fields = ["id", "created_at", "last_login", "date_joined", "total_xp", "level"]
+    actions = [reevaluate_user_badges]
     fieldsets = [
         (None, {"fields": ["id", "username", "password"]}),
         ("Contact", {"fields": ["email", "first_name", "last_name", "timezone", "profile"]}),

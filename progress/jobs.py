@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 import django_rq
 from django.conf import settings
@@ -21,28 +22,31 @@ AWARD_SLOT_TTL = 60  # seconds: a lost job only delays the next one this long
 MAX_BATCHES_PER_JOB = 20
 
 
-def award_xp_and_badges(attempt_id: str | None = None) -> dict[str, int]:
-    """Award the given attempt and every other pending one, in batches, each exactly once."""
+def award_xp_and_badges(attempt_id: str | None = None) -> dict[str, Any]:
+    """Award the given attempt and every other pending one, in batches, each exactly once.
+
+    Returns how many attempts it awarded and the slugs of the badges those awards earned.
+    """
     _release_slot()
-    awarded = _award_batch([uuid.UUID(str(attempt_id))]) if attempt_id else 0
+    awards = _award_batch([uuid.UUID(str(attempt_id))]) if attempt_id else []
     for _ in range(MAX_BATCHES_PER_JOB):
         batch = _award_batch(None)
         if not batch:
             break
-        awarded += batch
+        awards += batch
     else:
         schedule_award(None, force=True)  # a backlog remains: hand it to a fresh job
-    return {"awarded": awarded}
+    return {"awarded": len(awards), "badges": sorted(slug for award in awards for slug in award.badges)}
 
 
-def _award_batch(attempt_ids: list[uuid.UUID] | None) -> int:
+def _award_batch(attempt_ids: list[uuid.UUID] | None) -> list:
     from progress import leaderboard, services
 
     awards = services.awards_process(attempt_ids=attempt_ids)
     if awards:
         # After the awards' commit; a Redis failure is logged, never raised (the awards stand).
         leaderboard.record_awards(awards)
-    return len(awards)
+    return awards
 
 
 def schedule_award(attempt_id: uuid.UUID | None, *, force: bool = False) -> bool:
@@ -75,3 +79,14 @@ def recalculate_xp() -> dict[str, int]:
     from progress import services
 
     return services.xp_recalculate()
+
+
+def reevaluate_badges(user_ids: list[str]) -> int:
+    """Admin re-evaluation: award every badge the given players qualify for (never revokes)."""
+    from progress import services
+
+    return services.badges_reevaluate(user_ids=[uuid.UUID(str(user_id)) for user_id in user_ids])
+
+
+def schedule_reevaluate_badges(user_ids: list[uuid.UUID]) -> bool:
+    return enqueue(reevaluate_badges, [str(user_id) for user_id in user_ids])

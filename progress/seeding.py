@@ -16,7 +16,8 @@ from django.utils.text import slugify
 from accounts.models import User
 from challenges.models import Attempt, Challenge, Tag
 from challenges.services import attempt_submit
-from progress.services import xp_recalculate
+from progress import services
+from progress.models import Badge
 
 DEMO_PASSWORD = "SkillQuest-demo-2026"
 STAFF = ("admin", "admin@skillquest.local")
@@ -58,6 +59,17 @@ CHALLENGES = [
     ("Async Python", "medium", 90, 60, ["Python"], {"type": "self_reported"}, "Await your turn."),
     ("CSS grid", "easy", 20, 50, ["Web"], {"type": "self_reported"}, "Lay out a page with grid."),
     ("Draft: graph coloring", "hard", 300, 80, ["Algorithms"], {"type": "self_reported"}, "Not yet published."),
+]  # fmt: skip
+
+# (name, icon, condition, description): First Steps, Conqueror and Streak are the seed's own.
+BADGES = [
+    ("First Steps", "👣", {"type": "attempt_count", "count": 1}, "Your first passed challenge."),
+    ("Centurion", "💯", {"type": "xp", "threshold": 100}, "Your first hundred XP."),
+    ("Conqueror", "🏆", {"type": "xp", "threshold": 1000}, "A thousand XP."),
+    ("Streak", "🔥", {"type": "consecutive_days", "days": 7}, "A week without missing a day."),
+    ("Level 3", "⭐", {"type": "level", "level": 3}, "Reach level 3."),
+    ("Five Easy Pieces", "🍰", {"type": "challenges_completed", "count": 5, "difficulty": "easy"}, "Five easy challenges done."),
+    ("SQL Adept", "🗄️", {"type": "challenges_completed", "count": 2, "tag": "sql"}, "Two SQL challenges done."),
 ]  # fmt: skip
 
 # (player, challenge title, score): some history so the leaderboard and profiles are not empty.
@@ -106,13 +118,27 @@ def seed_demo() -> list[str]:
         if made:
             challenge.tags.set([tags[name] for name in tag_names])
         challenges[title] = challenge
+    badges_made = 0
+    for name, icon, condition, description in BADGES:
+        _, made = Badge.objects.get_or_create(
+            slug=slugify(name),
+            defaults={"name": name, "icon": icon, "condition": condition, "description": description},
+        )
+        badges_made += made
+    if badges_made:
+        report.append(f"Badges: {badges_made} created.")
+        # Badges added to an existing demo history are earned now; new history earns them in its jobs.
+        player_ids = [player.pk for player in players.values()]
+        transaction.on_commit(lambda: services.badges_reevaluate(user_ids=player_ids))
     if not Attempt.objects.filter(user__in=players.values()).exists():
         for username, title, score in HISTORY:
             attempt = Attempt.objects.create(user=players[username], challenge=challenges[title])
             attempt_submit(user=players[username], attempt_id=attempt.pk, score=score)
         report.append(f"History: {len(HISTORY)} submitted attempts (awards run after commit).")
     report.append(f"Demo players: {', '.join(players)} / password {DEMO_PASSWORD}")
-    report.append(f"{Challenge.objects.count()} challenges, {Tag.objects.count()} tags.")
+    report.append(
+        f"{Challenge.objects.count()} challenges, {Tag.objects.count()} tags, {Badge.objects.count()} badges."
+    )
     return report
 
 
@@ -207,7 +233,7 @@ def seed_load(
                 _insert(Attempt, ATTEMPT_COLUMNS, _load_attempt_rows(size, user_ids, challenges, rng, now), {
                     "metadata": {}
                 }, tick)  # fmt: skip
-    result = xp_recalculate()
+    result = services.xp_recalculate()
     report.append(
         f"Load data: {len(user_ids)} players, {max(existing_attempts, attempts)} attempts; "
         f"recalculation changed {result['attempts_changed']} attempts and {result['users_changed']} players."

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
-from datetime import date, timedelta
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, Sum
@@ -13,7 +15,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from challenges.models import Attempt, Challenge
-from progress import leaderboard, rules
+from progress import conditions, leaderboard, rules
+from progress.models import Badge, UserBadge
+from progress.streaks import Streaks, streaks
 from skillquest.errors import NotFound
 
 RECENT_ATTEMPTS = 10
@@ -21,14 +25,108 @@ RECENT_ATTEMPT_FIELDS = (
     "id", "status", "score", "xp_awarded", "started_at", "submitted_at", "awarded_at",
     "challenge__id", "challenge__title", "challenge__slug",
 )  # fmt: skip
+STATS_USER_FIELDS = ("id", "username", "total_xp", "level", "timezone", "is_active")
 
 
-def user_progress(*, user_id: uuid.UUID) -> dict[str, Any]:
-    user = (
-        User.objects.filter(pk=user_id, is_active=True)
-        .only("id", "username", "total_xp", "level", "is_active")
-        .first()
+def user_zone(name: str) -> zoneinfo.ZoneInfo:
+    """The player's zone; UTC if the stored name is not a known zone (it is validated on write)."""
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def user_passed_days(*, user_id: uuid.UUID, zone: zoneinfo.ZoneInfo) -> dict[date, int]:
+    """Passed attempts per local calendar date in `zone`, in one query.
+
+    The date conversion happens in the database (`AT TIME ZONE` on PostgreSQL, Django's zone-aware
+    SQL function on SQLite), so only one row per active day leaves it, however long the history.
+    """
+    rows = (
+        Attempt.objects.filter(user_id=user_id, status=Attempt.Status.PASSED, submitted_at__isnull=False)
+        .annotate(day=TruncDate("submitted_at", tzinfo=zone))
+        .values("day")
+        .annotate(passed=Count("id"))
+        .order_by("day")
+        .values_list("day", "passed")
     )
+    return dict(rows)
+
+
+def _today(zone: zoneinfo.ZoneInfo, now: datetime | None) -> date:
+    return (now or timezone.now()).astimezone(zone).date()
+
+
+def user_streaks(*, user_id: uuid.UUID, now: datetime | None = None) -> Streaks:
+    """Current and longest streak (days) in the player's current timezone; see progress.streaks.
+
+    Two queries: the player's timezone, then their passed attempts per local day.
+    """
+    timezone_name = User.objects.filter(pk=user_id).values_list("timezone", flat=True).first()
+    if timezone_name is None:
+        raise NotFound("User not found.", code="user_not_found")
+    zone = user_zone(timezone_name)
+    return streaks(user_passed_days(user_id=user_id, zone=zone), today=_today(zone, now))
+
+
+def user_completed_challenges(*, user_id: uuid.UUID) -> tuple[conditions.CompletedChallenge, ...]:
+    """Distinct challenges the player has passed, with difficulty and tag slugs, in one query."""
+    rows = (
+        Attempt.objects.filter(user_id=user_id, status=Attempt.Status.PASSED)
+        .order_by()
+        .values_list("challenge_id", "challenge__difficulty", "challenge__tags__slug")
+        .distinct()
+    )
+    difficulty: dict[Any, str] = {}
+    tags: dict[Any, set[str]] = defaultdict(set)
+    for challenge_id, challenge_difficulty, tag in rows:
+        difficulty[challenge_id] = challenge_difficulty
+        if tag is not None:
+            tags[challenge_id].add(tag)
+    return tuple(
+        conditions.CompletedChallenge(challenge_id=pk, difficulty=level, tags=frozenset(tags[pk]))
+        for pk, level in difficulty.items()
+    )
+
+
+def player_stats(
+    *, user: User, needs: Iterable[str] = conditions.ALL_STATS, now: datetime | None = None
+) -> conditions.PlayerStats:
+    """The stats badge conditions read, loading only `needs` (at most two queries)."""
+    needs = frozenset(needs)
+    fields: dict[str, Any] = {"total_xp": user.total_xp, "level": user.level}
+    if conditions.STAT_PASSED_DAYS in needs:
+        zone = user_zone(user.timezone)
+        days = user_passed_days(user_id=user.pk, zone=zone)
+        streak = streaks(days, today=_today(zone, now))
+        fields.update(
+            passed_attempts=sum(days.values()),
+            current_streak=streak.current,
+            longest_streak=streak.longest,
+        )
+    if conditions.STAT_COMPLETED in needs:
+        fields["completed"] = user_completed_challenges(user_id=user.pk)
+    return conditions.PlayerStats(**fields)
+
+
+def badge_list(*, viewer) -> Any:
+    """Active badges for everyone; staff also see inactive ones (to edit them)."""
+    badges = Badge.objects.all()
+    if not (viewer and viewer.is_authenticated and viewer.is_staff):
+        badges = badges.filter(is_active=True)
+    return badges.order_by("name")
+
+
+def user_badges(*, user_id: uuid.UUID) -> list[UserBadge]:
+    """A player's earned badges, newest first (two queries: the player, then their badges)."""
+    if not User.objects.filter(pk=user_id, is_active=True).exists():
+        raise NotFound("User not found.", code="user_not_found")
+    return list(UserBadge.objects.filter(user_id=user_id).select_related("badge").order_by("-awarded_at"))
+
+
+def user_progress(*, user_id: uuid.UUID, now: datetime | None = None) -> dict[str, Any]:
+    """Everything the progress endpoint shows, in at most seven queries whatever the history."""
+    user = User.objects.filter(pk=user_id, is_active=True).only(*STATS_USER_FIELDS).first()
     if user is None:
         raise NotFound("User not found.", code="user_not_found")
     recent = list(
@@ -37,6 +135,21 @@ def user_progress(*, user_id: uuid.UUID) -> dict[str, Any]:
         .only(*RECENT_ATTEMPT_FIELDS)
         .order_by("-started_at", "-id")[:RECENT_ATTEMPTS]
     )
+    earned = list(UserBadge.objects.filter(user_id=user.pk).select_related("badge").order_by("-awarded_at"))
+    earned_ids = {award.badge_id for award in earned}
+    unearned = [badge for badge in Badge.objects.filter(is_active=True) if badge.pk not in earned_ids]
+    parsed = []
+    for badge in unearned:
+        try:
+            parsed.append((badge, conditions.parse(badge.condition)))
+        except conditions.ConditionError:
+            continue
+    needs = {conditions.STAT_PASSED_DAYS} | conditions.needs_of(condition.type for _, condition in parsed)
+    stats = player_stats(user=user, needs=needs, now=now)
+    badge_progress = []
+    for badge, condition in parsed:
+        current, target = condition.progress(stats)
+        badge_progress.append({"badge": badge, "current": current, "target": target})
     return {
         "user_id": user.pk,
         "username": user.username,
@@ -45,7 +158,11 @@ def user_progress(*, user_id: uuid.UUID) -> dict[str, Any]:
         "next_level_xp": rules.next_level_xp(user.level),
         "level_progress": rules.level_progress(user.total_xp),
         "rank": leaderboard.rank_for(user, "all"),
+        "current_streak": stats.current_streak,
+        "longest_streak": stats.longest_streak,
         "recent_attempts": recent,
+        "badges": earned,
+        "badge_progress": badge_progress,
     }
 
 

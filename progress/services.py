@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Sum, Value, When
 from django.utils import timezone
 
 from accounts.models import User
 from challenges.models import Attempt
-from progress import rules
+from progress import badge_sql, conditions, leaderboard, rules, selectors
+from progress.models import Badge, UserBadge
 from progress.recalc import recalculate_xp
 from skillquest import metrics
+from skillquest.errors import BadgeHasAwards
 from skillquest.logging import log_event
 
 logger = logging.getLogger("skillquest.awards")
@@ -35,6 +39,7 @@ class Award:
     level: int
     awarded_at: datetime
     submitted_at: datetime | None
+    badges: tuple[str, ...] = ()  # slugs of the badges the player earned with this award
 
     @property
     def levelled_up(self) -> bool:
@@ -157,14 +162,45 @@ def awards_process(
                 new_level=award.level,
                 total_xp=award.total_xp,
             )
-    transaction.on_commit(lambda: _report_awards(awards), robust=True)
-    return awards
+    # Badges in the same transaction as the XP: a failure rolls both back and the retry redoes both,
+    # so no award ever commits without the badges it earned.
+    badges = _badges_for_awards(awards)
+    transaction.on_commit(lambda: _report_awards(awards, badges), robust=True)
+    earned: dict[uuid.UUID, list[str]] = {}
+    for user_badge in badges:
+        earned.setdefault(user_badge.metadata["attempt_id"], []).append(user_badge.badge.slug)
+    return [
+        dataclasses.replace(award, badges=tuple(earned[str(award.attempt_id)]))
+        if str(award.attempt_id) in earned
+        else award
+        for award in awards
+    ]
 
 
-def _report_awards(awards: list[Award]) -> None:
+def _badges_for_awards(awards: list[Award]) -> list[UserBadge]:
+    """Evaluate, per player, only the condition types this batch's awards can have changed.
+
+    New badges are credited to the player's last award in the batch (recorded in their metadata).
+    """
+    kinds: dict[uuid.UUID, set[str]] = {}
+    last_attempt: dict[uuid.UUID, uuid.UUID] = {}
+    for award in awards:
+        changed = conditions.kinds_changed_by(xp=award.xp, levelled_up=award.levelled_up, passed=award.passed)
+        if changed:
+            kinds.setdefault(award.user_id, set()).update(changed)
+            last_attempt[award.user_id] = award.attempt_id
+    created: list[UserBadge] = []
+    for user_id, user_kinds in kinds.items():
+        created += badges_evaluate(user_id=user_id, attempt_id=last_attempt[user_id], kinds=user_kinds)
+    return created
+
+
+def _report_awards(awards: list[Award], badges: list[UserBadge]) -> None:
     for award in awards:
         lag = (award.awarded_at - award.submitted_at).total_seconds() if award.submitted_at else None
         metrics.xp_awarded(xp=award.xp, lag_seconds=lag)
+    for user_badge in badges:
+        metrics.badge_awarded(user_badge.badge.slug)
 
 
 def xp_award(*, attempt_id: uuid.UUID) -> Award | None:
@@ -178,12 +214,150 @@ def pending_award_count() -> int:
 
 
 def xp_recalculate() -> dict[str, int]:
-    """Recalculate XP and levels from the database (set-based), then refresh what derives from them."""
+    """Recalculate XP and levels from the database (set-based), then refresh what derives from them:
+    the leaderboards are rebuilt (only a rebuild can lower a score) and missing badges awarded."""
     result = recalculate_xp()
+    leaderboard.rebuild()
+    badges = badges_award_missing()
     log_event(
         logger,
         "xp_recalculated",
         attempts_changed=result.attempts_changed,
         users_changed=result.users_changed,
+        badges_awarded=badges,
     )
-    return {"attempts_changed": result.attempts_changed, "users_changed": result.users_changed}
+    return {
+        "attempts_changed": result.attempts_changed,
+        "users_changed": result.users_changed,
+        "badges_awarded": badges,
+    }
+
+
+def badges_evaluate(
+    *,
+    user_id: uuid.UUID,
+    attempt_id: uuid.UUID | None = None,
+    kinds: Iterable[str] | None = None,
+) -> list[UserBadge]:
+    """Award the player every active badge they now qualify for and do not hold; never revokes.
+
+    `kinds` limits the check to those condition types (the award job passes the types its award
+    can have changed); None checks them all (re-evaluation, recalculation). `attempt_id` is recorded
+    in the new badges' metadata. Returns only the badges this call created.
+
+    A fixed number of queries whatever the number of badges: the candidate badges, the player,
+    the stats their conditions need (at most two), the insert and the read-back.
+    At most once per player even with concurrent callers: the insert is ON CONFLICT DO NOTHING
+    against the (user, badge) unique constraint, and the read-back by the primary keys this call
+    generated tells which rows it actually inserted.
+    """
+    candidates = Badge.objects.filter(is_active=True).exclude(awards__user_id=user_id)
+    if kinds is not None:
+        kinds = list(kinds)
+        if not kinds:
+            return []
+        candidates = candidates.filter(condition__type__in=kinds)
+    parsed = []
+    for badge in candidates:
+        try:
+            parsed.append((badge, conditions.parse(badge.condition)))
+        except conditions.ConditionError:
+            logger.warning("badge_condition_invalid", extra={"badge_id": str(badge.pk)})
+    if not parsed:
+        return []
+    user = User.objects.filter(pk=user_id).only(*selectors.STATS_USER_FIELDS).first()
+    if user is None:
+        return []
+    stats = selectors.player_stats(
+        user=user, needs=conditions.needs_of(condition.type for _, condition in parsed)
+    )
+    metadata: dict[str, Any] = {"attempt_id": str(attempt_id)} if attempt_id else {}
+    earned = [
+        UserBadge(user_id=user.pk, badge=badge, metadata=metadata)
+        for badge, condition in parsed
+        if condition.evaluate(stats)
+    ]
+    if not earned:
+        return []
+    with transaction.atomic():
+        UserBadge.objects.bulk_create(earned, ignore_conflicts=True)
+        inserted = set(
+            UserBadge.objects.filter(pk__in=[award.pk for award in earned]).values_list("pk", flat=True)
+        )
+    created = [award for award in earned if award.pk in inserted]
+    for award in created:
+        log_event(
+            logger,
+            "badge_awarded",
+            user_id=str(user.pk),
+            badge_id=str(award.badge_id),
+            badge=award.badge.slug,
+            attempt_id=str(attempt_id) if attempt_id else None,
+        )
+    return created
+
+
+def badges_award_missing() -> int:
+    """Give every active badge to every active player who qualifies and lacks it (never revokes).
+
+    Set-based on PostgreSQL (one INSERT ... SELECT per badge, `progress.badge_sql`), so recalculation
+    stays a few statements at any number of players; the SQLite quickstart checks players one by one.
+    """
+    if connection.vendor != "postgresql":
+        return badges_reevaluate(
+            user_ids=list(User.objects.filter(is_active=True).values_list("pk", flat=True))
+        )
+    awarded = 0
+    for badge in Badge.objects.filter(is_active=True):
+        try:
+            condition = conditions.parse(badge.condition)
+        except conditions.ConditionError:
+            logger.warning("badge_condition_invalid", extra={"badge_id": str(badge.pk)})
+            continue
+        count = badge_sql.award_missing(badge_id=badge.pk, condition=condition)
+        if count:
+            log_event(logger, "badges_awarded_missing", badge=badge.slug, count=count)
+            transaction.on_commit(lambda slug=badge.slug, n=count: metrics.badge_awarded(slug, count=n))
+        awarded += count
+    return awarded
+
+
+def badges_reevaluate(*, user_ids: Iterable[uuid.UUID]) -> int:
+    """Evaluate every badge type for each player (admin action, recalculation). Returns badges awarded."""
+    return sum(len(badges_evaluate(user_id=user_id)) for user_id in user_ids)
+
+
+def _badge_slug(name: str, *, exclude_pk: uuid.UUID | None = None) -> str:
+    from challenges.services import unique_slug
+
+    return unique_slug(Badge, name, exclude_pk=exclude_pk, max_length=120)
+
+
+@transaction.atomic
+def badge_create(**fields: Any) -> Badge:
+    fields["condition"] = conditions.validate(fields["condition"])
+    if not fields.get("slug"):
+        fields["slug"] = _badge_slug(fields["name"])
+    return Badge.objects.create(**fields)
+
+
+@transaction.atomic
+def badge_update(*, badge: Badge, **fields: Any) -> Badge:
+    """Edit a badge. Players who already hold it keep it, even if the condition gets harder."""
+    if "condition" in fields:
+        fields["condition"] = conditions.validate(fields["condition"])
+    if "slug" in fields and not fields["slug"]:
+        fields["slug"] = _badge_slug(fields.get("name", badge.name), exclude_pk=badge.pk)
+    for name, value in fields.items():
+        setattr(badge, name, value)
+    badge.save()
+    return badge
+
+
+@transaction.atomic
+def badge_delete(*, badge: Badge) -> None:
+    """Delete a badge nobody holds; an awarded badge is deactivated instead (badges are never revoked)."""
+    locked = Badge.objects.select_for_update().get(pk=badge.pk)
+    if UserBadge.objects.filter(badge=locked).exists():
+        raise BadgeHasAwards()
+    locked.delete()

@@ -36,6 +36,11 @@ class ChallengeHasAttempts(Conflict):
     message = "This challenge has attempts and cannot be deleted; unpublish it instead."
 
 
+class BadgeHasAwards(Conflict):
+    code = "badge_has_awards"
+    message = "This badge has been awarded and cannot be deleted; deactivate it instead."
+
+
 class InvalidInput(DomainError):
     """Bad input that only the domain can judge; rendered in DRF's per-field shape when `field` is set."""
 

@@ -79,9 +79,9 @@ def xp_awarded(*, xp: int, lag_seconds: float | None) -> None:
         AWARD_LAG.observe(max(lag_seconds, 0.0))
 
 
-def badge_awarded(slug: str) -> None:
-    """Count one newly awarded badge; call it after commit, once per (user, badge) actually awarded."""
-    BADGES_AWARDED.labels(badge=slug).inc()
+def badge_awarded(slug: str, *, count: int = 1) -> None:
+    """Count newly awarded badges; call it after commit, for (user, badge) pairs actually awarded."""
+    BADGES_AWARDED.labels(badge=slug).inc(count)
 
 
 class RQCollector(Collector):

@@ -6,6 +6,7 @@ from skillquest.routers import OptionalSlashRouter
 router = OptionalSlashRouter()
 router.register("users", views.UserViewSet, basename="user")
 router.register("admin", admin_views.AdminViewSet, basename="admin")
+router.register("badges", views.BadgeViewSet, basename="badge")
 
 urlpatterns = [
     *router.urls,

@@ -3,12 +3,13 @@ from __future__ import annotations
 import uuid
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, viewsets
+from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from progress import leaderboard, selectors
+from challenges.api.views import IsStaffOrReadOnly
+from progress import leaderboard, selectors, services
 from progress.api import serializers as s
 from skillquest.errors import NotFound
 
@@ -31,6 +32,44 @@ class UserViewSet(viewsets.GenericViewSet):
     def progress(self, request, pk=None):
         data = selectors.user_progress(user_id=parse_user_id(pk))
         return Response(s.ProgressSerializer(data).data)
+
+    @extend_schema(responses={200: s.EarnedBadgeSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def badges(self, request, pk=None):
+        earned = selectors.user_badges(user_id=parse_user_id(pk))
+        return Response(s.EarnedBadgeSerializer(earned, many=True).data)
+
+
+class BadgeViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Active badges for everyone, conditions in words; staff also see inactive ones and edit them."""
+
+    permission_classes = [IsStaffOrReadOnly]
+    pagination_class = None  # a handful of badges: the whole catalogue in one response
+
+    def get_queryset(self):
+        return selectors.badge_list(viewer=self.request.user)
+
+    def get_serializer_class(self):
+        user = self.request.user
+        if user and user.is_authenticated and user.is_staff:
+            return s.BadgeStaffSerializer
+        return s.BadgeSerializer
+
+    def perform_create(self, serializer):
+        serializer.instance = services.badge_create(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.badge_update(badge=serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        services.badge_delete(badge=instance)
 
 
 class LeaderboardView(APIView):

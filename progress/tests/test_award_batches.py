@@ -52,7 +52,7 @@ def test_a_batch_applies_the_best_result_rule_in_order():
     user.refresh_from_db()
     assert user.total_xp == 100
     assert services.awards_process() == []
-    assert services.xp_recalculate() == {"attempts_changed": 0, "users_changed": 0}
+    assert services.xp_recalculate() == {"attempts_changed": 0, "users_changed": 0, "badges_awarded": 0}
 
 
 @pytest.mark.django_db
@@ -91,7 +91,7 @@ def test_parallel_drains_award_every_attempt_exactly_once():
     assert not Attempt.objects.filter(xp_awarded__isnull=True).exists()
     assert Attempt.objects.filter(pk__in=[a.pk for a in attempts]).count() == 180
     _assert_consistent(users)
-    assert services.xp_recalculate() == {"attempts_changed": 0, "users_changed": 0}
+    assert services.xp_recalculate() == {"attempts_changed": 0, "users_changed": 0, "badges_awarded": 0}
 
 
 @pytest.mark.django_db(transaction=True)

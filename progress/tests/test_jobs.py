@@ -111,7 +111,7 @@ class TestWorker:
         queue = django_rq.get_queue("default")
         queue.enqueue(jobs.award_xp_and_badges, attempt_id)  # a duplicate delivery
         assert drain_queue() == 2
-        assert jobs.award_xp_and_badges(attempt_id) == {"awarded": 0}  # and a third, by hand
+        assert jobs.award_xp_and_badges(attempt_id) == {"awarded": 0, "badges": []}  # and a third, by hand
         assert Attempt.objects.get(pk=attempt_id).xp_awarded == 80
         assert total_xp(user) == 80
 
@@ -160,12 +160,15 @@ class TestWorker:
 
     def test_job_returns_how_many_it_awarded(self, auth_client, user):
         attempt_id = start(auth_client, make_challenge(xp=20))
-        assert jobs.award_xp_and_badges(attempt_id) == {"awarded": 0}  # not graded yet
+        assert jobs.award_xp_and_badges(attempt_id) == {"awarded": 0, "badges": []}  # not graded yet
         assert submit(auth_client, attempt_id, score=100).status_code == 200
         django_rq.get_queue("default").empty()
-        assert jobs.award_xp_and_badges(attempt_id) == {"awarded": 1}
+        assert jobs.award_xp_and_badges(attempt_id) == {"awarded": 1, "badges": []}
         assert total_xp(user) == 20
-        assert jobs.award_xp_and_badges("00000000-0000-0000-0000-000000000000") == {"awarded": 0}
+        assert jobs.award_xp_and_badges("00000000-0000-0000-0000-000000000000") == {
+            "awarded": 0,
+            "badges": [],
+        }
 
 
 @pytest.mark.django_db(transaction=True)

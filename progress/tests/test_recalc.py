@@ -70,7 +70,7 @@ def test_recalculation_equals_incremental_path(history):
             awarded = sum(Attempt.objects.filter(user=user).values_list("xp_awarded", flat=True))
             assert user.total_xp == awarded
             assert user.level == rules.level_for_xp(user.total_xp)
-        assert services.xp_recalculate() == {"attempts_changed": 0, "users_changed": 0}
+        assert services.xp_recalculate() == {"attempts_changed": 0, "users_changed": 0, "badges_awarded": 0}
 
         # Change every challenge's XP: recalculation must equal a replay of the rules in award order.
         for challenge, new_xp in zip(challenges, history["new_xp"], strict=False):

@@ -81,7 +81,7 @@ class TestRecalcJob:
         SimpleWorker([queue], connection=queue.connection).work(burst=True)
         done = staff_client.get(f"/api/v1/admin/jobs/{job_id}").json()
         assert done["status"] == "finished"
-        assert done["result"] == {"attempts_changed": 1, "users_changed": 1}
+        assert done["result"] == {"attempts_changed": 1, "users_changed": 1, "badges_awarded": 0}
         user.refresh_from_db()
         assert user.total_xp == 160
 
@@ -99,7 +99,7 @@ class TestRecalcJob:
         assert done == {
             "job_id": job_id,
             "status": "finished",
-            "result": {"attempts_changed": 0, "users_changed": 0},
+            "result": {"attempts_changed": 0, "users_changed": 0, "badges_awarded": 0},
         }
 
     def test_queue_down_is_503(self, staff_client, settings):

@@ -1,0 +1,96 @@
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, Q
+
+from accounts.models import User
+from progress import conditions, jobs
+from progress.models import Badge, UserBadge
+
+
+class BadgeAdminForm(forms.ModelForm):
+    class Meta:
+        model = Badge
+        fields = ["name", "slug", "description", "icon", "condition", "is_active"]
+
+    def clean_condition(self):
+        try:
+            return conditions.validate(self.cleaned_data["condition"])
+        except conditions.ConditionError as exc:
+            raise forms.ValidationError(str(exc))
+
+
+class ConditionTypeFilter(admin.SimpleListFilter):
+    title = "condition type"
+    parameter_name = "condition_type"
+
+    def lookups(self, request, model_admin):
+        return [(kind, kind) for kind in conditions.REGISTRY]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(condition__type=self.value())
+        return queryset
+
+
+def _schedule(modeladmin, request, user_ids: list) -> None:
+    if not user_ids:
+        modeladmin.message_user(request, "No players to re-evaluate.", messages.INFO)
+    elif jobs.schedule_reevaluate_badges(user_ids):
+        modeladmin.message_user(
+            request, f"Badge re-evaluation scheduled for {len(user_ids)} player(s).", messages.SUCCESS
+        )
+    else:
+        modeladmin.message_user(
+            request, "Could not schedule the re-evaluation (is Redis up?).", messages.ERROR
+        )
+
+
+@admin.action(description="Re-evaluate badges for the selected players")
+def reevaluate_user_badges(modeladmin, request, queryset):
+    _schedule(modeladmin, request, list(queryset.values_list("pk", flat=True)))
+
+
+@admin.register(Badge)
+class BadgeAdmin(admin.ModelAdmin):
+    form = BadgeAdminForm
+    list_display = ["name", "icon", "slug", "condition_type", "condition_description", "is_active", "awarded"]
+    list_filter = ["is_active", ConditionTypeFilter]
+    search_fields = ["name", "slug", "description"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["id", "created_at", "updated_at"]
+    actions = ["reevaluate"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(awarded_count=Count("awards"))
+
+    @admin.display(description="awarded", ordering="awarded_count")
+    def awarded(self, obj):
+        return obj.awarded_count
+
+    @admin.action(description="Re-evaluate badges for every player who lacks one of these")
+    def reevaluate(self, request, queryset):
+        badge_ids = list(queryset.filter(is_active=True).values_list("pk", flat=True))
+        missing_one = User.objects.filter(is_active=True)
+        if badge_ids:
+            missing_one = missing_one.annotate(
+                held=Count("badges", filter=Q(badges__badge_id__in=badge_ids))
+            ).filter(held__lt=len(badge_ids))
+        else:
+            missing_one = missing_one.none()
+        _schedule(self, request, list(missing_one.values_list("pk", flat=True)))
+
+
+@admin.register(UserBadge)
+class UserBadgeAdmin(admin.ModelAdmin):
+    """Read-mostly: badges are awarded by the rules; staff may delete a mistaken award by hand."""
+
+    list_display = ["user", "badge", "awarded_at"]
+    list_filter = ["badge", "awarded_at"]
+    search_fields = ["user__username", "badge__name"]
+    list_select_related = ["user", "badge"]
+    raw_id_fields = ["user", "badge"]
+    readonly_fields = ["id", "user", "badge", "awarded_at", "metadata"]
+    date_hierarchy = "awarded_at"
+
+    def has_add_permission(self, request):
+        return False
