@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -9,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts.forms import LoginForm, ProfileForm, SignupForm
+from skillquest.throttling import login_throttle_wait
 
 
 @require_http_methods(["GET", "POST"])
@@ -30,9 +33,27 @@ def signup(request):
 
 
 class LoginView(DjangoLoginView):
+    """The login form, under the same per-IP and per-username limits (and counters) as the API login."""
+
     template_name = "accounts/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        wait = login_throttle_wait(request)
+        if wait is None:
+            return super().post(request, *args, **kwargs)
+        # The password is not checked at all while the limit holds.
+        form = self.get_form_class()(request, initial={"username": request.POST.get("username", "")})
+        seconds = max(1, math.ceil(wait))
+        response = self.render_to_response(
+            self.get_context_data(
+                form=form, throttled_message=f"Too many login attempts. Try again in {seconds} seconds."
+            )
+        )
+        response.status_code = 429
+        response["Retry-After"] = str(seconds)
+        return response
 
 
 @login_required

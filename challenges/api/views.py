@@ -11,6 +11,7 @@ from challenges import selectors, services
 from challenges.api import serializers as s
 from challenges.api.filters import AttemptFilter, ChallengeFilter
 from skillquest.errors import NotFound
+from skillquest.throttling import AttemptStartThrottle, AttemptSubmitThrottle
 
 
 class IsStaffOrReadOnly(permissions.BasePermission):
@@ -72,6 +73,10 @@ class AttemptViewSet(
 
     serializer_class = s.AttemptSerializer
     filterset_class = AttemptFilter
+
+    def get_throttles(self):
+        extra = {"create": [AttemptStartThrottle()], "submit": [AttemptSubmitThrottle()]}
+        return [*super().get_throttles(), *extra.get(self.action, [])]
 
     def get_queryset(self):
         return selectors.attempt_list(user=self.request.user).select_related("challenge")
