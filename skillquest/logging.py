@@ -82,8 +82,10 @@ class ExceptionReporterFilter(SafeExceptionReporterFilter):
     cleansed by key name, recursively, so `data = {"password": ...}` in a view's frame is hidden too.
     """
 
+    # Service URLs (REDIS_URL, RQ_QUEUES' URL, CACHES' LOCATION) may carry a password.
     hidden_settings = re.compile(
-        f"{SafeExceptionReporterFilter.hidden_settings.pattern}|{SENSITIVE_KEY.pattern}", re.IGNORECASE
+        f"{SafeExceptionReporterFilter.hidden_settings.pattern}|{SENSITIVE_KEY.pattern}|URL$|LOCATION",
+        re.IGNORECASE,
     )
 
     def get_post_parameters(self, request):
