@@ -20,6 +20,7 @@ def validate_timezone(value: str) -> None:
 
 # One clear rule for usernames: 3 to 30 ASCII letters, digits, dots, underscores or hyphens,
 # starting with a letter or digit. No look-alike Unicode, no control characters, no spaces.
+# Surrounding whitespace is trimmed by the form and API fields before this rule applies.
 validate_username = RegexValidator(
     r"\A[A-Za-z0-9][A-Za-z0-9._-]{2,29}\Z",
     "Usernames are 3-30 characters: letters, digits, '.', '_' or '-', starting with a letter or digit.",
