@@ -12,6 +12,8 @@ import hashlib
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
+from accounts.selectors import user_id_for_login
+
 
 class _RatesFromSettings:
     @property
@@ -52,15 +54,21 @@ class LoginIPThrottle(_RatesFromSettings, throttling.SimpleRateThrottle):
 
 
 class LoginUsernameThrottle(_RatesFromSettings, throttling.SimpleRateThrottle):
-    """Every login attempt naming one account (case-insensitive), whatever IP it comes from."""
+    """Every login attempt naming one account, whatever IP it comes from.
+
+    Username and email of one account share a counter (else alternating them doubles the budget);
+    a name that matches no account is counted under the name itself.
+    """
 
     scope = "login"
 
     def get_cache_key(self, request, view):
-        username = login_identifier(request)
-        if not username:
+        identifier = login_identifier(request)
+        if not identifier:
             return None
-        digest = hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()
+        account_id = user_id_for_login(identifier=identifier)
+        ident = f"id:{account_id}" if account_id else f"name:{identifier}"
+        digest = hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()
         return self.cache_format % {"scope": "login_user", "ident": digest}
 
 

@@ -218,13 +218,20 @@ def test_templates_need_no_unsafe_inline():
     assert {name: problems for name, problems in found.items() if problems} == {}
 
 
-def test_rendered_pages_need_no_unsafe_inline(client, user):
+def test_rendered_pages_need_no_unsafe_inline(client, user, staff_user):
     pages = {
         path: client.get(path).content.decode() for path in ["/", "/accounts/login/", "/accounts/signup/"]
     }
     client.force_login(user)
     pages["/accounts/profile/"] = client.get("/accounts/profile/").content.decode()
     pages["/ (signed in)"] = client.get("/").content.decode()
+    staff_user.is_superuser = True
+    staff_user.save(update_fields=["is_superuser"])
+    client.force_login(staff_user)
+    for path in ["/admin/", "/admin/accounts/user/", f"/admin/accounts/user/{user.pk}/change/"]:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        pages[path] = response.content.decode()
     assert {path: inline_violations(html) for path, html in pages.items() if inline_violations(html)} == {}
 
 

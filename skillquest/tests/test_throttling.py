@@ -92,6 +92,15 @@ def test_login_is_limited_per_username_whatever_the_ip(rates, api_client, user, 
     assert_throttled(login(api_client, "ALICE", password, "10.0.0.99"))
 
 
+def test_username_and_email_of_one_account_share_the_login_budget(rates, api_client, user, password):
+    rates(login="2/minute")
+    assert login(api_client, "alice", "wrong-password", "10.0.1.1").status_code == 401
+    assert login(api_client, "Alice@Example.com", "wrong-password", "10.0.1.2").status_code == 401
+    assert_throttled(login(api_client, "alice@example.com", password, "10.0.1.3"))
+    # Names of no account are counted under the name, so they do not exhaust a real account's budget.
+    assert login(api_client, "nobody", "wrong-password", "10.0.1.4").status_code == 401
+
+
 def test_login_is_limited_per_ip_whatever_the_username(rates, api_client, user, password):
     rates(login="3/minute")
     for name in ["x1", "x2", "x3"]:
