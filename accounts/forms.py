@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.forms.utils import ErrorDict
 
 from accounts import services
 from accounts.models import User
@@ -39,6 +40,12 @@ class SignupForm(forms.Form):
 
 class LoginForm(AuthenticationForm):
     username = forms.CharField(label="Username or email", max_length=254)
+
+    def refuse(self, message: str) -> None:
+        """Show `message` as the form's error without validating it (so no password is checked)."""
+        self._errors = ErrorDict(
+            {NON_FIELD_ERRORS: self.error_class([message], error_class="nonfield", renderer=self.renderer)}
+        )
 
 
 class ProfileForm(forms.Form):

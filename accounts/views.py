@@ -44,13 +44,10 @@ class LoginView(DjangoLoginView):
         if wait is None:
             return super().post(request, *args, **kwargs)
         # The password is not checked at all while the limit holds.
-        form = self.get_form_class()(request, initial={"username": request.POST.get("username", "")})
         seconds = max(1, math.ceil(wait))
-        response = self.render_to_response(
-            self.get_context_data(
-                form=form, throttled_message=f"Too many login attempts. Try again in {seconds} seconds."
-            )
-        )
+        form = self.get_form_class()(request, initial={"username": request.POST.get("username", "")})
+        form.refuse(f"Too many login attempts. Try again in {seconds} seconds.")
+        response = self.render_to_response(self.get_context_data(form=form))
         response.status_code = 429
         response["Retry-After"] = str(seconds)
         return response

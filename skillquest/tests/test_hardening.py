@@ -262,6 +262,18 @@ def test_swagger_ui_has_its_own_deliberate_policy(client):
     assert b"SwaggerUIBundle" in init_script.content
 
 
+def test_browsable_api_runs_no_inline_script(client, user):
+    client.force_login(user)
+    response = client.get("/api/v1/challenges", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    # The one inline <script> is a JSON data block, which browsers never execute.
+    inline = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+    assert inline == ['<script type="application/json" id="drf_csrf">']
+    assert _directive(response, "script-src") == "script-src 'self'"
+
+
 def test_cors_is_closed_by_default(client):
     response = client.options(
         "/api/v1/challenges", HTTP_ORIGIN="https://evil.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET"

@@ -141,6 +141,20 @@ def test_login_form_is_limited_per_ip(rates, client, user, password):
     assert response.status_code == 429
 
 
+def test_browsable_api_login_is_limited_too(rates, api_client, client, user, password):
+    rates(login="2/minute")
+    page = client.get("/api-auth/login/")
+    assert page.status_code == 200
+    assert login(api_client, "alice", "wrong-password", "10.4.1.1").status_code == 401
+    assert login(api_client, "alice", "wrong-password", "10.4.1.2").status_code == 401
+    response = client.post(
+        "/api-auth/login/", {"username": "alice", "password": password}, REMOTE_ADDR="10.4.1.3"
+    )
+    assert response.status_code == 429
+    assert "Too many login attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
 def test_register_is_limited_per_ip(rates, api_client):
     rates(register="2/hour")
 
