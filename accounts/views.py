@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import math
-
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView as DjangoLoginView
@@ -11,7 +9,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts.forms import LoginForm, ProfileForm, SignupForm
-from skillquest.throttling import login_throttle_wait
 
 
 @require_http_methods(["GET", "POST"])
@@ -32,25 +29,31 @@ def signup(request):
     return render(request, "accounts/signup.html", {"form": form}, status=status)
 
 
+def with_throttle_status(response, form):
+    """A login page refused by the login limits answers 429 with Retry-After, like the API login."""
+    wait = getattr(form, "throttle_wait", None)
+    if wait:
+        response.status_code = 429
+        response["Retry-After"] = str(wait)
+    return response
+
+
 class LoginView(DjangoLoginView):
-    """The login form, under the same per-IP and per-username limits (and counters) as the API login."""
+    """The login form, under the same per-IP and per-account limits (and counters) as the API login."""
 
     template_name = "accounts/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
 
-    def post(self, request, *args, **kwargs):
-        wait = login_throttle_wait(request)
-        if wait is None:
-            return super().post(request, *args, **kwargs)
-        # The password is not checked at all while the limit holds.
-        seconds = max(1, math.ceil(wait))
-        form = self.get_form_class()(request, initial={"username": request.POST.get("username", "")})
-        form.refuse(f"Too many login attempts. Try again in {seconds} seconds.")
-        response = self.render_to_response(self.get_context_data(form=form))
-        response.status_code = 429
-        response["Retry-After"] = str(seconds)
-        return response
+    def form_invalid(self, form):
+        return with_throttle_status(super().form_invalid(form), form)
+
+
+def admin_login(request):
+    """The admin's own login page, with its form under the login limits (see accounts.admin)."""
+    response = admin.site.login(request)
+    context = getattr(response, "context_data", None) or {}
+    return with_throttle_status(response, context.get("form"))
 
 
 @login_required

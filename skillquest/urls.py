@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from accounts.views import LoginView
+from accounts.views import LoginView, admin_login
 from skillquest import health
 
 # The browsable API's session login, under the same login limits as every other login.
@@ -22,6 +22,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("admin/login/", admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

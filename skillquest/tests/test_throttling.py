@@ -155,6 +155,22 @@ def test_browsable_api_login_is_limited_too(rates, api_client, client, user, pas
     assert "_auth_user_id" not in client.session
 
 
+def test_admin_login_is_limited_too(rates, api_client, client, staff_user, password):
+    rates(login="2/minute")
+    assert login(api_client, "staff", "wrong-password", "10.4.2.1").status_code == 401
+    response = client.post(
+        "/admin/login/", {"username": "staff", "password": "wrong"}, REMOTE_ADDR="10.4.2.2"
+    )
+    assert response.status_code == 200
+    response = client.post(
+        "/admin/login/", {"username": "staff", "password": password}, REMOTE_ADDR="10.4.2.3"
+    )
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) >= 1
+    assert "Too many login attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
 def test_register_is_limited_per_ip(rates, api_client):
     rates(register="2/hour")
 
