@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format worker migrate seed bench clean
+.PHONY: run test lint format audit flush-tokens worker migrate seed bench clean
 
 $(BIN)/.installed-runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,14 @@ test: $(BIN)/.installed-dev node_modules/axe-core/axe.min.js
 lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Known vulnerabilities in the pinned requirements and what they installed (see .ci/audit.py).
+audit: $(BIN)/.installed-dev
+	$(BIN)/python .ci/audit.py
+
+# Delete expired refresh tokens from the blacklist tables; schedule daily (cron, a scheduler dyno).
+flush-tokens: $(BIN)/.installed-runtime
+	$(BIN)/python manage.py flushexpiredtokens
 
 format: $(BIN)/.installed-dev
 	$(BIN)/ruff check --fix .

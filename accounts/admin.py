@@ -1,8 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from accounts.forms import AdminLoginForm
 from accounts.models import User
 from progress.admin import reevaluate_user_badges
+
+# The admin login counts against the same login limits as the API and the login page.
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(User)

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import math
+
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
 from accounts import services
 from accounts.models import User
 from accounts.validators import available_timezones, validate_username
+from skillquest.throttling import login_throttle_wait
 
 
 class SignupForm(forms.Form):
@@ -37,8 +41,30 @@ class SignupForm(forms.Form):
             raise
 
 
-class LoginForm(AuthenticationForm):
+class ThrottledLoginFormMixin:
+    """Counts every submission against the login limits (skillquest.throttling) before the password
+    is checked; over a limit the form is invalid and `throttle_wait` says for how many seconds."""
+
+    throttle_wait: int | None = None
+
+    def clean(self):
+        wait = login_throttle_wait(self.request)
+        if wait is not None:
+            self.throttle_wait = max(1, math.ceil(wait))
+            raise ValidationError(
+                "Too many login attempts. Try again in %(seconds)s seconds.",
+                code="throttled",
+                params={"seconds": self.throttle_wait},
+            )
+        return super().clean()
+
+
+class LoginForm(ThrottledLoginFormMixin, AuthenticationForm):
     username = forms.CharField(label="Username or email", max_length=254)
+
+
+class AdminLoginForm(ThrottledLoginFormMixin, AdminAuthenticationForm):
+    pass
 
 
 class ProfileForm(forms.Form):

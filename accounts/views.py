@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView as DjangoLoginView
@@ -29,10 +29,31 @@ def signup(request):
     return render(request, "accounts/signup.html", {"form": form}, status=status)
 
 
+def with_throttle_status(response, form):
+    """A login page refused by the login limits answers 429 with Retry-After, like the API login."""
+    wait = getattr(form, "throttle_wait", None)
+    if wait:
+        response.status_code = 429
+        response["Retry-After"] = str(wait)
+    return response
+
+
 class LoginView(DjangoLoginView):
+    """The login form, under the same per-IP and per-account limits (and counters) as the API login."""
+
     template_name = "accounts/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        return with_throttle_status(super().form_invalid(form), form)
+
+
+def admin_login(request):
+    """The admin's own login page, with its form under the login limits (see accounts.admin)."""
+    response = admin.site.login(request)
+    context = getattr(response, "context_data", None) or {}
+    return with_throttle_status(response, context.get("form"))
 
 
 @login_required

@@ -17,8 +17,37 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+from django.views.debug import SafeExceptionReporterFilter
+
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
-_REDACTED_KEYS = {"password", "token", "access_token", "refresh_token", "solution", "authorization"}
+REDACTED = "[redacted]"
+# One rule for logs and error reports: a key that names a secret hides its whole value, at any depth.
+# `access`/`refresh` are simplejwt's token field names; `solution` may be a challenge's answer.
+SENSITIVE_KEY = re.compile(
+    r"passw|passphrase|secret|token|api_?key|signature|authoriz|cookie|sessionid|csrf|solution|^access$|^refresh$",
+    re.IGNORECASE,
+)
+_MAX_DEPTH = 20
+
+
+def is_sensitive_key(key: Any) -> bool:
+    return isinstance(key, str) and bool(SENSITIVE_KEY.search(key))
+
+
+def redact(value: Any, *, _depth: int = 0) -> Any:
+    """A copy of `value` with the values of sensitive keys replaced, through nested dicts and lists."""
+    if _depth > _MAX_DEPTH:
+        return REDACTED
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if is_sensitive_key(key) else redact(item, _depth=_depth + 1)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [redact(item, _depth=_depth + 1) for item in value]
+    return value
+
+
 # A client-chosen id is echoed into logs and headers: only short, plain ids are accepted as they are.
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{7,127}")
 
@@ -52,7 +81,7 @@ def sane_request_id(candidate: str | None) -> str:
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
     merged = {**_context.get(), **{k: v for k, v in vars(record).items() if k not in _RESERVED}}
-    return {key: ("[redacted]" if key.lower() in _REDACTED_KEYS else value) for key, value in merged.items()}
+    return {key: (REDACTED if is_sensitive_key(key) else redact(value)) for key, value in merged.items()}
 
 
 _LINE_KEYS = {"ts", "level", "logger", "event", "exc"}
@@ -86,3 +115,33 @@ class ConsoleFormatter(logging.Formatter):
 def log_event(logger: logging.Logger, event: str, **fields: Any) -> None:
     """Log a domain event (`xp_awarded`, `badge_awarded`, ...) with its fields as structured data."""
     logger.info(event, extra=fields)
+
+
+class ExceptionReporterFilter(SafeExceptionReporterFilter):
+    """Django's error reports (500 pages with DEBUG, admin e-mails) with our broader idea of a secret.
+
+    Settings, request META, POST parameters and every traceback frame's local variables are
+    cleansed by key name, recursively, so `data = {"password": ...}` in a view's frame is hidden too.
+    """
+
+    # Service URLs (REDIS_URL, RQ_QUEUES' URL, CACHES' LOCATION) may carry a password.
+    hidden_settings = re.compile(
+        f"{SafeExceptionReporterFilter.hidden_settings.pattern}|{SENSITIVE_KEY.pattern}|URL$|LOCATION",
+        re.IGNORECASE,
+    )
+
+    def get_post_parameters(self, request):
+        parameters = super().get_post_parameters(request)
+        if not parameters:
+            return parameters
+        cleansed = parameters.copy()
+        for key in cleansed:
+            if self.hidden_settings.search(key):
+                cleansed[key] = self.cleansed_substitute
+        return cleansed
+
+    def get_traceback_frame_variables(self, request, tb_frame):
+        return [
+            (name, self.cleanse_setting(name, value))
+            for name, value in super().get_traceback_frame_variables(request, tb_frame)
+        ]

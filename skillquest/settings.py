@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
+    "corsheaders",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_rq",
@@ -51,6 +52,9 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "skillquest.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "skillquest.security.ContentSecurityPolicyMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "skillquest.security.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -60,6 +64,36 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+
+# --- HTTPS and security headers. Production defaults are strict (`manage.py check --deploy` is
+# clean); `make run` (DEBUG on) and the test settings in pyproject.toml work over plain HTTP.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Probes from a load balancer come over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Behind a TLS-terminating proxy that sets it, e.g. "HTTP_X_FORWARDED_PROTO,https". Only set this
+# when the proxy always overwrites the header, or clients could claim HTTPS.
+SECURE_PROXY_SSL_HEADER = tuple(env.list("SECURE_PROXY_SSL_HEADER", default=[])) or None
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Our pages load scripts and styles only from our own origin: no inline script, style or handler.
+CSP_DEFAULT = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+# Swagger UI (/api/docs/) and DRF's browsable API ship inline `style` attributes and a <style> block:
+# they may use inline styles, but scripts stay same-origin only (the docs use the split view).
+CSP_TOOL_PAGES = CSP_DEFAULT.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+CSP_RELAXED_STYLE_PATHS = ["/api/", "/api-auth/"]
+# Cross-origin API calls only from these origins (e.g. "https://app.example.com"); none by default.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
 
 ROOT_URLCONF = "skillquest.urls"
 WSGI_APPLICATION = "skillquest.wsgi.application"
@@ -159,13 +193,26 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["skillquest.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "skillquest.api.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "skillquest.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_THROTTLE_CLASSES": ["skillquest.throttling.AnonThrottle", "skillquest.throttling.UserThrottle"],
+    # Counted in the cache (Redis when REDIS_URL is set). Raise them by environment for load tests.
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("THROTTLE_ANON", default="300/minute"),
+        "user": env.str("THROTTLE_USER", default="1200/minute"),
+        "start": env.str("THROTTLE_START", default="60/minute"),
+        "submit": env.str("THROTTLE_SUBMIT", default="30/minute"),
+        "login": env.str("THROTTLE_LOGIN", default="10/minute"),
+        "register": env.str("THROTTLE_REGISTER", default="20/hour"),
+    },
+    # How many proxies in front of the app append to X-Forwarded-For. 0 (default): the header is
+    # ignored and the client IP is the connection's address, so it cannot be spoofed.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 
 SIMPLE_JWT = {
@@ -174,6 +221,7 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
+    # Pinned: a token whose header names another algorithm (or "none") is refused.
     "ALGORITHM": "HS256",
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
@@ -198,6 +246,9 @@ for _network in METRICS_ALLOWED_IPS:
         ipaddress.ip_network(_network, strict=False)
     except ValueError:
         raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {_network!r} is not an address or network.")
+
+# Error reports hide passwords, tokens and solutions (by key, at any depth) as well as settings.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "skillquest.logging.ExceptionReporterFilter"
 
 # --- Logging: one JSON object per line in production, readable lines with DEBUG on.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -13,6 +13,7 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from accounts import services
 from accounts.api import serializers as s
+from skillquest import throttling
 
 
 def _as_drf_validation_error(exc: DjangoValidationError) -> exceptions.ValidationError:
@@ -30,7 +31,7 @@ class PublicAuthView(APIView):
 
 
 class RegisterView(PublicAuthView):
-    throttle_scope = "register"
+    throttle_classes = [throttling.AnonThrottle, throttling.RegisterThrottle]
 
     @extend_schema(request=s.RegisterInputSerializer, responses={201: s.UserCreatedSerializer})
     def post(self, request):
@@ -44,7 +45,8 @@ class RegisterView(PublicAuthView):
 
 
 class LoginView(PublicAuthView):
-    throttle_scope = "login"
+    # Checked before the password, so failed and successful attempts both count.
+    throttle_classes = [throttling.AnonThrottle, *throttling.LOGIN_THROTTLES]
 
     @extend_schema(request=s.LoginInputSerializer, responses={200: s.TokenPairSerializer})
     def post(self, request):

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from accounts.validators import validate_json_object
 from challenges import grading
-from challenges.models import XP_MAX, XP_MIN, Attempt, Challenge, Tag
+from challenges.models import ATTEMPT_METADATA_MAX_BYTES, XP_MAX, XP_MIN, Attempt, Challenge, Tag
 
 
 class TagSerializer(serializers.ModelSerializer):
@@ -62,6 +63,15 @@ class ChallengeStaffSerializer(serializers.ModelSerializer):
         return value
 
 
+CLIENT_MAX_DEPTH = 4
+
+
+def validate_client(value) -> None:
+    validate_json_object(
+        value, max_bytes=ATTEMPT_METADATA_MAX_BYTES, max_depth=CLIENT_MAX_DEPTH, label="Client metadata"
+    )
+
+
 class AttemptStartSerializer(serializers.Serializer):
     challenge_id = serializers.UUIDField()
 
@@ -74,7 +84,9 @@ class AttemptSubmitSerializer(serializers.Serializer):
         max_length=grading.SOLUTION_MAX_CHARS, required=False, allow_blank=True, trim_whitespace=False
     )
     client = serializers.DictField(
-        required=False, help_text="Free-form client details, stored with the attempt."
+        required=False,
+        validators=[validate_client],
+        help_text=f"Free-form client details, stored with the attempt; at most {CLIENT_MAX_DEPTH} levels.",
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -35,7 +35,12 @@ class AdminViewSet(viewsets.GenericViewSet):
         job_id = queue.enqueue_tracked(jobs.recalculate_xp)
         return Response({"job_id": job_id}, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses={200: s.JobStatusSerializer})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("job_id", str, OpenApiParameter.PATH, description="From POST recalc-xp.")
+        ],
+        responses={200: s.JobStatusSerializer},
+    )
     @action(detail=False, methods=["get"], url_path=r"jobs/(?P<job_id>[^/.]+)")
     def jobs(self, request, job_id=None):
         info = queue.job_status(job_id) if JOB_ID.match(job_id or "") else None

@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import User
 from challenges.api.views import IsStaffOrReadOnly
 from progress import leaderboard, selectors, services
 from progress.api import serializers as s
@@ -26,6 +27,8 @@ class UserViewSet(viewsets.GenericViewSet):
 
     permission_classes = [permissions.AllowAny]
     serializer_class = s.ProgressSerializer
+    # Only gives the schema the type of `{id}` (a UUID); the actions read through selectors.
+    queryset = User.objects.none()
 
     @extend_schema(responses={200: s.ProgressSerializer})
     @action(detail=True, methods=["get"])

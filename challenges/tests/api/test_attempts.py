@@ -123,7 +123,7 @@ class TestSubmitSelfReported:
         client = {"blob": "y" * ATTEMPT_METADATA_MAX_BYTES}
         response = submit(auth_client, attempt_id, score=90, client=client)
         assert response.status_code == 400
-        assert "metadata" in response.json()
+        assert "client" in response.json()
         attempt = Attempt.objects.get(pk=attempt_id)
         assert (attempt.status, attempt.metadata) == ("started", {})
 

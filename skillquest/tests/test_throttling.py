@@ -1,0 +1,297 @@
+"""Rate limits: each limit answers 429 JSON with Retry-After, keyed as documented, counted in Redis."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import django_rq
+import pytest
+from django.core.cache import cache
+from model_bakery import baker
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from challenges.models import Challenge
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
+LOGIN = "/api/v1/auth/login"
+
+
+@pytest.fixture
+def rates(settings):
+    """Set some throttle rates for one test (the suite's defaults are deliberately huge)."""
+    cache.clear()
+
+    def set_rates(**overrides):
+        framework = settings.REST_FRAMEWORK
+        settings.REST_FRAMEWORK = {
+            **framework,
+            "DEFAULT_THROTTLE_RATES": {**framework["DEFAULT_THROTTLE_RATES"], **overrides},
+        }
+
+    yield set_rates
+    cache.clear()
+
+
+def assert_throttled(response):
+    assert response.status_code == 429, response.content
+    assert response.json()["code"] == "throttled"
+    assert int(response["Retry-After"]) >= 1
+
+
+@pytest.fixture
+def challenge(db):
+    return baker.make(Challenge, published=True, xp=10, grading={"type": "self_reported"})
+
+
+def start(client, challenge):
+    return client.post("/api/v1/attempts", {"challenge_id": str(challenge.id)}, format="json")
+
+
+def test_submit_is_limited_per_player(rates, auth_client, user, other_user, challenge):
+    rates(submit="2/minute")
+    attempt_ids = [start(auth_client, challenge).json()["id"] for _ in range(3)]
+    submits = [
+        auth_client.post(f"/api/v1/attempts/{pk}/submit", {"score": 80}, format="json") for pk in attempt_ids
+    ]
+    assert [r.status_code for r in submits[:2]] == [200, 200]
+    assert_throttled(submits[2])
+    # The refused submission was not graded, and another player has a budget of their own.
+    assert user.attempts.filter(status="started").count() == 1
+    other = APIClient()
+    other.force_authenticate(other_user)
+    other_attempt = start(other, challenge).json()["id"]
+    assert (
+        other.post(f"/api/v1/attempts/{other_attempt}/submit", {"score": 80}, format="json").status_code
+        == 200
+    )
+
+
+def test_start_is_limited_per_player(rates, auth_client, challenge):
+    rates(start="2/minute")
+    assert [start(auth_client, challenge).status_code for _ in range(2)] == [201, 201]
+    assert_throttled(start(auth_client, challenge))
+    # Reads are not starts: the player can still list attempts.
+    assert auth_client.get("/api/v1/attempts").status_code == 200
+
+
+def login(client, username, password, ip):
+    return client.post(LOGIN, {"username": username, "password": password}, format="json", REMOTE_ADDR=ip)
+
+
+def test_login_is_limited_per_username_whatever_the_ip(rates, api_client, user, password):
+    rates(login="3/minute")
+    for n in range(3):
+        assert login(api_client, "alice", "wrong-password", f"10.0.0.{n}").status_code == 401
+    # Even the right password, from a fresh address, and spelled in another case, waits.
+    assert_throttled(login(api_client, "ALICE", password, "10.0.0.99"))
+
+
+def test_username_and_email_of_one_account_share_the_login_budget(rates, api_client, user, password):
+    rates(login="2/minute")
+    assert login(api_client, "alice", "wrong-password", "10.0.1.1").status_code == 401
+    assert login(api_client, "Alice@Example.com", "wrong-password", "10.0.1.2").status_code == 401
+    assert_throttled(login(api_client, "alice@example.com", password, "10.0.1.3"))
+    # Names of no account are counted under the name, so they do not exhaust a real account's budget.
+    assert login(api_client, "nobody", "wrong-password", "10.0.1.4").status_code == 401
+
+
+def test_login_is_limited_per_ip_whatever_the_username(rates, api_client, user, password):
+    rates(login="3/minute")
+    for name in ["x1", "x2", "x3"]:
+        assert login(api_client, name, "wrong-password", "10.1.1.1").status_code == 401
+    assert_throttled(login(api_client, "alice", password, "10.1.1.1"))
+    assert login(api_client, "alice", password, "10.1.1.2").status_code == 200
+
+
+def test_successful_logins_count_too(rates, api_client, user, password):
+    rates(login="2/minute")
+    assert login(api_client, "alice", password, "10.2.0.1").status_code == 200
+    assert login(api_client, "alice", password, "10.2.0.2").status_code == 200
+    assert_throttled(login(api_client, "alice", password, "10.2.0.3"))
+
+
+def test_login_form_shares_the_api_login_budget(rates, api_client, client, user, password):
+    rates(login="3/minute")
+    assert login(api_client, "alice", "wrong-password", "10.3.0.1").status_code == 401
+    assert login(api_client, "alice", "wrong-password", "10.3.0.2").status_code == 401
+    form = {"username": "alice", "password": "wrong-password"}
+    assert client.post("/accounts/login/", form, REMOTE_ADDR="10.3.0.3").status_code == 200
+    response = client.post("/accounts/login/", {**form, "password": password}, REMOTE_ADDR="10.3.0.4")
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) >= 1
+    assert "Too many login attempts" in response.content.decode()
+    # The right password did not log in while the limit held.
+    assert client.get("/accounts/profile/").status_code == 302
+    assert_throttled(login(api_client, "alice", password, "10.3.0.5"))
+
+
+def test_login_form_is_limited_per_ip(rates, client, user, password):
+    rates(login="2/minute")
+    for name in ["y1", "y2"]:
+        client.post("/accounts/login/", {"username": name, "password": "nope-nope"}, REMOTE_ADDR="10.4.0.1")
+    response = client.post(
+        "/accounts/login/", {"username": "alice", "password": password}, REMOTE_ADDR="10.4.0.1"
+    )
+    assert response.status_code == 429
+
+
+def test_browsable_api_login_is_limited_too(rates, api_client, client, user, password):
+    rates(login="2/minute")
+    page = client.get("/api-auth/login/")
+    assert page.status_code == 200
+    assert login(api_client, "alice", "wrong-password", "10.4.1.1").status_code == 401
+    assert login(api_client, "alice", "wrong-password", "10.4.1.2").status_code == 401
+    response = client.post(
+        "/api-auth/login/", {"username": "alice", "password": password}, REMOTE_ADDR="10.4.1.3"
+    )
+    assert response.status_code == 429
+    assert "Too many login attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_admin_login_is_limited_too(rates, api_client, client, staff_user, password):
+    rates(login="2/minute")
+    assert login(api_client, "staff", "wrong-password", "10.4.2.1").status_code == 401
+    response = client.post(
+        "/admin/login/", {"username": "staff", "password": "wrong"}, REMOTE_ADDR="10.4.2.2"
+    )
+    assert response.status_code == 200
+    response = client.post(
+        "/admin/login/", {"username": "staff", "password": password}, REMOTE_ADDR="10.4.2.3"
+    )
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) >= 1
+    assert "Too many login attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_register_is_limited_per_ip(rates, api_client):
+    rates(register="2/hour")
+
+    def register(name, ip):
+        body = {"username": name, "email": f"{name}@example.com", "password": "Sturdy-Pass-991"}
+        return api_client.post("/api/v1/auth/register", body, format="json", REMOTE_ADDR=ip)
+
+    assert register("reg1", "10.5.0.1").status_code == 201
+    assert register("reg2", "10.5.0.1").status_code == 201
+    assert_throttled(register("reg3", "10.5.0.1"))
+    assert not User.objects.filter(username="reg3").exists()
+    assert register("reg3", "10.5.0.2").status_code == 201
+
+
+def test_anonymous_reads_are_limited_per_ip(rates, api_client, challenge):
+    rates(anon="2/minute")
+    assert [api_client.get("/api/v1/challenges", REMOTE_ADDR="10.6.0.1").status_code for _ in range(2)] == [
+        200,
+        200,
+    ]
+    assert_throttled(api_client.get("/api/v1/challenges", REMOTE_ADDR="10.6.0.1"))
+    assert api_client.get("/api/v1/challenges", REMOTE_ADDR="10.6.0.2").status_code == 200
+
+
+def test_authenticated_reads_are_limited_per_user(rates, auth_client, challenge):
+    rates(user="3/minute")
+    for n in range(3):
+        assert auth_client.get("/api/v1/challenges", REMOTE_ADDR=f"10.7.0.{n}").status_code == 200
+    assert_throttled(auth_client.get("/api/v1/challenges", REMOTE_ADDR="10.7.0.9"))
+
+
+def test_forwarded_for_is_ignored_without_trusted_proxies(rates, api_client, challenge):
+    rates(anon="2/minute")
+    for n in range(2):
+        api_client.get("/api/v1/challenges", REMOTE_ADDR="10.8.0.1", HTTP_X_FORWARDED_FOR=f"1.2.3.{n}")
+    # A client that invents a new X-Forwarded-For for each request gets no new budget.
+    assert_throttled(
+        api_client.get("/api/v1/challenges", REMOTE_ADDR="10.8.0.1", HTTP_X_FORWARDED_FOR="9.9.9.9")
+    )
+
+
+def test_forwarded_for_names_the_client_behind_one_trusted_proxy(rates, settings, api_client, challenge):
+    rates(anon="2/minute")
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    proxy = "10.9.0.1"
+    for _ in range(2):
+        api_client.get("/api/v1/challenges", REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="6.6.6.6, 1.1.1.1")
+    # The proxy appended the real client (last entry); what the client prepended is not trusted.
+    assert_throttled(
+        api_client.get("/api/v1/challenges", REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="7.7.7.7, 1.1.1.1")
+    )
+    assert (
+        api_client.get("/api/v1/challenges", REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="1.1.1.2").status_code
+        == 200
+    )
+
+
+def test_throttle_counters_live_in_redis(rates, settings, auth_client, user, challenge):
+    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    rates(start="5/minute")
+    start(auth_client, challenge)
+    keys = [key.decode() for key in django_rq.get_connection("default").keys("*throttle_start_*")]
+    assert keys and all(key.endswith(f"throttle_start_{user.pk}") for key in keys)
+
+
+def test_rates_and_proxies_come_from_the_environment():
+    env = {
+        **os.environ,
+        "THROTTLE_SUBMIT": "7/second",
+        "THROTTLE_START": "8/minute",
+        "THROTTLE_LOGIN": "9/hour",
+        "THROTTLE_REGISTER": "10/day",
+        "THROTTLE_ANON": "11/minute",
+        "THROTTLE_USER": "12/minute",
+        "NUM_PROXIES": "2",
+    }
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps([s.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'], s.REST_FRAMEWORK['NUM_PROXIES']]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "skillquest.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rates, proxies = json.loads(result.stdout)
+    assert rates == {
+        "submit": "7/second",
+        "start": "8/minute",
+        "login": "9/hour",
+        "register": "10/day",
+        "anon": "11/minute",
+        "user": "12/minute",
+    }
+    assert proxies == 2
+
+
+def test_documented_defaults():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("THROTTLE_") and k != "NUM_PROXIES"}
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps([s.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'], s.REST_FRAMEWORK['NUM_PROXIES']]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "skillquest.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rates, proxies = json.loads(result.stdout)
+    assert rates == {
+        "submit": "30/minute",
+        "start": "60/minute",
+        "login": "10/minute",
+        "register": "20/hour",
+        "anon": "300/minute",
+        "user": "1200/minute",
+    }
+    assert proxies == 0
