@@ -180,6 +180,9 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
 }
 
+# Benchmark-only ceiling views under /bench/ (bench/README.md); never turn on in production.
+BENCH_CEILINGS = env.bool("BENCH_CEILINGS", default=False)
+
 # --- Logging: one JSON object per line in production, readable lines with DEBUG on.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
