@@ -262,6 +262,17 @@ class Harness:
             raise RuntimeError(f"manage.py {' '.join(args)} failed ({proc.returncode}):\n{err[-3000:]}")
         return wall, peak, out or ""
 
+    def direct(self, repeat: int = 200, awards: int = 0) -> dict:
+        """bench/_direct.py on the current database: in-process endpoint, Redis, SQL and award costs."""
+        proc = subprocess.run(
+            [PYTHON, str(BENCH / "_direct.py"), "--repeat", str(repeat), "--awards", str(awards)],
+            cwd=ROOT, env=self.env(ALLOWED_HOSTS="127.0.0.1,testserver"), capture_output=True, text=True,
+        )  # fmt: skip
+        for line in proc.stdout.splitlines():
+            if line.startswith("DIRECTJSON "):
+                return json.loads(line[11:])
+        raise RuntimeError(f"bench/_direct.py failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+
     def has_command(self, name: str) -> bool:
         _, _, out = self.manage("help", "--commands")
         return name in out.split()
