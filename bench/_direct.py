@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skillquest.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -37,8 +37,12 @@ def timed(fn, repeat: int) -> list[float]:
 
 
 def summary(samples: list[float], **extra) -> dict:
-    return {"n": len(samples), "mean_ms": round(sum(samples) / len(samples) * 1000, 3), **latency_ms(samples),
-            **extra}  # fmt: skip
+    return {
+        "n": len(samples),
+        "mean_ms": round(sum(samples) / len(samples) * 1000, 3),
+        **latency_ms(samples),
+        **extra,
+    }
 
 
 def endpoint(client: Client, path: str, repeat: int, headers: dict) -> dict:
@@ -47,13 +51,18 @@ def endpoint(client: Client, path: str, repeat: int, headers: dict) -> dict:
         return {"status": response.status_code, "skipped": True}
     # A wrapper, not CaptureQueriesContext: request_started resets connection.queries mid-request.
     queries = []
-    with connection.execute_wrapper(lambda execute, sql, params, many, context: (queries.append(sql),
-                                                                                execute(sql, params, many, context))[1]):
+    with connection.execute_wrapper(
+        lambda execute, sql, params, many, context: (
+            queries.append(sql),
+            execute(sql, params, many, context),
+        )[1]
+    ):
         client.get(path, **headers)
     samples = timed(lambda: client.get(path, **headers), repeat)
     body = response.json()
-    return summary(samples, status=200, queries=len(queries), has_rank="rank" in body if isinstance(body, dict)
-                   else None)  # fmt: skip
+    return summary(
+        samples, status=200, queries=len(queries), has_rank="rank" in body if isinstance(body, dict) else None
+    )
 
 
 def main() -> None:
@@ -70,7 +79,9 @@ def main() -> None:
     out: dict = {"endpoints": {}, "redis": {}, "sql": {}}
     headers = {"HTTP_HOST": "127.0.0.1"}
     client = Client()
-    users = list(User.objects.filter(username__startswith="load").order_by("?").values_list("pk", flat=True)[:50])
+    users = list(
+        User.objects.filter(username__startswith="load").order_by("?").values_list("pk", flat=True)[:50]
+    )
     total = User.objects.filter(username__startswith="load").count()
     one = users[0]
     paths = {
@@ -85,9 +96,14 @@ def main() -> None:
     key = "bench:ceiling:zset"
     if r.zcard(key):
         member = r.zrange(key, r.zcard(key) // 2, r.zcard(key) // 2)[0]
-        out["redis"]["ZREVRANGE top 10"] = summary(timed(lambda: r.zrevrange(key, 0, 9, withscores=True), args.repeat))
+        out["redis"]["ZREVRANGE top 10"] = summary(
+            timed(lambda: r.zrevrange(key, 0, 9, withscores=True), args.repeat)
+        )
         out["redis"]["ZREVRANGE deep page"] = summary(
-            timed(lambda: r.zrevrange(key, r.zcard(key) // 2, r.zcard(key) // 2 + 9, withscores=True), args.repeat)
+            timed(
+                lambda: r.zrevrange(key, r.zcard(key) // 2, r.zcard(key) // 2 + 9, withscores=True),
+                args.repeat,
+            )
         )
         out["redis"]["ZREVRANK"] = summary(timed(lambda: r.zrevrank(key, member), args.repeat))
 
@@ -103,7 +119,9 @@ def main() -> None:
     out["sql"]["top 10 by total_xp"] = sql(
         "SELECT id, username, total_xp FROM accounts_user ORDER BY total_xp DESC, id LIMIT 10"
     )
-    out["sql"]["rank by COUNT(total_xp > x)"] = sql("SELECT count(*) FROM accounts_user WHERE total_xp > %s", [xp])
+    out["sql"]["rank by COUNT(total_xp > x)"] = sql(
+        "SELECT count(*) FROM accounts_user WHERE total_xp > %s", [xp]
+    )
     out["sql"]["user by PK"] = sql("SELECT id, total_xp, level FROM accounts_user WHERE id = %s", [one])
 
     if args.awards:
@@ -113,10 +131,15 @@ def main() -> None:
         pending = []
         for i in range(args.awards):
             challenge = challenges[i % len(challenges)]
-            pending.append(Attempt(
-                user_id=users[i % len(users)], challenge=challenge, status=Attempt.Status.PASSED, score=90,
-                metadata={"bench": "direct-award"},
-            ))  # fmt: skip
+            pending.append(
+                Attempt(
+                    user_id=users[i % len(users)],
+                    challenge=challenge,
+                    status=Attempt.Status.PASSED,
+                    score=90,
+                    metadata={"bench": "direct-award"},
+                )
+            )
         # bulk_create sends no post_save, so no job is queued: the award below is the only one.
         Attempt.objects.bulk_create(pending)
         samples = []

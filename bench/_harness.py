@@ -127,7 +127,11 @@ def report(results: list[Result], json_path: str | None = None) -> None:
 
 def machine_context() -> dict:
     load = os.getloadavg()
-    return {"nproc": os.cpu_count(), "loadavg": [round(x, 2) for x in load], "date": time.strftime("%Y-%m-%d")}
+    return {
+        "nproc": os.cpu_count(),
+        "loadavg": [round(x, 2) for x in load],
+        "date": time.strftime("%Y-%m-%d"),
+    }
 
 
 # ------------------------------------------------------------------------------------------- memory
@@ -314,7 +318,9 @@ class Harness:
     def migrate(self) -> None:
         """The Procfile's release: line (migrate), on the current database."""
         release = self.procfile.get("release", "python manage.py migrate --noinput")
-        proc = subprocess.run(["bash", "-c", release], cwd=ROOT, env=self.env(), capture_output=True, text=True)
+        proc = subprocess.run(
+            ["bash", "-c", release], cwd=ROOT, env=self.env(), capture_output=True, text=True
+        )
         if proc.returncode:
             raise RuntimeError(f"release ({release}) failed:\n{proc.stderr[-3000:]}")
 
@@ -367,7 +373,10 @@ class Harness:
             for start in range(0, zset_members, 10_000):
                 pipe.zadd(
                     "bench:ceiling:zset",
-                    {f"player{i:07d}": (i * 7919) % 1_000_003 for i in range(start, min(start + 10_000, zset_members))},
+                    {
+                        f"player{i:07d}": (i * 7919) % 1_000_003
+                        for i in range(start, min(start + 10_000, zset_members))
+                    },
                 )
                 pipe.execute()
         if self.has_command("rebuild_leaderboard"):
@@ -456,6 +465,19 @@ class Harness:
         except urllib.error.HTTPError as exc:
             return exc.code, None
 
+    def self_reported_challenges(self) -> str:
+        """Comma-separated ids of published self-reported challenges: a submit with a score grades them."""
+        return self.psql(
+            "SELECT string_agg(id::text, ',') FROM challenges_challenge "
+            "WHERE published AND grading->>'type' = 'self_reported'"
+        )
+
+    def tokens_file(self, count: int) -> Path:
+        """A temporary file of `user_id token` lines for the wrk Lua scripts (removed on exit)."""
+        path = self.logdir / f"tokens-{count}.txt"
+        path.write_text("".join(f"{uid} {tok}\n" for uid, tok in self.tokens(count)))
+        return path
+
     def tokens(self, count: int) -> list[tuple[str, str]]:
         """(user id, JWT access token) for `count` load players, minted by simplejwt with our key."""
         code = (
@@ -537,7 +559,12 @@ def wrk(
 ) -> dict:
     """Run wrk from its own process against 127.0.0.1; returns the JSON its Lua done() prints."""
     url = f"http://127.0.0.1:{PORT}{path}"
-    run_env = {**os.environ, "BENCH_LUA_DIR": str(LUA), "WRK_MAX_REQUESTS": str(max(1, max_requests // threads)), **(env or {})}
+    run_env = {
+        **os.environ,
+        "BENCH_LUA_DIR": str(LUA),
+        "WRK_MAX_REQUESTS": str(max(1, max_requests // threads)),
+        **(env or {}),
+    }
     cmd = [wrk_path(), f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
            "--latency", "-s", str(LUA / script), url]  # fmt: skip
     out = subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=seconds + 60)

@@ -13,13 +13,12 @@ Targets: >= 1,000 awards/s with 2 workers; lag p99 < 1 s at 200 submits/s.
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import _harness as h  # noqa: E402
+from bench import _harness as h
 
 PENDING_SQL = """
 INSERT INTO challenges_attempt
@@ -35,10 +34,13 @@ JOIN LATERAL (SELECT id, pass_score FROM challenges_challenge WHERE published OR
 """
 MISMATCH_SQL = """
 SELECT count(*) FROM accounts_user u
-LEFT JOIN (SELECT user_id, SUM(xp_awarded) AS paid FROM challenges_attempt GROUP BY user_id) a ON a.user_id = u.id
+LEFT JOIN (SELECT user_id, SUM(xp_awarded) AS paid FROM challenges_attempt GROUP BY user_id) a
+    ON a.user_id = u.id
 WHERE COALESCE(a.paid, 0) <> u.total_xp
 """
-PENDING_COUNT_SQL = "SELECT count(*) FROM challenges_attempt WHERE status IN ('passed','failed') AND xp_awarded IS NULL"
+PENDING_COUNT_SQL = (
+    "SELECT count(*) FROM challenges_attempt WHERE status IN ('passed','failed') AND xp_awarded IS NULL"
+)
 
 
 def wait_drained(bench: h.Harness, timeout: float) -> float:
@@ -59,84 +61,113 @@ def main() -> int:
     p.add_argument("--workers", default="1,2")
     args = p.parse_args()
     if args.quick:
-        args.users, args.pending, args.rate, args.seconds = 500, 300, 10, 3
+        args.users, args.pending, args.rate, args.seconds = 500, 200, 10, 3
     results: list[h.Result] = []
     with h.Harness("awards") as bench:
         bench.dataset(args.users, 0, name=f"bench_awards_u{args.users}")
         challenges = int(bench.psql("SELECT count(*) FROM challenges_challenge WHERE published"))
-        self_reported = bench.psql(
-            "SELECT string_agg(id::text, ',') FROM challenges_challenge "
-            "WHERE published AND grading->>'type' = 'self_reported'"
-        )
+        self_reported = bench.self_reported_challenges()
         connections = 8
-        tokens = bench.tokens(min(connections, args.users))
-        tokens_file = Path(tempfile.mkstemp(prefix="bench-tokens-", suffix=".txt")[1])
-        tokens_file.write_text("".join(f"{uid} {tok}\n" for uid, tok in tokens))
+        tokens_file = bench.tokens_file(min(connections, args.users))
         sweep, _ = bench.worker_parts()
         for count in [int(x) for x in args.workers.split(",")]:
             tag = f"backlog-{count}-{time.time():.0f}"
             bench.redis_reset()
-            bench.psql(PENDING_SQL.format(tag=tag, count=args.pending, users=args.users, challenges=challenges))
+            bench.psql(
+                PENDING_SQL.format(tag=tag, count=args.pending, users=args.users, challenges=challenges)
+            )
             # The worker line's sweep schedules the backlog once; then `count` worker processes drain it.
             sweep_wall = None
             if sweep:
                 started = time.perf_counter()
-                h.subprocess.run(["bash", "-c", sweep], cwd=h.ROOT, env=bench.env(), check=True,
-                                 capture_output=True)  # fmt: skip
+                h.subprocess.run(
+                    ["bash", "-c", sweep], cwd=h.ROOT, env=bench.env(), check=True, capture_output=True
+                )
                 sweep_wall = round(time.perf_counter() - started, 2)
             bench.memory.reset("workers")
             workers = bench.start_workers(count)
             drain_wall = wait_drained(bench, timeout=max(120, args.pending / 20))
             span, n = bench.psql(
-                "SELECT EXTRACT(EPOCH FROM max(awarded_at) - min(awarded_at)), count(*) FROM challenges_attempt "
-                f"WHERE metadata->>'bench' = '{tag}'"
+                "SELECT EXTRACT(EPOCH FROM max(awarded_at) - min(awarded_at)), count(*) "
+                f"FROM challenges_attempt WHERE metadata->>'bench' = '{tag}'"
             ).split("|")
             rate = int(n) / float(span) if float(span) > 0 else None
             peak = sum(filter(None, (bench.memory.peak_mb(f"worker{i}") for i in range(count)))) or None
-            results.append(h.Result(
-                "awards", f"backlog drain, {count} worker(s)", round(rate, 1) if rate else None, "awards/s",
-                peak_rss_mb=peak, target=">= 1000/s with 2 workers" if count == 2 else "",
-                passed=(rate or 0) >= 1000 if count == 2 else None,
-                extra={"pending": args.pending, "sweep_seconds": sweep_wall, "drain_wall_seconds": round(drain_wall, 2)},
-            ))  # fmt: skip
+            results.append(
+                h.Result(
+                    "awards",
+                    f"backlog drain, {count} worker(s)",
+                    round(rate, 1) if rate else None,
+                    "awards/s",
+                    peak_rss_mb=peak,
+                    target=">= 1000/s with 2 workers" if count == 2 else "",
+                    passed=(rate or 0) >= 1000 if count == 2 else None,
+                    extra={
+                        "pending": args.pending,
+                        "sweep_seconds": sweep_wall,
+                        "drain_wall_seconds": round(drain_wall, 2),
+                    },
+                )
+            )
             # Lag under a steady flow of submissions, web and workers running together.
             web = bench.start_web()
             since = bench.psql("SELECT clock_timestamp()")
             data = h.wrk(
-                "/api/v1/attempts", script="submit.lua", threads=connections, connections=connections,
+                "/api/v1/attempts",
+                script="submit.lua",
+                threads=connections,
+                connections=connections,
                 seconds=args.seconds,
-                env={"BENCH_TOKENS_FILE": str(tokens_file), "BENCH_CHALLENGES": self_reported,
-                     "BENCH_PAIR_DELAY_MS": str(int(connections * 1000 / args.rate))},
-            )  # fmt: skip
+                env={
+                    "BENCH_TOKENS_FILE": str(tokens_file),
+                    "BENCH_CHALLENGES": self_reported,
+                    "BENCH_PAIR_DELAY_MS": str(int(connections * 1000 / args.rate)),
+                },
+            )
             wait_drained(bench, timeout=120)
             lag = bench.psql(
                 "SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY lag), "
-                "percentile_cont(0.95) WITHIN GROUP (ORDER BY lag), percentile_cont(0.99) WITHIN GROUP (ORDER BY lag) FROM (SELECT EXTRACT(EPOCH FROM awarded_at - "
+                "percentile_cont(0.95) WITHIN GROUP (ORDER BY lag), "
+                "percentile_cont(0.99) WITHIN GROUP (ORDER BY lag) "
+                "FROM (SELECT EXTRACT(EPOCH FROM awarded_at - "
                 f"submitted_at) AS lag FROM challenges_attempt WHERE submitted_at >= '{since}' "
                 "AND metadata->>'bench' IS NULL) t"
             ).split("|")
             achieved = data["counters"]["submits"] / (data["duration_us"] / 1e6)
             p99 = float(lag[3] or 0) * 1000
-            results.append(h.Result(
-                "awards", f"lag at {achieved:.0f} submits/s, {count} worker(s)", round(achieved, 1), "submits/s",
-                p50_ms=round(float(lag[1] or 0) * 1000, 1), p95_ms=round(float(lag[2] or 0) * 1000, 1),
-                p99_ms=round(p99, 1),
-                peak_rss_mb=bench.memory.peak_mb("web"), errors=sum(data["errors"].values()) + data["counters"]["bad"],
-                target="p99 lag < 1000 ms at 200/s",
-                passed=p99 < 1000 and achieved >= 0.95 * 200 if not args.quick else p99 < 1000,
-                extra={"awarded": int(lag[0]), "requested_rate": args.rate},
-            ))  # fmt: skip
+            results.append(
+                h.Result(
+                    "awards",
+                    f"lag at {achieved:.0f} submits/s, {count} worker(s)",
+                    round(achieved, 1),
+                    "submits/s",
+                    p50_ms=round(float(lag[1] or 0) * 1000, 1),
+                    p95_ms=round(float(lag[2] or 0) * 1000, 1),
+                    p99_ms=round(p99, 1),
+                    peak_rss_mb=bench.memory.peak_mb("web"),
+                    errors=sum(data["errors"].values()) + data["counters"]["bad"],
+                    target="p99 lag < 1000 ms at 200/s",
+                    passed=p99 < 1000 and achieved >= 0.95 * 200 if not args.quick else p99 < 1000,
+                    extra={"awarded": int(lag[0]), "requested_rate": args.rate},
+                )
+            )
             bench.stop(web)
             for worker in workers:
                 bench.stop(worker)
         mismatched = int(bench.psql(MISMATCH_SQL))
         pending = int(bench.psql(PENDING_COUNT_SQL))
-        results.append(h.Result(
-            "awards", "exactly-once check", None, "", target="0 players with SUM(xp_awarded) != total_xp",
-            passed=mismatched == 0 and pending == 0, errors=mismatched,
-            extra={"players_mismatched": mismatched, "still_pending": pending},
-        ))  # fmt: skip
-        tokens_file.unlink()
+        results.append(
+            h.Result(
+                "awards",
+                "exactly-once check",
+                None,
+                "",
+                target="0 players with SUM(xp_awarded) != total_xp",
+                passed=mismatched == 0 and pending == 0,
+                errors=mismatched,
+                extra={"players_mismatched": mismatched, "still_pending": pending},
+            )
+        )
     h.report(results, args.json)
     return 0 if mismatched == 0 and pending == 0 else 1
 

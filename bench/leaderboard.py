@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import _harness as h  # noqa: E402
+from bench import _harness as h
 
 TOP10 = "/api/v1/leaderboard?period=all&limit=10&offset=0"
 
@@ -41,7 +41,9 @@ def main() -> int:
             bench.dataset(users, users * 10)
             bench.bench_tables()
             bench.redis_reset(zset_members=users)
-            ids = bench.psql("SELECT id FROM accounts_user WHERE username LIKE 'load%' ORDER BY random() LIMIT 1000")
+            ids = bench.psql(
+                "SELECT id FROM accounts_user WHERE username LIKE 'load%' ORDER BY random() LIMIT 1000"
+            )
             paths = Path(tempfile.mkstemp(prefix="bench-paths-", suffix=".txt")[1])
             paths.write_text("".join(f"/api/v1/users/{uid}/progress\n" for uid in ids.split()))
             bench.start_web(BENCH_CEILINGS="true")
@@ -49,25 +51,47 @@ def main() -> int:
             shape = {"seconds": args.seconds, "threads": 2, "connections": 32}
             ceiling = h.wrk("/bench/redis-top10", **shape)
             results.append(h.wrk_result("leaderboard", f"Redis top-10 ceiling, {size}", ceiling))
-            status, body = bench.get(TOP10)
+            status, _ = bench.get(TOP10)
             if status == 404:
-                print(f"[leaderboard] {TOP10} answers 404 today: top-10, deep page and under-load runs skipped")
+                print(
+                    f"[leaderboard] {TOP10} answers 404 today: top-10, deep page and under-load runs skipped"
+                )
                 for name in ("top 10", "deep page", "top 10 while submitting"):
-                    results.append(h.Result("leaderboard", f"{name}, {size}", target="skipped: endpoint 404",
-                                            extra={"skipped": "endpoint 404"}))  # fmt: skip
+                    results.append(
+                        h.Result(
+                            "leaderboard",
+                            f"{name}, {size}",
+                            target="skipped: endpoint 404",
+                            extra={"skipped": "endpoint 404"},
+                        )
+                    )
             else:
                 idle = h.wrk(TOP10, **shape)
                 ratio = idle["rps"] / ceiling["rps"]
-                results.append(h.wrk_result("leaderboard", f"top 10, {size}", idle, target=">= 80% of Redis ceiling",
-                                            passed=ratio >= 0.8, extra={"ratio_to_ceiling": round(ratio, 3)}))  # fmt: skip
+                results.append(
+                    h.wrk_result(
+                        "leaderboard",
+                        f"top 10, {size}",
+                        idle,
+                        target=">= 80% of Redis ceiling",
+                        passed=ratio >= 0.8,
+                        extra={"ratio_to_ceiling": round(ratio, 3)},
+                    )
+                )
                 deep = h.wrk(f"/api/v1/leaderboard?period=all&limit=10&offset={users // 2}", **shape)
                 results.append(h.wrk_result("leaderboard", f"deep page, {size}", deep))
                 results.append(under_submits(bench, idle, shape, args.rate, size))
             progress = h.wrk("/", env={"BENCH_PATHS_FILE": str(paths)}, **shape)
             _, sample = bench.get(f"/api/v1/users/{ids.split()[0]}/progress")
             has_rank = isinstance(sample, dict) and "rank" in sample
-            results.append(h.wrk_result("leaderboard", f"progress{' + rank' if has_rank else ' (no rank field yet)'}, "
-                                        f"{size}", progress, bench.memory.peak_mb("web")))  # fmt: skip
+            results.append(
+                h.wrk_result(
+                    "leaderboard",
+                    f"progress{' + rank' if has_rank else ' (no rank field yet)'}, {size}",
+                    progress,
+                    bench.memory.peak_mb("web"),
+                )
+            )
             bench.stop_all()
             paths.unlink()
             direct = bench.direct(repeat=50 if args.quick else 300)
@@ -75,38 +99,57 @@ def main() -> int:
                 if cost.get("skipped"):
                     continue
                 big = users >= 1_000_000
-                results.append(h.Result(
-                    "leaderboard", f"in-process {name}, {size}", unit="server-side",
-                    p50_ms=cost["p50_ms"], p95_ms=cost["p95_ms"], p99_ms=cost["p99_ms"],
-                    target="p99 < 5 ms at 1M" if "progress" in name else "",
-                    passed=(cost["p99_ms"] < 5) if ("progress" in name and big) else None,
-                    extra={"queries": cost["queries"], "has_rank": cost.get("has_rank")},
-                ))  # fmt: skip
+                results.append(
+                    h.Result(
+                        "leaderboard",
+                        f"in-process {name}, {size}",
+                        unit="server-side",
+                        p50_ms=cost["p50_ms"],
+                        p95_ms=cost["p95_ms"],
+                        p99_ms=cost["p99_ms"],
+                        target="p99 < 5 ms at 1M" if "progress" in name else "",
+                        passed=(cost["p99_ms"] < 5) if ("progress" in name and big) else None,
+                        extra={"queries": cost["queries"], "has_rank": cost.get("has_rank")},
+                    )
+                )
             for kind in ("redis", "sql"):
                 for name, cost in direct[kind].items():
-                    results.append(h.Result("leaderboard", f"{kind}: {name}, {size}", unit="call",
-                                            p50_ms=cost["p50_ms"], p95_ms=cost["p95_ms"], p99_ms=cost["p99_ms"]))  # fmt: skip
+                    results.append(
+                        h.Result(
+                            "leaderboard",
+                            f"{kind}: {name}, {size}",
+                            unit="call",
+                            p50_ms=cost["p50_ms"],
+                            p95_ms=cost["p95_ms"],
+                            p99_ms=cost["p99_ms"],
+                        )
+                    )
     h.report(results, args.json)
     return 0
 
 
 def under_submits(bench: h.Harness, idle: dict, shape: dict, rate: float, size: str) -> h.Result:
     """Top 10 while players start+submit at `rate` pairs/s (8 paced connections) in a second wrk."""
-    tokens = bench.tokens(8)
-    tokens_file = Path(tempfile.mkstemp(prefix="bench-tokens-", suffix=".txt")[1])
-    tokens_file.write_text("".join(f"{uid} {tok}\n" for uid, tok in tokens))
-    challenges = bench.psql(
-        "SELECT string_agg(id::text, ',') FROM challenges_challenge "
-        "WHERE published AND grading->>'type' = 'self_reported'"
-    )
+    tokens_file = bench.tokens_file(8)
+    challenges = bench.self_reported_challenges()
     workers = bench.start_workers(2)
     flow: dict = {}
 
     def submit():
-        flow.update(h.wrk("/api/v1/attempts", script="submit.lua", threads=8, connections=8,
-                          seconds=shape["seconds"] + 2,
-                          env={"BENCH_TOKENS_FILE": str(tokens_file), "BENCH_CHALLENGES": challenges,
-                               "BENCH_PAIR_DELAY_MS": str(int(8 * 1000 / rate))}))  # fmt: skip
+        flow.update(
+            h.wrk(
+                "/api/v1/attempts",
+                script="submit.lua",
+                threads=8,
+                connections=8,
+                seconds=shape["seconds"] + 2,
+                env={
+                    "BENCH_TOKENS_FILE": str(tokens_file),
+                    "BENCH_CHALLENGES": challenges,
+                    "BENCH_PAIR_DELAY_MS": str(int(8 * 1000 / rate)),
+                },
+            )
+        )
 
     thread = threading.Thread(target=submit)
     thread.start()
@@ -114,12 +157,16 @@ def under_submits(bench: h.Harness, idle: dict, shape: dict, rate: float, size: 
     thread.join()
     for worker in workers:
         bench.stop(worker)
-    tokens_file.unlink()
     ratio = busy["rps"] / idle["rps"]
     achieved = flow["counters"]["submits"] / (flow["duration_us"] / 1e6)
-    return h.wrk_result("leaderboard", f"top 10 while {achieved:.0f} submits/s, {size}", busy,
-                        target=">= 70% of idle top 10", passed=ratio >= 0.7,
-                        extra={"ratio_to_idle": round(ratio, 3), "submits_per_s": round(achieved, 1)})  # fmt: skip
+    return h.wrk_result(
+        "leaderboard",
+        f"top 10 while {achieved:.0f} submits/s, {size}",
+        busy,
+        target=">= 70% of idle top 10",
+        passed=ratio >= 0.7,
+        extra={"ratio_to_idle": round(ratio, 3), "submits_per_s": round(achieved, 1)},
+    )
 
 
 if __name__ == "__main__":

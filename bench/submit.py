@@ -8,12 +8,11 @@ Target: completed start+submit pairs/s >= 50 % of the bare PK-UPDATE view's requ
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import _harness as h  # noqa: E402
+from bench import _harness as h
 
 CEILINGS = [
     ("plain JSON view", "/bench/json"),
@@ -37,10 +36,8 @@ def main() -> int:
         bench.dataset(args.users, 0, name=f"bench_submit_u{args.users}")
         bench.bench_tables()
         bench.redis_reset(zset_members=args.users)
-        tokens = bench.tokens(min(args.connections, args.users))
-        tokens_file = Path(tempfile.mkstemp(prefix="bench-tokens-", suffix=".txt")[1])
-        tokens_file.write_text("".join(f"{uid} {tok}\n" for uid, tok in tokens))
-        challenges = bench.psql("SELECT string_agg(id::text, ',') FROM challenges_challenge WHERE published AND grading->>'type' = 'self_reported'")
+        tokens_file = bench.tokens_file(min(args.connections, args.users))
+        challenges = bench.self_reported_challenges()
         bench.start_web(BENCH_CEILINGS="true")
         # Same wrk shape for every URL in this run (threads = connections, see lua/submit.lua).
         shape = {"threads": args.connections, "connections": args.connections, "seconds": args.seconds}
@@ -62,21 +59,28 @@ def main() -> int:
         pairs = data["counters"]["submits"] / seconds
         update = ceiling["/bench/pk-update"]
         result = h.wrk_result(
-            "submit", "start+submit (JWT)", data, bench.memory.peak_mb("web"), unit="pairs/s",
-            target=">= 50% of PK UPDATE view", passed=pairs >= 0.5 * update and data["counters"]["bad"] == 0,
-        )  # fmt: skip
+            "submit",
+            "start+submit (JWT)",
+            data,
+            bench.memory.peak_mb("web"),
+            unit="pairs/s",
+            target=">= 50% of PK UPDATE view",
+            passed=pairs >= 0.5 * update and data["counters"]["bad"] == 0,
+        )
         result.throughput = round(pairs, 1)
         result.errors += data["counters"]["bad"]
         result.extra = {
             "http_rps": round(data["rps"], 1),
             "ratio_to_pk_update": round(pairs / update, 3) if update else None,
-            **{f"ratio_to_{p.strip('/').replace('/', '_').replace('-', '_')}": round(pairs / v, 3)
-               for p, v in ceiling.items() if v},
-        }  # fmt: skip
+            **{
+                f"ratio_to_{p.strip('/').replace('/', '_').replace('-', '_')}": round(pairs / v, 3)
+                for p, v in ceiling.items()
+                if v
+            },
+        }
         results.append(result)
         queued = bench.redis().llen("rq:queue:default")
         result.extra["award_jobs_queued"] = queued
-        tokens_file.unlink()
     for r in results:
         if r.name != "start+submit (JWT)" and r.throughput:
             r.extra["submit_pairs_ratio"] = round(pairs / r.throughput, 3)
