@@ -23,13 +23,14 @@ def main() -> int:
     p.add_argument("--sizes", default="10k,100k,1M")
     p.add_argument("--repeat", type=int, default=300)
     p.add_argument("--awards", type=int, default=200)
+    p.add_argument("--attempts-per-player", type=int, default=10, help="data set: seed --attempts N*this")
     args = p.parse_args()
     if args.quick:
         args.sizes, args.repeat, args.awards = "500,2000", 30, 20
     costs: dict[str, dict[int, float | None]] = {}
     with h.Harness("growth") as bench:
         for users in h.sizes(args.sizes):
-            bench.dataset(users, users * 10)
+            bench.dataset(users, users * args.attempts_per_player)
             bench.redis_reset(zset_members=users)
             direct = bench.direct(repeat=args.repeat, awards=args.awards)
             endpoints = direct["endpoints"]

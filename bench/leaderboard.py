@@ -7,7 +7,8 @@ Through the API (gunicorn from the Procfile, wrk from its own process): requests
 `GET /api/v1/users/{id}/progress` for random players, next to the bare Redis top-10 ceiling view;
 top 10 again while start+submit flows at --rate pairs/s. Directly (bench/_direct.py): the
 server-side cost of each endpoint in-process and of the Redis/SQL calls behind it.
-Data: `seed --users N --attempts 10N`. An endpoint that answers 404 today is reported as skipped.
+Data: `seed --users N --attempts 10N` (`--attempts-per-player` changes the 10).
+An endpoint that answers 404 today is reported as skipped.
 Targets: top 10 >= 80 % of the Redis ceiling; >= 70 % of idle while submits flow; rank/progress
 p99 < 5 ms server-side at 1M players.
 """
@@ -31,6 +32,7 @@ def main() -> int:
     p.add_argument("--sizes", default="10k,100k,1M")
     p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--rate", type=float, default=200)
+    p.add_argument("--attempts-per-player", type=int, default=10, help="data set: seed --attempts N*this")
     args = p.parse_args()
     if args.quick:
         args.sizes, args.seconds, args.rate = "1000", 2, 20
@@ -38,7 +40,7 @@ def main() -> int:
     with h.Harness("leaderboard") as bench:
         for users in h.sizes(args.sizes):
             size = f"{users:,} players"
-            bench.dataset(users, users * 10)
+            bench.dataset(users, users * args.attempts_per_player)
             bench.bench_tables()
             bench.redis_reset(zset_members=users)
             ids = bench.psql(

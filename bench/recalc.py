@@ -32,7 +32,7 @@ def main() -> int:
             bench.dataset(users, attempts)
             bench.redis_reset()
             full = (users, attempts) == (100_000, 1_000_000)
-            # Twice: after every challenge's XP changed (every award and total moves: the worst case),
+            # Twice: after every challenge's XP changed by 1 (many awards and most totals move),
             # then again on the now consistent data (the no-op an operator re-run costs).
             for case in ("all XP changed", "no-op"):
                 if case == "all XP changed":
