@@ -256,8 +256,10 @@ class Harness:
         self.procs.append((f"manage {args[0]}", proc))
         try:
             out, err = proc.communicate(timeout=timeout)
-        finally:
-            self._forget(proc)
+        except BaseException:  # timeout, Ctrl-C: end the command's process group, then re-raise
+            self.stop(proc)
+            raise
+        self._forget(proc)
         wall = time.perf_counter() - started
         self._rc = proc.returncode
         # ru_maxrss of the reaped child, in KB on Linux.
