@@ -59,6 +59,7 @@ def main() -> int:
     p.add_argument("--rate", type=float, default=200, help="start+submit pairs per second in the lag phase")
     p.add_argument("--seconds", type=float, default=15, help="length of the lag phase")
     p.add_argument("--workers", default="1,2")
+    p.add_argument("--paced-connections", type=int, default=8, help="wrk connections of the paced submits")
     args = p.parse_args()
     if args.quick:
         args.users, args.pending, args.rate, args.seconds = 500, 200, 10, 3
@@ -67,7 +68,7 @@ def main() -> int:
         bench.dataset(args.users, 0, name=f"bench_awards_u{args.users}")
         challenges = int(bench.psql("SELECT count(*) FROM challenges_challenge WHERE published"))
         self_reported = bench.self_reported_challenges()
-        connections = 8
+        connections = args.paced_connections
         tokens_file = bench.tokens_file(min(connections, args.users))
         sweep, _ = bench.worker_parts()
         for count in [int(x) for x in args.workers.split(",")]:

@@ -32,6 +32,7 @@ def main() -> int:
     p.add_argument("--sizes", default="10k,100k,1M")
     p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--rate", type=float, default=200)
+    p.add_argument("--paced-connections", type=int, default=8, help="wrk connections of the paced submits")
     p.add_argument("--attempts-per-player", type=int, default=10, help="data set: seed --attempts N*this")
     args = p.parse_args()
     if args.quick:
@@ -82,7 +83,7 @@ def main() -> int:
                 )
                 deep = h.wrk(f"/api/v1/leaderboard?period=all&limit=10&offset={users // 2}", **shape)
                 results.append(h.wrk_result("leaderboard", f"deep page, {size}", deep))
-                results.append(under_submits(bench, idle, shape, args.rate, size))
+                results.append(under_submits(bench, idle, shape, args.rate, size, args.paced_connections))
             progress = h.wrk("/", env={"BENCH_PATHS_FILE": str(paths)}, **shape)
             _, sample = bench.get(f"/api/v1/users/{ids.split()[0]}/progress")
             has_rank = isinstance(sample, dict) and "rank" in sample
@@ -134,9 +135,11 @@ def rank_label(cost: dict) -> str:
     return "+ rank" if cost.get("has_rank") else "(no rank field yet)"
 
 
-def under_submits(bench: h.Harness, idle: dict, shape: dict, rate: float, size: str) -> h.Result:
-    """Top 10 while players start+submit at `rate` pairs/s (8 paced connections) in a second wrk."""
-    tokens_file = bench.tokens_file(8)
+def under_submits(
+    bench: h.Harness, idle: dict, shape: dict, rate: float, size: str, connections: int
+) -> h.Result:
+    """Top 10 while players start+submit at `rate` pairs/s (paced connections) in a second wrk."""
+    tokens_file = bench.tokens_file(connections)
     challenges = bench.self_reported_challenges()
     workers = bench.start_workers(2)
     flow: dict = {}
@@ -146,13 +149,13 @@ def under_submits(bench: h.Harness, idle: dict, shape: dict, rate: float, size: 
             h.wrk(
                 "/api/v1/attempts",
                 script="submit.lua",
-                threads=8,
-                connections=8,
+                threads=connections,
+                connections=connections,
                 seconds=shape["seconds"] + 2,
                 env={
                     "BENCH_TOKENS_FILE": str(tokens_file),
                     "BENCH_CHALLENGES": challenges,
-                    "BENCH_PAIR_DELAY_MS": str(int(8 * 1000 / rate)),
+                    "BENCH_PAIR_DELAY_MS": str(int(connections * 1000 / rate)),
                 },
             )
         )
