@@ -219,7 +219,10 @@ class Harness:
         self._rc = 0
 
     def __enter__(self) -> Harness:
+        # Explicit handlers: a process started in the background inherits SIGINT ignored, and would
+        # otherwise leave its children running when interrupted.
         signal.signal(signal.SIGTERM, _raise_interrupt)
+        signal.signal(signal.SIGINT, _raise_interrupt)
         return self
 
     def __exit__(self, *exc) -> None:
