@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format audit flush-tokens worker migrate seed bench clean
+.PHONY: run test lint format audit flush-tokens worker migrate seed bench bench-quick clean
 
 $(BIN)/.installed-runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,15 @@ flush-tokens: $(BIN)/.installed-runtime
 format: $(BIN)/.installed-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Benchmarks against PostgreSQL + Redis (bench/README.md): bench-quick proves every script runs (CI),
+# bench runs the full sizes by hand. Needs wrk (apt-get install -y wrk).
+bench-quick: $(BIN)/.installed-runtime
+	command -v wrk >/dev/null || (apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk))
+	$(BIN)/python bench/run_all.py --quick
+
+bench: $(BIN)/.installed-runtime
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles

@@ -250,6 +250,9 @@ for _network in METRICS_ALLOWED_IPS:
 # Error reports hide passwords, tokens and solutions (by key, at any depth) as well as settings.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "skillquest.logging.ExceptionReporterFilter"
 
+# Benchmark-only ceiling views under /bench/ (bench/README.md); never turn on in production.
+BENCH_CEILINGS = env.bool("BENCH_CEILINGS", default=False)
+
 # --- Logging: one JSON object per line in production, readable lines with DEBUG on.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 # Python warnings become log records too, so stderr stays one JSON object per line.

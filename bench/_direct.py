@@ -1,0 +1,155 @@
+"""In-process costs, no network: run by the bench scripts with the bench database in the environment.
+
+Prints one `DIRECTJSON {...}` line: per endpoint the server-side time of a request through Django's
+full handler (middleware, auth, view, serializer; no gunicorn, no sockets) and its SQL query count;
+the raw Redis and SQL calls behind a leaderboard; and the cost of one award by the award job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skillquest.settings")
+
+import django
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from bench._harness import latency_ms  # noqa: E402
+
+
+def timed(fn, repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def summary(samples: list[float], **extra) -> dict:
+    return {
+        "n": len(samples),
+        "mean_ms": round(sum(samples) / len(samples) * 1000, 3),
+        **latency_ms(samples),
+        **extra,
+    }
+
+
+def endpoint(client: Client, path: str, repeat: int, headers: dict) -> dict:
+    response = client.get(path, **headers)
+    if response.status_code != 200:
+        return {"status": response.status_code, "skipped": True}
+    # A wrapper, not CaptureQueriesContext: request_started resets connection.queries mid-request.
+    queries = []
+    with connection.execute_wrapper(
+        lambda execute, sql, params, many, context: (
+            queries.append(sql),
+            execute(sql, params, many, context),
+        )[1]
+    ):
+        client.get(path, **headers)
+    samples = timed(lambda: client.get(path, **headers), repeat)
+    body = response.json()
+    return summary(
+        samples, status=200, queries=len(queries), has_rank="rank" in body if isinstance(body, dict) else None
+    )
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--repeat", type=int, default=200)
+    p.add_argument("--awards", type=int, default=0)
+    args = p.parse_args()
+    import redis
+    from django.conf import settings
+
+    from accounts.models import User
+    from progress import jobs
+
+    out: dict = {"endpoints": {}, "redis": {}, "sql": {}}
+    headers = {"HTTP_HOST": "127.0.0.1"}
+    client = Client()
+    users = list(
+        User.objects.filter(username__startswith="load").order_by("?").values_list("pk", flat=True)[:50]
+    )
+    total = User.objects.filter(username__startswith="load").count()
+    one = users[0]
+    paths = {
+        "leaderboard top 10": "/api/v1/leaderboard?period=all&limit=10&offset=0",
+        "leaderboard deep page": f"/api/v1/leaderboard?period=all&limit=10&offset={total // 2}",
+        "progress (+ rank)": f"/api/v1/users/{one}/progress",
+    }
+    for name, path in paths.items():
+        out["endpoints"][name] = endpoint(client, path, args.repeat, headers)
+
+    r = redis.Redis.from_url(settings.REDIS_URL)
+    key = "bench:ceiling:zset"
+    if r.zcard(key):
+        member = r.zrange(key, r.zcard(key) // 2, r.zcard(key) // 2)[0]
+        out["redis"]["ZREVRANGE top 10"] = summary(
+            timed(lambda: r.zrevrange(key, 0, 9, withscores=True), args.repeat)
+        )
+        out["redis"]["ZREVRANGE deep page"] = summary(
+            timed(
+                lambda: r.zrevrange(key, r.zcard(key) // 2, r.zcard(key) // 2 + 9, withscores=True),
+                args.repeat,
+            )
+        )
+        out["redis"]["ZREVRANK"] = summary(timed(lambda: r.zrevrank(key, member), args.repeat))
+
+    def sql(query: str, params=()):
+        def run():
+            with connection.cursor() as cursor:
+                cursor.execute(query, params)
+                cursor.fetchall()
+
+        return summary(timed(run, args.repeat))
+
+    xp = User.objects.filter(pk=one).values_list("total_xp", flat=True)[0]
+    out["sql"]["top 10 by total_xp"] = sql(
+        "SELECT id, username, total_xp FROM accounts_user ORDER BY total_xp DESC, id LIMIT 10"
+    )
+    out["sql"]["rank by COUNT(total_xp > x)"] = sql(
+        "SELECT count(*) FROM accounts_user WHERE total_xp > %s", [xp]
+    )
+    out["sql"]["user by PK"] = sql("SELECT id, total_xp, level FROM accounts_user WHERE id = %s", [one])
+
+    if args.awards:
+        from challenges.models import Attempt, Challenge
+
+        challenges = list(Challenge.objects.filter(published=True))
+        pending = []
+        for i in range(args.awards):
+            challenge = challenges[i % len(challenges)]
+            pending.append(
+                Attempt(
+                    user_id=users[i % len(users)],
+                    challenge=challenge,
+                    status=Attempt.Status.PASSED,
+                    score=90,
+                    metadata={"bench": "direct-award"},
+                )
+            )
+        # bulk_create sends no post_save, so no job is queued: the award below is the only one.
+        Attempt.objects.bulk_create(pending)
+        samples = []
+        for attempt in pending:
+            started = time.perf_counter()
+            jobs.award_xp_and_badges(str(attempt.pk))
+            samples.append(time.perf_counter() - started)
+        out["award"] = summary(samples)
+    print("DIRECTJSON " + json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

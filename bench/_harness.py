@@ -1,0 +1,603 @@
+"""Shared plumbing for the bench scripts: databases, the Procfile's processes, wrk, memory, reports.
+
+Everything a scenario starts is stopped on exit, on an error and on Ctrl-C (each child runs in its
+own process group, which is ended by its id). Only loopback addresses, only ports 8170-8179, only
+PostgreSQL databases named bench_* and one Redis database index (BENCH_REDIS_URL, default index 8).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+LUA = BENCH / "lua"
+VENV_BIN = ROOT / ".venv" / "bin"
+PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
+
+PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
+PG_USER = os.environ.get("BENCH_PG_USER", "postgres")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
+PORT = int(os.environ.get("BENCH_PORT", "8170"))
+SECRET_KEY = "bench-only-secret-key-not-for-production-0123456789"
+THROTTLES = ("SUBMIT", "START", "LOGIN", "REGISTER", "ANON", "USER")
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--quick", action="store_true", help="Small sizes, a few seconds: proves the script runs.")
+    p.add_argument("--json", metavar="FILE", help="Also write the JSON results to FILE.")
+    return p
+
+
+def sizes(text: str) -> list[int]:
+    """'10k,100k,1M' -> [10000, 100000, 1000000]."""
+    out = []
+    for part in text.split(","):
+        part = part.strip().lower()
+        mult = {"k": 1_000, "m": 1_000_000}.get(part[-1:], 1)
+        out.append(int(float(part.rstrip("km")) * mult))
+    return out
+
+
+# ------------------------------------------------------------------------------------------ results
+
+
+@dataclass
+class Result:
+    scenario: str
+    name: str
+    throughput: float | None = None  # operations per second
+    unit: str = "req/s"
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    peak_rss_mb: float | None = None
+    target: str = ""
+    passed: bool | None = None  # None: no target, or not measurable today
+    errors: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        d = {k: v for k, v in self.__dict__.items() if k != "extra"}
+        d.update(self.extra)
+        return d
+
+
+def latency_ms(samples_s: list[float]) -> dict[str, float | None]:
+    if not samples_s:
+        return {"p50_ms": None, "p95_ms": None, "p99_ms": None}
+    ordered = sorted(samples_s)
+
+    def pct(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 3)
+
+    return {"p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99)}
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "PASS" if value else "FAIL"
+    if isinstance(value, float):
+        return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.3g}"
+    return str(value)
+
+
+def report(results: list[Result], json_path: str | None = None) -> None:
+    headers = ["scenario", "name", "throughput", "unit", "p50 ms", "p95 ms", "p99 ms", "peak MB", "errors",
+               "target", "result"]  # fmt: skip
+    rows = [
+        [r.scenario, r.name, _fmt(r.throughput), r.unit, _fmt(r.p50_ms), _fmt(r.p95_ms), _fmt(r.p99_ms),
+         _fmt(r.peak_rss_mb), str(r.errors), r.target or "-", "-" if r.passed is None else _fmt(r.passed)]
+        for r in results
+    ]  # fmt: skip
+    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    print()
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+    payload = [r.as_dict() for r in results]
+    print("\nJSON " + json.dumps(payload))
+    if json_path:
+        Path(json_path).write_text(json.dumps(payload, indent=2))
+
+
+def machine_context() -> dict:
+    load = os.getloadavg()
+    return {
+        "nproc": os.cpu_count(),
+        "loadavg": [round(x, 2) for x in load],
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+# ------------------------------------------------------------------------------------------- memory
+
+
+def _children_of() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        tree.setdefault(ppid, []).append(int(entry))
+    return tree
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class MemoryWatch:
+    """Samples the RSS of a process tree: peak of the sum (all processes) and of the largest one."""
+
+    def __init__(self, interval: float = 0.25):
+        self.interval = interval
+        self.roots: dict[str, int] = {}
+        self.peak_total: dict[str, int] = {}
+        self.peak_single: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def watch(self, label: str, pid: int) -> None:
+        self.roots[label] = pid
+
+    def reset(self, label: str) -> None:
+        self.peak_total.pop(label, None)
+        self.peak_single.pop(label, None)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            tree = _children_of()
+            for label, root in list(self.roots.items()):
+                pids, todo = [], [root]
+                while todo:
+                    pid = todo.pop()
+                    pids.append(pid)
+                    todo.extend(tree.get(pid, []))
+                sizes_kb = [_rss_kb(p) for p in pids]
+                self.peak_total[label] = max(self.peak_total.get(label, 0), sum(sizes_kb))
+                self.peak_single[label] = max(self.peak_single.get(label, 0), max(sizes_kb, default=0))
+
+    def peak_mb(self, label: str) -> float | None:
+        kb = self.peak_total.get(label)
+        return round(kb / 1024, 1) if kb else None
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+# ------------------------------------------------------------------------------------------ harness
+
+
+class Harness:
+    """One scenario run: owns every process it starts and stops them all on exit."""
+
+    def __init__(self, scenario: str):
+        self.scenario = scenario
+        self.procs: list[tuple[str, subprocess.Popen]] = []
+        self.memory = MemoryWatch()
+        self.logdir = Path(tempfile.mkdtemp(prefix=f"bench-{scenario}-"))
+        self.database_url = ""
+        self.procfile = _procfile()
+        self._rc = 0
+
+    def __enter__(self) -> Harness:
+        # Explicit handlers: a process started in the background inherits SIGINT ignored, and would
+        # otherwise leave its children running when interrupted.
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+        signal.signal(signal.SIGINT, _raise_interrupt)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop_all()
+        self.memory.stop()
+
+    # --- environment
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "THROTTLE_"))}
+        env.update(
+            PATH=f"{VENV_BIN}:{env.get('PATH', '/usr/bin:/bin')}",
+            DEBUG="false",
+            SECRET_KEY=SECRET_KEY,
+            DATABASE_URL=self.database_url,
+            REDIS_URL=REDIS_URL,
+            ALLOWED_HOSTS="127.0.0.1",
+            LOG_LEVEL="WARNING",
+            PYTHONUNBUFFERED="1",
+        )
+        for name in THROTTLES:
+            env[f"THROTTLE_{name}"] = "100000/second"
+        env.update(extra)
+        return env
+
+    def manage(self, *args: str, check: bool = True, capture: bool = True, timeout: float = 3600) -> tuple:
+        """Run `manage.py ARGS`: (wall seconds, peak RSS MB of the command, stdout)."""
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [PYTHON, "manage.py", *args], cwd=ROOT, env=self.env(),
+            stdout=subprocess.PIPE if capture else None, stderr=subprocess.PIPE, text=True,
+            start_new_session=True,
+        )  # fmt: skip
+        self.procs.append((f"manage {args[0]}", proc))
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except BaseException:  # timeout, Ctrl-C: end the command's process group, then re-raise
+            self.stop(proc)
+            raise
+        self._forget(proc)
+        wall = time.perf_counter() - started
+        self._rc = proc.returncode
+        # ru_maxrss of the reaped child, in KB on Linux.
+        peak = _reaped_maxrss_mb(proc)
+        if check and proc.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed ({proc.returncode}):\n{err[-3000:]}")
+        return wall, peak, out or ""
+
+    def direct(self, repeat: int = 200, awards: int = 0) -> dict:
+        """bench/_direct.py on the current database: in-process endpoint, Redis, SQL and award costs."""
+        proc = subprocess.run(
+            [PYTHON, str(BENCH / "_direct.py"), "--repeat", str(repeat), "--awards", str(awards)],
+            cwd=ROOT, env=self.env(ALLOWED_HOSTS="127.0.0.1,testserver"), capture_output=True, text=True,
+        )  # fmt: skip
+        for line in proc.stdout.splitlines():
+            if line.startswith("DIRECTJSON "):
+                return json.loads(line[11:])
+        raise RuntimeError(f"bench/_direct.py failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+
+    def has_command(self, name: str) -> bool:
+        _, _, out = self.manage("help", "--commands")
+        return name in out.split()
+
+    # --- databases
+
+    def psql(self, sql: str, db: str | None = None) -> str:
+        db = db or self.database_url.rsplit("/", 1)[1]
+        out = subprocess.run(
+            ["psql", "-h", PG_HOST, "-U", PG_USER, "-d", db, "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        return out.stdout.strip()
+
+    def db_exists(self, name: str) -> bool:
+        return self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'", db="postgres") == "1"
+
+    def drop_db(self, name: str) -> None:
+        assert name.startswith("bench_"), name
+        subprocess.run(["dropdb", "-h", PG_HOST, "-U", PG_USER, "--if-exists", "--force", name], check=True)
+
+    def use_db(self, name: str) -> None:
+        assert name.startswith("bench_"), name
+        self.database_url = f"postgres://{PG_USER}@{PG_HOST}:5432/{name}"
+
+    def template(self) -> str:
+        """bench_template: an empty, migrated database that every data set is copied from."""
+        name = "bench_template"
+        self.use_db(name)
+        if self.db_exists(name):
+            self.manage("migrate", "--check", check=False)
+            if self._rc == 0:
+                return name
+            self.drop_db(name)
+        subprocess.run(["createdb", "-h", PG_HOST, "-U", PG_USER, name], check=True)
+        self.migrate()
+        return name
+
+    def migrate(self) -> None:
+        """The Procfile's release: line (migrate), on the current database."""
+        release = self.procfile.get("release", "python manage.py migrate --noinput")
+        proc = subprocess.run(
+            ["bash", "-c", release], cwd=ROOT, env=self.env(), capture_output=True, text=True
+        )
+        if proc.returncode:
+            raise RuntimeError(f"release ({release}) failed:\n{proc.stderr[-3000:]}")
+
+    def fresh_db(self, name: str) -> None:
+        template = self.template()
+        self.drop_db(name)
+        subprocess.run(["createdb", "-h", PG_HOST, "-U", PG_USER, "-T", template, name], check=True)
+        self.use_db(name)
+
+    def dataset(self, users: int, attempts: int, *, name: str | None = None, fresh: bool = False) -> dict:
+        """A database with `users` load players and `attempts` graded attempts (seed tops up)."""
+        name = name or f"bench_u{users}_a{attempts}"
+        if fresh or not self.db_exists(name):
+            self.fresh_db(name)
+        self.use_db(name)
+        self.migrate()
+        have = self.psql(
+            "SELECT (SELECT count(*) FROM accounts_user WHERE username LIKE 'load%'), "
+            "(SELECT count(*) FROM challenges_attempt a JOIN accounts_user u ON u.id = a.user_id "
+            "WHERE u.username LIKE 'load%')"
+        ).split("|")
+        seeded = {"database": name, "seed_seconds": None, "seed_peak_mb": None}
+        if int(have[0]) < users or int(have[1]) < attempts:
+            print(f"[{self.scenario}] seeding {name}: {users} players, {attempts} attempts", flush=True)
+            wall, peak, _ = self.manage("seed", "--users", str(users), "--attempts", str(attempts))
+            seeded.update(seed_seconds=round(wall, 2), seed_peak_mb=peak)
+        self.psql("ANALYZE")
+        return seeded
+
+    def bench_tables(self, rows: int = 1000) -> None:
+        """bench_counter: the ceiling views' own table, in the bench database only."""
+        self.psql(
+            "DROP TABLE IF EXISTS bench_counter; "
+            "CREATE TABLE bench_counter (id integer PRIMARY KEY, n bigint NOT NULL DEFAULT 0); "
+            f"INSERT INTO bench_counter (id) SELECT g FROM generate_series(0, {rows - 1}) g;"
+        )
+
+    # --- redis (our index only)
+
+    def redis(self):
+        import redis
+
+        return redis.Redis.from_url(REDIS_URL)
+
+    def redis_reset(self, zset_members: int = 0) -> None:
+        r = self.redis()
+        r.flushdb()  # only BENCH_REDIS_URL's database index
+        if zset_members:
+            pipe = r.pipeline(transaction=False)
+            for start in range(0, zset_members, 10_000):
+                pipe.zadd(
+                    "bench:ceiling:zset",
+                    {
+                        f"player{i:07d}": (i * 7919) % 1_000_003
+                        for i in range(start, min(start + 10_000, zset_members))
+                    },
+                )
+                pipe.execute()
+        if self.has_command("rebuild_leaderboard"):
+            self.manage("rebuild_leaderboard")
+
+    # --- processes
+
+    def _spawn(self, label: str, command: str, env: dict) -> subprocess.Popen:
+        log = open(self.logdir / f"{label}.log", "ab")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(
+            ["bash", "-c", f"exec {command}" if "&&" not in command else command],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        log.close()
+        self.procs.append((label, proc))
+        self.memory.watch(label, proc.pid)
+        return proc
+
+    def web_command(self, workers: int = 4) -> str:
+        line = self.procfile["web"]
+        line = line.replace("0.0.0.0:", "127.0.0.1:")  # loopback only, whatever the Procfile binds
+        return line.replace("${PORT:-8000}", str(PORT)).replace("${WEB_CONCURRENCY:-4}", str(workers))
+
+    def start_web(self, workers: int = 4, **env_extra: str) -> subprocess.Popen:
+        env = self.env(PORT=str(PORT), WEB_CONCURRENCY=str(workers), **env_extra)
+        proc = self._spawn("web", self.web_command(workers), env)
+        self.wait_ready(proc)
+        return proc
+
+    def worker_parts(self) -> tuple[str | None, str]:
+        """The Procfile's worker: line split into its start-up sweep and its long-running worker."""
+        line = self.procfile["worker"]
+        if "&&" in line:
+            sweep, worker = line.rsplit("&&", 1)
+            return sweep.strip(), worker.strip()
+        return None, line.strip()
+
+    def start_workers(self, count: int) -> list[subprocess.Popen]:
+        _, worker = self.worker_parts()
+        return [self._spawn(f"worker{i}", worker, self.env()) for i in range(count)]
+
+    def wait_ready(self, proc: subprocess.Popen, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        url = f"http://127.0.0.1:{PORT}/readyz"
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"web exited with {proc.returncode}; see {self.logdir}/web.log")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{url} not ready after {timeout}s; see {self.logdir}/web.log")
+
+    def stop(self, proc: subprocess.Popen, timeout: float = 10) -> None:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self._forget(proc)
+
+    def _forget(self, proc: subprocess.Popen) -> None:
+        self.procs = [(label, p) for label, p in self.procs if p is not proc]
+        self.memory.roots = {k: v for k, v in self.memory.roots.items() if v != proc.pid}
+
+    def stop_all(self) -> None:
+        for _, proc in list(reversed(self.procs)):
+            self.stop(proc)
+
+    # --- HTTP
+
+    def get(self, path: str, token: str | None = None) -> tuple[int, dict | None]:
+        request = urllib.request.Request(f"http://127.0.0.1:{PORT}{path}")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            return exc.code, None
+
+    def self_reported_challenges(self) -> str:
+        """Comma-separated ids of published self-reported challenges: a submit with a score grades them."""
+        return self.psql(
+            "SELECT string_agg(id::text, ',') FROM challenges_challenge "
+            "WHERE published AND grading->>'type' = 'self_reported'"
+        )
+
+    def tokens_file(self, count: int) -> Path:
+        """A temporary file of `user_id token` lines for the wrk Lua scripts (removed on exit)."""
+        path = self.logdir / f"tokens-{count}.txt"
+        path.write_text("".join(f"{uid} {tok}\n" for uid, tok in self.tokens(count)))
+        return path
+
+    def tokens(self, count: int) -> list[tuple[str, str]]:
+        """(user id, JWT access token) for `count` load players, minted by simplejwt with our key."""
+        code = (
+            "from rest_framework_simplejwt.tokens import AccessToken;"
+            "from accounts.models import User;"
+            f"[print(u.pk, AccessToken.for_user(u)) for u in "
+            f"User.objects.filter(username__startswith='load').order_by('username')[:{count}]]"
+        )
+        _, _, out = self.manage("shell", "-c", code)
+        pairs = [
+            tuple(parts) for parts in (line.split() for line in out.splitlines())
+            if len(parts) == 2 and re.fullmatch(r"[0-9a-f-]{36}", parts[0])
+        ]  # fmt: skip
+        if len(pairs) < count:
+            raise RuntimeError(f"wanted {count} tokens, got {len(pairs)}")
+        return pairs  # type: ignore[return-value]
+
+
+_rusage: dict[int, float] = {}
+
+
+def _reaped_maxrss_mb(proc: subprocess.Popen) -> float | None:
+    # communicate() reaped the child with waitpid; its max RSS is in RUSAGE_CHILDREN only as a maximum
+    # over every child so far, so the commands are measured with /usr/bin/time-like wait4 instead.
+    return _rusage.pop(proc.pid, None)
+
+
+def _patch_wait4() -> None:
+    """Record each child's ru_maxrss as subprocess reaps it (Linux: KB)."""
+    original = subprocess.Popen._try_wait
+
+    def _try_wait(self, wait_flags):
+        try:
+            pid, status, usage = os.wait4(self.pid, wait_flags)
+        except ChildProcessError:
+            return original(self, wait_flags)
+        if pid:
+            _rusage[pid] = round(usage.ru_maxrss / 1024, 1)
+        return pid, status
+
+    subprocess.Popen._try_wait = _try_wait
+
+
+_patch_wait4()
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _procfile() -> dict[str, str]:
+    lines = {}
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        m = re.match(r"^([a-z]+):\s*(.+)$", line.strip())
+        if m:
+            lines[m.group(1)] = m.group(2)
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------- wrk
+
+
+def wrk_path() -> str:
+    path = shutil.which("wrk")
+    if not path:
+        raise SystemExit("wrk is not installed: apt-get install -y wrk (bench/README.md)")
+    return path
+
+
+def wrk(
+    path: str,
+    *,
+    script: str = "get.lua",
+    seconds: float = 10,
+    connections: int = 32,
+    threads: int = 2,
+    env: dict[str, str] | None = None,
+    max_requests: int = 2_000_000,
+) -> dict:
+    """Run wrk from its own process against 127.0.0.1; returns the JSON its Lua done() prints."""
+    url = f"http://127.0.0.1:{PORT}{path}"
+    run_env = {
+        **os.environ,
+        "BENCH_LUA_DIR": str(LUA),
+        "WRK_MAX_REQUESTS": str(max(1, max_requests // threads)),
+        **(env or {}),
+    }
+    cmd = [wrk_path(), f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
+           "--latency", "-s", str(LUA / script), url]  # fmt: skip
+    out = subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=seconds + 60)
+    for line in out.stdout.splitlines():
+        if line.startswith("WRKJSON "):
+            data = json.loads(line[8:])
+            data["rps"] = data["requests"] / (data["duration_us"] / 1e6) if data["duration_us"] else 0.0
+            return data
+    raise RuntimeError(f"wrk printed no result ({shlex.join(cmd)}):\n{out.stdout}\n{out.stderr}")
+
+
+def wrk_result(scenario: str, name: str, data: dict, memory_mb: float | None = None, **kw) -> Result:
+    errors = sum(data["errors"].values())
+    return Result(
+        scenario=scenario, name=name, throughput=round(data["rps"], 1),
+        p50_ms=data["latency_ms"]["p50"], p95_ms=data["latency_ms"]["p95"], p99_ms=data["latency_ms"]["p99"],
+        peak_rss_mb=memory_mb, errors=errors, **kw,
+    )  # fmt: skip
+
+
+def timed(fn, repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0

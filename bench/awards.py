@@ -1,0 +1,177 @@
+"""awards: N pending attempts drained by the Procfile's worker(s), then submit-to-award lag under load.
+
+    .venv/bin/python bench/awards.py [--quick] [--users 10000] [--pending 20000] [--rate 200]
+
+For 1 and 2 worker processes: (1) a backlog of N graded, unawarded attempts (inserted in SQL) is
+scheduled by the worker line's start-up sweep and drained: awards/s sustained; (2) players submit
+at --rate start+submit pairs/s through the API while the workers run: submit-to-award lag p50/p99
+(awarded_at - submitted_at, both PostgreSQL timestamps). Afterwards every player's total_xp must
+equal the SUM of their attempts' xp_awarded (exactly-once) and nothing may be left pending.
+Targets: >= 1,000 awards/s with 2 workers; lag p99 < 1 s at 200 submits/s.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import _harness as h
+
+PENDING_SQL = """
+INSERT INTO challenges_attempt
+    (id, user_id, challenge_id, status, score, xp_awarded, awarded_at, started_at, submitted_at, metadata)
+SELECT gen_random_uuid(), u.id, c.id, CASE WHEN s.score >= c.pass_score THEN 'passed' ELSE 'failed' END,
+       s.score, NULL, NULL, clock_timestamp() - interval '1 minute', clock_timestamp(), '{{"bench": "{tag}"}}'
+FROM generate_series(1, {count}) g
+CROSS JOIN LATERAL (SELECT (g * 7919) % 101 AS score) s
+JOIN LATERAL (SELECT id FROM accounts_user WHERE username LIKE 'load%%' ORDER BY username
+              OFFSET (g * 104729) % {users} LIMIT 1) u ON true
+JOIN LATERAL (SELECT id, pass_score FROM challenges_challenge WHERE published ORDER BY slug
+              OFFSET g % {challenges} LIMIT 1) c ON true
+"""
+MISMATCH_SQL = """
+SELECT count(*) FROM accounts_user u
+LEFT JOIN (SELECT user_id, SUM(xp_awarded) AS paid FROM challenges_attempt GROUP BY user_id) a
+    ON a.user_id = u.id
+WHERE COALESCE(a.paid, 0) <> u.total_xp
+"""
+PENDING_COUNT_SQL = (
+    "SELECT count(*) FROM challenges_attempt WHERE status IN ('passed','failed') AND xp_awarded IS NULL"
+)
+
+
+def wait_drained(bench: h.Harness, timeout: float) -> float:
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        if bench.psql(PENDING_COUNT_SQL) == "0":
+            return time.perf_counter() - started
+        time.sleep(0.2)
+    raise RuntimeError(f"awards still pending after {timeout}s: {bench.psql(PENDING_COUNT_SQL)}")
+
+
+def main() -> int:
+    p = h.parser(__doc__.splitlines()[0])
+    p.add_argument("--users", type=int, default=10_000)
+    p.add_argument("--pending", type=int, default=20_000)
+    p.add_argument("--rate", type=float, default=200, help="start+submit pairs per second in the lag phase")
+    p.add_argument("--seconds", type=float, default=15, help="length of the lag phase")
+    p.add_argument("--workers", default="1,2")
+    p.add_argument("--paced-connections", type=int, default=8, help="wrk connections of the paced submits")
+    args = p.parse_args()
+    if args.quick:
+        args.users, args.pending, args.rate, args.seconds = 500, 200, 10, 3
+    results: list[h.Result] = []
+    with h.Harness("awards") as bench:
+        bench.dataset(args.users, 0, name=f"bench_awards_u{args.users}")
+        challenges = int(bench.psql("SELECT count(*) FROM challenges_challenge WHERE published"))
+        self_reported = bench.self_reported_challenges()
+        connections = args.paced_connections
+        tokens_file = bench.tokens_file(min(connections, args.users))
+        sweep, _ = bench.worker_parts()
+        for count in [int(x) for x in args.workers.split(",")]:
+            tag = f"backlog-{count}-{time.time():.0f}"
+            bench.redis_reset()
+            bench.psql(
+                PENDING_SQL.format(tag=tag, count=args.pending, users=args.users, challenges=challenges)
+            )
+            # The worker line's sweep schedules the backlog once; then `count` worker processes drain it.
+            sweep_wall = None
+            if sweep:
+                started = time.perf_counter()
+                h.subprocess.run(
+                    ["bash", "-c", sweep], cwd=h.ROOT, env=bench.env(), check=True, capture_output=True
+                )
+                sweep_wall = round(time.perf_counter() - started, 2)
+            bench.memory.reset("workers")
+            workers = bench.start_workers(count)
+            drain_wall = wait_drained(bench, timeout=max(120, args.pending / 20))
+            span, n = bench.psql(
+                "SELECT EXTRACT(EPOCH FROM max(awarded_at) - min(awarded_at)), count(*) "
+                f"FROM challenges_attempt WHERE metadata->>'bench' = '{tag}'"
+            ).split("|")
+            rate = int(n) / float(span) if float(span) > 0 else None
+            peak = sum(filter(None, (bench.memory.peak_mb(f"worker{i}") for i in range(count)))) or None
+            results.append(
+                h.Result(
+                    "awards",
+                    f"backlog drain, {count} worker(s)",
+                    round(rate, 1) if rate else None,
+                    "awards/s",
+                    peak_rss_mb=peak,
+                    target=">= 1000/s with 2 workers" if count == 2 else "",
+                    passed=(rate or 0) >= 1000 if count == 2 else None,
+                    extra={
+                        "pending": args.pending,
+                        "sweep_seconds": sweep_wall,
+                        "drain_wall_seconds": round(drain_wall, 2),
+                    },
+                )
+            )
+            # Lag under a steady flow of submissions, web and workers running together.
+            web = bench.start_web()
+            since = bench.psql("SELECT clock_timestamp()")
+            data = h.wrk(
+                "/api/v1/attempts",
+                script="submit.lua",
+                threads=connections,
+                connections=connections,
+                seconds=args.seconds,
+                env={
+                    "BENCH_TOKENS_FILE": str(tokens_file),
+                    "BENCH_CHALLENGES": self_reported,
+                    "BENCH_PAIR_DELAY_MS": str(int(connections * 1000 / args.rate)),
+                },
+            )
+            wait_drained(bench, timeout=120)
+            lag = bench.psql(
+                "SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY lag), "
+                "percentile_cont(0.95) WITHIN GROUP (ORDER BY lag), "
+                "percentile_cont(0.99) WITHIN GROUP (ORDER BY lag) "
+                "FROM (SELECT EXTRACT(EPOCH FROM awarded_at - "
+                f"submitted_at) AS lag FROM challenges_attempt WHERE submitted_at >= '{since}' "
+                "AND metadata->>'bench' IS NULL) t"
+            ).split("|")
+            achieved = data["counters"]["submits"] / (data["duration_us"] / 1e6)
+            p99 = float(lag[3] or 0) * 1000
+            results.append(
+                h.Result(
+                    "awards",
+                    f"lag at {achieved:.0f} submits/s, {count} worker(s)",
+                    round(achieved, 1),
+                    "submits/s",
+                    p50_ms=round(float(lag[1] or 0) * 1000, 1),
+                    p95_ms=round(float(lag[2] or 0) * 1000, 1),
+                    p99_ms=round(p99, 1),
+                    peak_rss_mb=bench.memory.peak_mb("web"),
+                    errors=sum(data["errors"].values()) + data["counters"]["bad"],
+                    target="p99 lag < 1000 ms at 200/s",
+                    passed=p99 < 1000 and achieved >= 0.95 * 200 if not args.quick else p99 < 1000,
+                    extra={"awarded": int(lag[0]), "requested_rate": args.rate},
+                )
+            )
+            bench.stop(web)
+            for worker in workers:
+                bench.stop(worker)
+        mismatched = int(bench.psql(MISMATCH_SQL))
+        pending = int(bench.psql(PENDING_COUNT_SQL))
+        results.append(
+            h.Result(
+                "awards",
+                "exactly-once check",
+                None,
+                "",
+                target="0 players with SUM(xp_awarded) != total_xp",
+                passed=mismatched == 0 and pending == 0,
+                errors=mismatched,
+                extra={"players_mismatched": mismatched, "still_pending": pending},
+            )
+        )
+    h.report(results, args.json)
+    return 0 if mismatched == 0 and pending == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

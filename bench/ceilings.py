@@ -1,0 +1,86 @@
+"""Ceiling views for the benchmarks: the cheapest thing each layer of our stack can do per request.
+
+Routed under /bench/ only when BENCH_CEILINGS is on (see skillquest/urls.py); never in production.
+They read and write only `bench_counter`, a table the harness creates in its own bench_* database,
+and the Redis key `bench:ceiling:zset` that the harness fills: no real data is touched.
+"""
+
+from __future__ import annotations
+
+import random
+from functools import cache
+
+import redis
+from django.conf import settings
+from django.db import connection
+from django.db.utils import ProgrammingError
+from django.http import JsonResponse
+from django.urls import path
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+COUNTER_ROWS = 1000
+ZSET_KEY = "bench:ceiling:zset"
+
+
+@cache
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL or "redis://127.0.0.1:6379/0")
+
+
+def _missing_table() -> JsonResponse:
+    return JsonResponse(
+        {"detail": "bench_counter does not exist: the bench harness creates it.", "code": "bench_setup"},
+        status=503,
+    )
+
+
+def plain_json(request):
+    return JsonResponse({"ok": True})
+
+
+class DrfView(APIView):
+    """A bare DRF APIView: project authentication classes, no permission check, no throttle."""
+
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    def get(self, request):
+        return Response({"ok": True})
+
+
+def pk_select(request):
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT n FROM bench_counter WHERE id = %s", [random.randrange(COUNTER_ROWS)])
+            row = cursor.fetchone()
+    except ProgrammingError:
+        return _missing_table()
+    return JsonResponse({"n": row[0]})
+
+
+def pk_update(request):
+    # Autocommit: one single-row UPDATE transaction per request, as a submit's own row write.
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE bench_counter SET n = n + 1 WHERE id = %s", [random.randrange(COUNTER_ROWS)]
+            )
+    except ProgrammingError:
+        return _missing_table()
+    return JsonResponse({"ok": True})
+
+
+def redis_top10(request):
+    rows = _redis().zrevrange(ZSET_KEY, 0, 9, withscores=True)
+    return JsonResponse({"top": [[member.decode(), score] for member, score in rows]})
+
+
+urlpatterns = [
+    path("json", plain_json),
+    path("drf", DrfView.as_view()),
+    path("pk-select", pk_select),
+    path("pk-update", pk_update),
+    path("redis-top10", redis_top10),
+]

@@ -1,0 +1,182 @@
+"""leaderboard: top 10, a deep page, and one player's rank + progress at each size, via API and directly.
+
+    .venv/bin/python bench/leaderboard.py [--quick] [--sizes 10k,100k,1M] [--seconds 10]
+
+Through the API (gunicorn from the Procfile, wrk from its own process): requests/s and latency of
+`GET /api/v1/leaderboard?period=all&limit=10&offset=0`, a page in the middle of the board, and
+`GET /api/v1/users/{id}/progress` for random players, next to the bare Redis top-10 ceiling view;
+top 10 again while start+submit flows at --rate pairs/s. Directly (bench/_direct.py): the
+server-side cost of each endpoint in-process and of the Redis/SQL calls behind it.
+Data: `seed --users N --attempts 10N` (`--attempts-per-player` changes the 10).
+An endpoint that answers 404 today is reported as skipped.
+Targets: top 10 >= 80 % of the Redis ceiling; >= 70 % of idle while submits flow; rank/progress
+p99 < 5 ms server-side at 1M players.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import _harness as h
+
+TOP10 = "/api/v1/leaderboard?period=all&limit=10&offset=0"
+
+
+def main() -> int:
+    p = h.parser(__doc__.splitlines()[0])
+    p.add_argument("--sizes", default="10k,100k,1M")
+    p.add_argument("--seconds", type=float, default=10)
+    p.add_argument("--rate", type=float, default=200)
+    p.add_argument("--paced-connections", type=int, default=8, help="wrk connections of the paced submits")
+    p.add_argument("--attempts-per-player", type=int, default=10, help="data set: seed --attempts N*this")
+    args = p.parse_args()
+    if args.quick:
+        args.sizes, args.seconds, args.rate = "1000", 2, 20
+    results: list[h.Result] = []
+    with h.Harness("leaderboard") as bench:
+        for users in h.sizes(args.sizes):
+            size = f"{users:,} players"
+            bench.dataset(users, users * args.attempts_per_player)
+            bench.bench_tables()
+            bench.redis_reset(zset_members=users)
+            ids = bench.psql(
+                "SELECT id FROM accounts_user WHERE username LIKE 'load%' ORDER BY random() LIMIT 1000"
+            )
+            paths = Path(tempfile.mkstemp(prefix="bench-paths-", suffix=".txt")[1])
+            paths.write_text("".join(f"/api/v1/users/{uid}/progress\n" for uid in ids.split()))
+            bench.start_web(BENCH_CEILINGS="true")
+            h.wrk("/bench/json", seconds=1)
+            shape = {"seconds": args.seconds, "threads": 2, "connections": 32}
+            ceiling = h.wrk("/bench/redis-top10", **shape)
+            results.append(h.wrk_result("leaderboard", f"Redis top-10 ceiling, {size}", ceiling))
+            status, _ = bench.get(TOP10)
+            if status == 404:
+                print(
+                    f"[leaderboard] {TOP10} answers 404 today: top-10, deep page and under-load runs skipped"
+                )
+                for name in ("top 10", "deep page", "top 10 while submitting"):
+                    results.append(
+                        h.Result(
+                            "leaderboard",
+                            f"{name}, {size}",
+                            target="skipped: endpoint 404",
+                            extra={"skipped": "endpoint 404"},
+                        )
+                    )
+            else:
+                idle = h.wrk(TOP10, **shape)
+                ratio = idle["rps"] / ceiling["rps"]
+                results.append(
+                    h.wrk_result(
+                        "leaderboard",
+                        f"top 10, {size}",
+                        idle,
+                        target=">= 80% of Redis ceiling",
+                        passed=ratio >= 0.8,
+                        extra={"ratio_to_ceiling": round(ratio, 3)},
+                    )
+                )
+                deep = h.wrk(f"/api/v1/leaderboard?period=all&limit=10&offset={users // 2}", **shape)
+                results.append(h.wrk_result("leaderboard", f"deep page, {size}", deep))
+                results.append(under_submits(bench, idle, shape, args.rate, size, args.paced_connections))
+            progress = h.wrk("/", env={"BENCH_PATHS_FILE": str(paths)}, **shape)
+            _, sample = bench.get(f"/api/v1/users/{ids.split()[0]}/progress")
+            has_rank = isinstance(sample, dict) and "rank" in sample
+            results.append(
+                h.wrk_result(
+                    "leaderboard",
+                    f"progress{' + rank' if has_rank else ' (no rank field yet)'}, {size}",
+                    progress,
+                    bench.memory.peak_mb("web"),
+                )
+            )
+            bench.stop_all()
+            paths.unlink()
+            direct = bench.direct(repeat=50 if args.quick else 300)
+            for name, cost in direct["endpoints"].items():
+                if cost.get("skipped"):
+                    continue
+                big = users >= 1_000_000
+                results.append(
+                    h.Result(
+                        "leaderboard",
+                        f"in-process {name.replace('(+ rank)', rank_label(cost))}, {size}",
+                        unit="server-side",
+                        p50_ms=cost["p50_ms"],
+                        p95_ms=cost["p95_ms"],
+                        p99_ms=cost["p99_ms"],
+                        target="p99 < 5 ms at 1M" if "progress" in name else "",
+                        passed=(cost["p99_ms"] < 5) if ("progress" in name and big) else None,
+                        extra={"queries": cost["queries"], "has_rank": cost.get("has_rank")},
+                    )
+                )
+            for kind in ("redis", "sql"):
+                for name, cost in direct[kind].items():
+                    results.append(
+                        h.Result(
+                            "leaderboard",
+                            f"{kind}: {name}, {size}",
+                            unit="call",
+                            p50_ms=cost["p50_ms"],
+                            p95_ms=cost["p95_ms"],
+                            p99_ms=cost["p99_ms"],
+                        )
+                    )
+    h.report(results, args.json)
+    return 0
+
+
+def rank_label(cost: dict) -> str:
+    return "+ rank" if cost.get("has_rank") else "(no rank field yet)"
+
+
+def under_submits(
+    bench: h.Harness, idle: dict, shape: dict, rate: float, size: str, connections: int
+) -> h.Result:
+    """Top 10 while players start+submit at `rate` pairs/s (paced connections) in a second wrk."""
+    tokens_file = bench.tokens_file(connections)
+    challenges = bench.self_reported_challenges()
+    workers = bench.start_workers(2)
+    flow: dict = {}
+
+    def submit():
+        flow.update(
+            h.wrk(
+                "/api/v1/attempts",
+                script="submit.lua",
+                threads=connections,
+                connections=connections,
+                seconds=shape["seconds"] + 2,
+                env={
+                    "BENCH_TOKENS_FILE": str(tokens_file),
+                    "BENCH_CHALLENGES": challenges,
+                    "BENCH_PAIR_DELAY_MS": str(int(connections * 1000 / rate)),
+                },
+            )
+        )
+
+    thread = threading.Thread(target=submit)
+    thread.start()
+    busy = h.wrk(TOP10, **shape)
+    thread.join()
+    for worker in workers:
+        bench.stop(worker)
+    ratio = busy["rps"] / idle["rps"]
+    achieved = flow["counters"]["submits"] / (flow["duration_us"] / 1e6)
+    return h.wrk_result(
+        "leaderboard",
+        f"top 10 while {achieved:.0f} submits/s, {size}",
+        busy,
+        target=">= 70% of idle top 10",
+        passed=ratio >= 0.7 and achieved >= 0.95 * rate,
+        extra={"ratio_to_idle": round(ratio, 3), "submits_per_s": round(achieved, 1)},
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

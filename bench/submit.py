@@ -1,0 +1,97 @@
+"""submit: start + submit under concurrency (JWT auth), against the ceiling views in the same run.
+
+    .venv/bin/python bench/submit.py [--quick] [--users 10000] [--seconds 15]
+
+Target: completed start+submit pairs/s >= 50 % of the bare PK-UPDATE view's requests/s.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import _harness as h
+
+CEILINGS = [
+    ("plain JSON view", "/bench/json"),
+    ("DRF APIView", "/bench/drf"),
+    ("PK SELECT view", "/bench/pk-select"),
+    ("PK UPDATE view", "/bench/pk-update"),
+    ("Redis top-10 view", "/bench/redis-top10"),
+]
+
+
+def main() -> int:
+    p = h.parser(__doc__.splitlines()[0])
+    p.add_argument("--users", type=int, default=10_000)
+    p.add_argument("--seconds", type=float, default=15)
+    p.add_argument("--connections", type=int, default=32)
+    args = p.parse_args()
+    if args.quick:
+        args.users, args.seconds = 1_000, 3
+    results: list[h.Result] = []
+    with h.Harness("submit") as bench:
+        bench.dataset(args.users, 0, name=f"bench_submit_u{args.users}")
+        bench.bench_tables()
+        bench.redis_reset(zset_members=args.users)
+        tokens_file = bench.tokens_file(min(args.connections, args.users))
+        challenges = bench.self_reported_challenges()
+        bench.start_web(BENCH_CEILINGS="true")
+        # Same wrk shape for every URL in this run (threads = connections, see lua/submit.lua).
+        shape = {"threads": args.connections, "connections": args.connections, "seconds": args.seconds}
+        h.wrk("/bench/json", **{**shape, "seconds": 1})  # warm every gunicorn worker
+        ceiling = {}
+        for name, path in CEILINGS:
+            bench.memory.reset("web")
+            data = h.wrk(path, **shape)
+            ceiling[path] = data["rps"]
+            results.append(h.wrk_result("submit", name, data, bench.memory.peak_mb("web"), unit="req/s"))
+        bench.memory.reset("web")
+        data = h.wrk(
+            "/api/v1/attempts",
+            script="submit.lua",
+            env={"BENCH_TOKENS_FILE": str(tokens_file), "BENCH_CHALLENGES": challenges},
+            **shape,
+        )
+        seconds = data["duration_us"] / 1e6
+        pairs = data["counters"]["submits"] / seconds
+        update = ceiling["/bench/pk-update"]
+        result = h.wrk_result(
+            "submit",
+            "start+submit (JWT)",
+            data,
+            bench.memory.peak_mb("web"),
+            unit="pairs/s",
+            target=">= 50% of PK UPDATE view",
+            passed=pairs >= 0.5 * update and data["counters"]["bad"] == 0,
+        )
+        result.throughput = round(pairs, 1)
+        result.errors += data["counters"]["bad"]
+        result.extra = {
+            "http_rps": round(data["rps"], 1),
+            "ratio_to_pk_update": round(pairs / update, 3) if update else None,
+            **{
+                f"ratio_to_{p.strip('/').replace('/', '_').replace('-', '_')}": round(pairs / v, 3)
+                for p, v in ceiling.items()
+                if v
+            },
+        }
+        results.append(result)
+        queued = bench.redis().llen("rq:queue:default")
+        result.extra["award_jobs_queued"] = queued
+    for r in results:
+        if r.name != "start+submit (JWT)" and r.throughput:
+            r.extra["submit_pairs_ratio"] = round(pairs / r.throughput, 3)
+    print(f"\nstart+submit: {pairs:,.1f} pairs/s ({data['rps']:,.1f} HTTP req/s); ratio to each ceiling:")
+    for name, path in CEILINGS:
+        if ceiling[path]:
+            print(f"  {name:<20} {ceiling[path]:>9,.1f} req/s   submit/ceiling = {pairs / ceiling[path]:.2f}")
+    print(f"  award jobs left queued (no worker in this scenario): {queued}")
+    h.report(results, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
