@@ -3,7 +3,6 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts.forms import AdminLoginForm
 from accounts.models import User
-from progress.admin import reevaluate_user_badges
 
 # The admin login counts against the same login limits as the API and the login page.
 admin.site.login_form = AdminLoginForm
@@ -16,7 +15,6 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ["username", "email"]
     ordering = ["-total_xp", "username"]
     readonly_fields = ["id", "created_at", "last_login", "date_joined", "total_xp", "level"]
-    actions = [reevaluate_user_badges]
     fieldsets = [
         (None, {"fields": ["id", "username", "password"]}),
         ("Contact", {"fields": ["email", "first_name", "last_name", "timezone", "profile"]}),

@@ -2,9 +2,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 
+from accounts.admin import UserAdmin as AccountsUserAdmin
 from accounts.models import User
 from progress import conditions, jobs
 from progress.models import Badge, UserBadge
+from skillquest.queue import enqueue_tracked
 
 
 class BadgeAdminForm(forms.ModelForm):
@@ -94,3 +96,23 @@ class UserBadgeAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.action(description="Recalculate everyone's XP, levels, leaderboards and badges (in the background)")
+def recalculate_xp(modeladmin, request, queryset):
+    # Recalculation is set-based over every player, so the selection only starts it.
+    job_id = enqueue_tracked(jobs.recalculate_xp)
+    modeladmin.message_user(
+        request,
+        f"Recalculation started (job {job_id}); follow it at /api/v1/admin/jobs/{job_id}.",
+        messages.INFO,
+    )
+
+
+# The accounts app must not depend on progress, so progress adds its actions to the user admin here.
+class PlayerAdmin(AccountsUserAdmin):
+    actions = [reevaluate_user_badges, recalculate_xp]
+
+
+admin.site.unregister(User)
+admin.site.register(User, PlayerAdmin)

@@ -90,3 +90,30 @@ def test_reevaluate_selected_badges_for_players_who_lack_them(
     assert str(other_user.pk) not in queued  # already holds it
     run_worker()
     assert set(UserBadge.objects.values_list("user_id", flat=True)) == {user.pk, other_user.pk}
+
+
+def test_recalculate_xp_action_runs_the_recalculation_on_the_worker(
+    admin_client, user, make_badge, make_attempt
+):
+    make_badge("First Steps", {"type": "attempt_count", "count": 1})
+    make_attempt(user, DAY)  # a passed attempt whose badge was never awarded
+    response = admin_client.post(
+        "/admin/accounts/user/", {"action": "recalculate_xp", "_selected_action": [str(user.pk)]}, follow=True
+    )
+    assert response.status_code == 200
+    assert "Recalculation started" in response.content.decode()
+    assert get_queue("default").count == 1
+    run_worker()
+    assert UserBadge.objects.filter(user=user, badge__slug="first-steps").exists()
+
+
+def test_accounts_does_not_depend_on_progress():
+    """progress depends on challenges and accounts, never the other way round."""
+    from pathlib import Path
+
+    for app in ("accounts", "challenges"):
+        for source in Path(app).rglob("*.py"):
+            if "tests" in source.parts:
+                continue  # a test may drive the whole flow
+            text = source.read_text()
+            assert "from progress" not in text and "import progress" not in text, source
