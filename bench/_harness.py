@@ -35,6 +35,9 @@ PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.exe
 PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
 PG_USER = os.environ.get("BENCH_PG_USER", "postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
+# Every database the harness creates or drops starts with this (so two runs can share a server).
+DB_PREFIX = os.environ.get("BENCH_DB_PREFIX", "bench_")
+assert DB_PREFIX.startswith("bench_"), "BENCH_DB_PREFIX must start with bench_"
 PORT = int(os.environ.get("BENCH_PORT", "8170"))
 SECRET_KEY = "bench-only-secret-key-not-for-production-0123456789"
 THROTTLES = ("SUBMIT", "START", "LOGIN", "REGISTER", "ANON", "USER")
@@ -309,7 +312,7 @@ class Harness:
 
     def template(self) -> str:
         """bench_template: an empty, migrated database that every data set is copied from."""
-        name = "bench_template"
+        name = f"{DB_PREFIX}template"
         self.use_db(name)
         if self.db_exists(name):
             self.manage("migrate", "--check", check=False)
@@ -337,7 +340,7 @@ class Harness:
 
     def dataset(self, users: int, attempts: int, *, name: str | None = None, fresh: bool = False) -> dict:
         """A database with `users` load players and `attempts` graded attempts (seed tops up)."""
-        name = name or f"bench_u{users}_a{attempts}"
+        name = name or f"{DB_PREFIX}u{users}_a{attempts}"
         if fresh or not self.db_exists(name):
             self.fresh_db(name)
         self.use_db(name)
