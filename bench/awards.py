@@ -65,7 +65,7 @@ def main() -> int:
         args.users, args.pending, args.rate, args.seconds = 500, 200, 10, 3
     results: list[h.Result] = []
     with h.Harness("awards") as bench:
-        bench.dataset(args.users, 0, name=f"bench_awards_u{args.users}")
+        bench.dataset(args.users, 0, name=f"{h.DB_PREFIX}awards_u{args.users}")
         challenges = int(bench.psql("SELECT count(*) FROM challenges_challenge WHERE published"))
         self_reported = bench.self_reported_challenges()
         connections = args.paced_connections

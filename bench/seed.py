@@ -24,14 +24,14 @@ def main() -> int:
     if args.quick:
         args.users, args.attempts = 2_000, 20_000
     with h.Harness("seed") as bench:
-        name = "bench_seed_run"
+        name = f"{h.DB_PREFIX}seed_run"
         bench.fresh_db(name)
         bench.migrate()
         wall, peak, out = bench.manage("seed", "--users", str(args.users), "--attempts", str(args.attempts))
         counts = bench.psql(
             "SELECT (SELECT count(*) FROM accounts_user), (SELECT count(*) FROM challenges_attempt)"
         )
-        bench.use_db("bench_template")
+        bench.use_db(f"{h.DB_PREFIX}template")
         if args.keep:
             target = f"bench_u{args.users}_a{args.attempts}"
             bench.drop_db(target)
