@@ -159,3 +159,53 @@ def test_demo_against_procfile_processes_moves_metrics_and_shares_request_id(pro
     awarded = next(line for line in worker if line["event"] == "xp_awarded")
     assert awarded["attempt_id"] == str(attempt.pk)
     assert (awarded["xp"], awarded["total_xp"]) == (95, 95)
+
+
+QUICKSTART_PORT = 8153
+
+
+@pytest.mark.django_db
+def test_demo_script_passes_against_make_run_quickstart(tmp_path):
+    """`make run` with no DATABASE_URL/REDIS_URL (SQLite, in-process jobs), then scripts/demo.sh."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "TEST_DATABASE_NAME"}
+    }
+    env.update(PORT=str(QUICKSTART_PORT), DATABASE_URL=f"sqlite:///{tmp_path / 'quickstart.sqlite3'}")
+    server = subprocess.Popen(
+        ["make", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=open(tmp_path / "run.log", "w"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{QUICKSTART_PORT}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            assert server.poll() is None, (tmp_path / "run.log").read_text()
+            assert time.monotonic() < deadline, (tmp_path / "run.log").read_text()
+            time.sleep(0.5)
+        demo = subprocess.run(
+            ["bash", "scripts/demo.sh"],
+            cwd=ROOT,
+            env={**env, "BASE_URL": base},
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        assert "== Done:" in demo.stdout
+        assert re.search(r"earned \d+ XP", demo.stdout)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
