@@ -251,7 +251,7 @@ def test_profile_query_count_does_not_grow_with_badges(client, user, make_badge,
         UserBadge.objects.create(
             user=user, badge=make_badge(f"Earned {index}", {"type": "attempt_count", "count": 1})
         )
-        make_badge(f"Locked {index}", {"type": "streak_days", "days": 30})
+        make_badge(f"Locked {index}", {"type": "consecutive_days", "days": 30})
         make_badge(f"Tagged {index}", {"type": "challenges_completed", "count": 9, "tag": "sql"})
     assert queries_for(client, "/u/alice/") == few
 

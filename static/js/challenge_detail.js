@@ -34,7 +34,8 @@
     mine.forEach(function (item) {
       var card = element("li", "badge-card");
       card.setAttribute("data-badge", item.badge.slug);
-      var icon = element("span", "badge-icon", item.badge.icon || "\u2605");
+      var emoji = item.badge.icon && item.badge.icon.indexOf("http") !== 0 ? item.badge.icon : "\u2605";
+      var icon = element("span", "badge-icon", emoji);
       icon.setAttribute("aria-hidden", "true");
       var text = element("span", "badge-text");
       text.append(element("strong", "badge-name", item.badge.name));
