@@ -4,6 +4,7 @@ One interface, two backends chosen by `settings.REDIS_URL`:
 
     top(period, limit=10, offset=0) -> Page        a page of the board, ranks included
     rank(user_id, period) / rank_for(user, period)  one player's rank, or None without XP
+    standing_for(user, period) -> Standing | None   one player's rank and XP in the period
     record_award(award) -> bool                     refresh one player's entries after an award
     rebuild() -> list[Rebuilt]                      rebuild every current board from the database
 
@@ -349,16 +350,30 @@ def top(
     return Page(period=period, count=count, offset=offset, limit=limit, results=results)
 
 
-def rank_for(
+@dataclass(frozen=True)
+class Standing:
+    rank: int
+    xp: int
+
+
+def standing_for(
     user: User, period: str = "all", *, at: datetime | None = None, backend: Backend | None = None
-) -> int | None:
-    """Rank of an already loaded player (needs id, username, total_xp, is_active); None without XP."""
+) -> Standing | None:
+    """Rank and XP of an already loaded player (needs id, username, total_xp, is_active); None without XP."""
     backend = backend or get_backend()
     window = window_for(period, at)
     xp = backend.xp_of(window, user)
     if xp <= 0:
         return None
-    return backend.count_above(window, xp) + 1
+    return Standing(rank=backend.count_above(window, xp) + 1, xp=xp)
+
+
+def rank_for(
+    user: User, period: str = "all", *, at: datetime | None = None, backend: Backend | None = None
+) -> int | None:
+    """Rank of an already loaded player (needs id, username, total_xp, is_active); None without XP."""
+    standing = standing_for(user, period, at=at, backend=backend)
+    return standing.rank if standing else None
 
 
 def rank(

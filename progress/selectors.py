@@ -18,6 +18,7 @@ from challenges.models import Attempt, Challenge
 from progress import conditions, leaderboard, rules
 from progress.models import Badge, UserBadge
 from progress.streaks import Streaks, streaks
+from skillquest import queue
 from skillquest.errors import NotFound
 
 RECENT_ATTEMPTS = 10
@@ -257,23 +258,105 @@ def player_overview(*, user: User) -> dict[str, Any]:
 
 
 def profile_page(*, username: str, viewer: User | None) -> dict[str, Any]:
-    """Everything the profile page shows: a fixed number of queries whatever the history's size."""
+    """Everything the profile page shows: a fixed number of queries whatever the history's size.
+
+    Rank, streaks, recent attempts and badges (earned, and locked with their progress) come from
+    `user_progress`, the same figures the progress endpoint serves.
+    """
     user = User.objects.filter(username__iexact=username, is_active=True).first()
     if user is None:
         raise NotFound("User not found.", code="user_not_found")
     zone = _user_zone(user)
     today = timezone.now().astimezone(zone).date()
-    recent = list(
-        Attempt.objects.filter(user_id=user.pk)
-        .select_related("challenge")
-        .only(*RECENT_ATTEMPT_FIELDS)
-        .order_by("-started_at", "-id")[:RECENT_ATTEMPTS]
-    )
+    progress = user_progress(user_id=user.pk)
     return {
         "profile_user": user,
         "is_own": bool(viewer is not None and viewer.is_authenticated and viewer.pk == user.pk),
         "overview": player_overview(user=user),
-        "recent_attempts": recent,
+        "rank": progress["rank"],
+        "current_streak": progress["current_streak"],
+        "longest_streak": progress["longest_streak"],
+        "recent_attempts": progress["recent_attempts"],
+        "badges": progress["badges"],
+        "badge_progress": progress["badge_progress"],
         "activity": activity_by_day(user=user, first=heatmap_first_day(today), today=today),
         "today": today,
+    }
+
+
+HOME_BOARD_SIZE = 5
+HOME_LATEST_BADGES = 3
+LEADERBOARD_PER_PAGE = 20
+STAFF_BOARD_SIZE = 10
+
+
+def latest_badges(*, user_id: uuid.UUID, limit: int = HOME_LATEST_BADGES) -> list[UserBadge]:
+    """A player's newest badges, in one query."""
+    return list(
+        UserBadge.objects.filter(user_id=user_id).select_related("badge").order_by("-awarded_at")[:limit]
+    )
+
+
+def attempt_badges(*, user_id: uuid.UUID, attempt_id: uuid.UUID) -> list[UserBadge]:
+    """Badges the award of this attempt earned (the award job records the attempt in their metadata)."""
+    return list(
+        UserBadge.objects.filter(user_id=user_id, metadata__attempt_id=str(attempt_id))
+        .select_related("badge")
+        .order_by("badge__name")
+    )
+
+
+def home_page(*, viewer: User | None) -> dict[str, Any]:
+    """The home page's player parts: the all-time top 5 and, signed in, the level bar and newest badges."""
+    signed_in = viewer is not None and viewer.is_authenticated
+    return {
+        "top": leaderboard.top("all", limit=HOME_BOARD_SIZE).results,
+        "overview": player_overview(user=viewer) if signed_in else None,
+        "latest_badges": latest_badges(user_id=viewer.pk) if signed_in else [],
+    }
+
+
+def leaderboard_page(
+    *, period: str, page: int, viewer: User | None, per_page: int = LEADERBOARD_PER_PAGE
+) -> dict[str, Any]:
+    """One page of a board, and the signed-in viewer's own row when it is not on that page.
+
+    A fixed number of queries whatever `per_page` is: the board's page (see `leaderboard.top`) and,
+    for a viewer off the page, their standing (Redis only, or one aggregate on the SQL backend).
+    """
+    if period not in leaderboard.PERIODS:
+        raise NotFound("No such leaderboard.", code="leaderboard_not_found")
+    if page < 1:
+        raise NotFound("No such page.", code="page_not_found")
+    board = leaderboard.top(period, limit=per_page, offset=(page - 1) * per_page)
+    num_pages = max(1, -(-board.count // per_page))
+    if page > num_pages:
+        raise NotFound("No such page.", code="page_not_found")
+    signed_in = viewer is not None and viewer.is_authenticated
+    viewer_on_page = signed_in and any(entry.user_id == viewer.pk for entry in board.results)
+    own_entry = None
+    if signed_in and not viewer_on_page:
+        standing = leaderboard.standing_for(viewer, period)
+        if standing is not None:
+            own_entry = leaderboard.Entry(
+                standing.rank, viewer.pk, viewer.username, standing.xp, viewer.level
+            )
+    return {
+        "period": period,
+        "board": board,
+        "page_number": page,
+        "num_pages": num_pages,
+        "viewer_id": viewer.pk if signed_in else None,
+        "viewer_on_page": viewer_on_page,
+        "own_entry": own_entry,
+    }
+
+
+def staff_dashboard(*, job_id: str | None = None) -> dict[str, Any]:
+    """The staff dashboard: admin stats, the all-time top 10 and, if asked for, a tracked job's status."""
+    return {
+        "stats": admin_stats(),
+        "top": leaderboard.top("all", limit=STAFF_BOARD_SIZE).results,
+        "job_id": job_id,
+        "job": queue.job_status(job_id) if job_id else None,
     }

@@ -6,6 +6,8 @@ app_name = "progress"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("leaderboard/", views.leaderboard, name="leaderboard"),
     path("u/<str:username>/", views.profile, name="profile"),
     path("staff/", views.staff_dashboard, name="staff-dashboard"),
+    path("staff/recalc/", views.staff_recalc, name="staff-recalc"),
 ]

@@ -9,7 +9,10 @@ from model_bakery import baker
 
 from accounts.models import User
 from challenges.models import Attempt, Challenge
-from progress.tests.browser.support import assert_accessible, check_layout
+from progress import leaderboard
+from progress.models import Badge, UserBadge
+from progress.tests.browser.support import assert_accessible, check_layout, save_readme_screenshot
+from progress.tests.leaderboard_factory import player
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -42,6 +45,35 @@ def catalogue():
     return quest
 
 
+@pytest.fixture
+def badges():
+    """First Steps (earned by the first passed attempt) and two the player will not have yet."""
+    seeds = [
+        ("First Steps", "👣", "Pass a first challenge.", {"type": "attempt_count", "count": 1}),
+        ("Ten in a Row", "🔥", "Pass ten challenges.", {"type": "attempt_count", "count": 10}),
+        ("Week Streak", "📅", "Seven days running.", {"type": "consecutive_days", "days": 7}),
+    ]
+    return [
+        Badge.objects.create(
+            name=name, slug=name.lower().replace(" ", "-"), icon=icon, description=text, condition=condition
+        )
+        for name, icon, text, condition in seeds
+    ]
+
+
+def rivals(count: int, *, top_xp: int = 2400) -> list[User]:
+    """Players already on the boards, recorded in Redis as the award job would leave them."""
+    names = ["ada", "grace", "linus", "margaret", "ken", "barbara", "dennis", "frances", "alan", "radia"]
+    made = [
+        player(
+            f"{names[index % len(names)]}{index // len(names) or ''}", (top_xp - index * 97, timezone.now())
+        )
+        for index in range(count)
+    ]
+    leaderboard.rebuild()
+    return made
+
+
 def sign_up(page, live_server, username: str) -> None:
     page.goto(live_server.url + reverse("accounts:signup"))
     page.get_by_label("Username").fill(username)
@@ -59,7 +91,10 @@ def log_in(page, live_server, username: str) -> None:
     page.wait_for_url(live_server.url + "/")
 
 
-def test_player_submits_and_watches_xp_and_level_arrive(page, live_server, catalogue, rq_worker):
+def test_player_submits_and_watches_xp_level_and_badge_arrive(
+    page, live_server, catalogue, badges, rq_worker
+):
+    rivals(24)  # quester's 150 XP lands below the first page of the board
     sign_up(page, live_server, "quester")
     assert page.locator("[data-level]").first.inner_text() == "1"
 
@@ -76,30 +111,71 @@ def test_player_submits_and_watches_xp_and_level_arrive(page, live_server, catal
 
     # The page is rendered before any worker runs: the award is pending, and the script polls.
     page.get_by_text("XP pending").wait_for()
-    assert Attempt.objects.get().xp_awarded is None
+    attempt = Attempt.objects.get(user__username="quester")
+    assert attempt.xp_awarded is None
+    assert page.locator("[data-new-badges]").is_hidden()
     page.evaluate("() => { window.notReloaded = true; }")
 
     rq_worker()
     page.locator("[data-xp-awarded]").wait_for(timeout=30_000)
     assert page.locator("[data-xp-awarded]").inner_text() == "150"
     assert page.locator("[data-level-now]").inner_text() == "2"
+    new_badges = page.locator("[data-new-badges]")
+    new_badges.wait_for(state="visible")
+    assert new_badges.locator("[data-badge]").all_inner_texts() == [
+        "👣\nFirst Steps\nPass a first challenge."
+    ]
     assert page.evaluate("() => window.notReloaded") is True, "the page reloaded instead of updating"
-    assert User.objects.get(username="quester").total_xp == 150
+    quester = User.objects.get(username="quester")
+    assert quester.total_xp == 150
+    assert list(UserBadge.objects.filter(user=quester).values_list("badge__slug", flat=True)) == [
+        "first-steps"
+    ]
+    # Polling stopped once the award was shown: no request to the API after a few seconds more.
+    api_calls: list[str] = []
+    page.on("request", lambda request: api_calls.append(request.url) if "/api/" in request.url else None)
+    page.wait_for_timeout(3000)
+    assert api_calls == []
+
+    page.get_by_role("link", name="Leaderboard").click()
+    page.wait_for_url(re.compile(r"/leaderboard/$"))
+    own_row = page.locator("tr[data-own-rank]")
+    assert own_row.get_by_role("link").inner_text() == "quester"
+    assert own_row.locator("td").first.inner_text() == "25"
+    assert own_row.evaluate("(row) => getComputedStyle(row.cells[0]).backgroundColor") != "rgba(0, 0, 0, 0)"
+    assert_accessible(page, "leaderboard-own-row")
+    check_layout(page, "leaderboard-own-row")
+    save_readme_screenshot(page, "leaderboard")
+    page.get_by_role("link", name="Page 2").click()
+    highlighted = page.locator("tr.you")
+    assert highlighted.count() == 1 and highlighted.get_by_role("link").inner_text() == "quester"
+    assert page.locator("tr[data-own-rank]").count() == 0
 
     page.get_by_role("link", name="My profile").click()
     page.wait_for_url(re.compile(r"/u/quester/$"))
     assert page.locator("[data-level]").inner_text() == "2"
+    assert page.locator("[data-rank]").inner_text() == "#25"
+    assert page.locator("[data-current-streak]").inner_text() == "1"
     assert page.get_by_text("quester@example.com").is_visible()
     assert page.locator("table").get_by_text("+150").is_visible()
+    assert page.locator("[data-earned-badges] [data-badge]").get_attribute("data-badge") == "first-steps"
+    locked = page.locator("[data-locked-badges] [data-badge='ten-in-a-row']")
+    assert locked.locator("[data-progress]").inner_text() == "1 / 10"
+    assert_accessible(page, "profile-with-badges")
+    check_layout(page, "profile-with-badges")
+    save_readme_screenshot(page, "profile")
 
 
-def test_every_page_is_accessible_and_fits_a_phone(page, live_server, catalogue):
+def test_every_page_is_accessible_and_fits_a_phone(page, live_server, catalogue, badges):
+    rivals(23)
     user = User.objects.create_user(username="player", email="player@example.com", password=PASSWORD)
     baker.make(
         Attempt, user=user, challenge=catalogue, status="passed", score=90, xp_awarded=135,
         submitted_at=timezone.now(), awarded_at=timezone.now(),
     )  # fmt: skip
     User.objects.filter(pk=user.pk).update(total_xp=135, level=2)
+    UserBadge.objects.create(user=user, badge=badges[0])
+    leaderboard.rebuild()
     User.objects.create_user(username="boss", email="boss@example.com", password=PASSWORD, is_staff=True)
 
     anonymous_pages = {
@@ -109,6 +185,8 @@ def test_every_page_is_accessible_and_fits_a_phone(page, live_server, catalogue)
         "challenges": reverse("challenges:list"),
         "challenge-anonymous": reverse("challenges:detail", args=["window-functions"]),
         "profile-public": reverse("progress:profile", args=["player"]),
+        "leaderboard-anonymous": reverse("progress:leaderboard"),
+        "leaderboard-month-page-2": reverse("progress:leaderboard") + "?period=month&page=2",
         "not-found": "/no-such-page/",
     }
     for name, path in anonymous_pages.items():
@@ -125,6 +203,8 @@ def test_every_page_is_accessible_and_fits_a_phone(page, live_server, catalogue)
         "challenge-result": reverse("challenges:detail", args=["window-functions"]) + f"?result={attempt.pk}",
         "profile": reverse("progress:profile", args=["player"]),
         "profile-edit": reverse("accounts:profile-edit"),
+        "leaderboard": reverse("progress:leaderboard"),
+        "leaderboard-week": reverse("progress:leaderboard") + "?period=week",
         "forbidden": reverse("progress:staff-dashboard"),
     }
     for name, path in player_pages.items():
@@ -143,8 +223,14 @@ def test_every_page_is_accessible_and_fits_a_phone(page, live_server, catalogue)
     log_in(page, live_server, "boss")
     page.goto(live_server.url + reverse("progress:staff-dashboard"))
     assert page.locator("[data-pending-awards]").inner_text() == "0"
+    assert page.locator("#top-heading + div tbody tr").count() == 10
     assert_accessible(page, "staff-dashboard")
     check_layout(page, "staff-dashboard")
+    page.get_by_role("button", name="Start recalculation").click()
+    assert re.search(r"/staff/\?job=[0-9a-f]{32}", page.url)
+    assert page.locator("[data-job-status]").inner_text() == "queued"  # no worker runs in this test
+    assert_accessible(page, "staff-dashboard-job")
+    check_layout(page, "staff-dashboard-job")
 
 
 def test_keyboard_focus_is_visible(page, live_server, catalogue):
