@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection
@@ -37,6 +37,7 @@ from challenges.models import Attempt
 from skillquest.logging import log_event
 
 logger = logging.getLogger("skillquest.leaderboard")
+T = TypeVar("T")
 
 PERIODS = ("all", "week", "month")
 KEY_PREFIX = "leaderboard"
@@ -311,6 +312,21 @@ def get_backend() -> Backend:
     return RedisBackend() if settings.REDIS_URL else SqlBackend()
 
 
+def _read(read: Callable[[Backend], T], backend: Backend | None) -> T:
+    """Read from `backend`, or from the configured one; if Redis is unreachable, from the database.
+
+    The database is the truth and answers the same (a test proves the backends agree), only slower,
+    so players keep their pages while Redis is down.
+    """
+    if backend is not None:
+        return read(backend)
+    try:
+        return read(get_backend())
+    except RedisError:
+        logger.warning("leaderboard_read_from_database", exc_info=True)
+        return read(SqlBackend())
+
+
 def ranked(rows: list[tuple[uuid.UUID, int]], *, first_rank: int, offset: int) -> list[Row]:
     """Competition ranks for a page: a row ties with the one before it or takes its 1-based position."""
     result: list[Row] = []
@@ -334,13 +350,16 @@ def top(
     backend: Backend | None = None,
 ) -> Page:
     """A page of the board: a fixed number of queries whatever `limit` is (usernames and levels in one)."""
-    backend = backend or get_backend()
     window = window_for(period, at)
-    count, rows = backend.page(window, limit, offset)
+
+    def read(board: Backend) -> tuple[int, list[tuple[uuid.UUID, int]], int]:
+        count, rows = board.page(window, limit, offset)
+        # Only the first row needs a count: the rest of the page ranks itself from it.
+        return count, rows, (board.count_above(window, rows[0][1]) + 1 if rows else 0)
+
+    count, rows, first_rank = _read(read, backend)
     results: list[Entry] = []
     if rows:
-        # Only the first row needs a count: the rest of the page ranks itself from it.
-        first_rank = backend.count_above(window, rows[0][1]) + 1
         users = User.objects.filter(pk__in=[user_id for user_id, _ in rows]).only("id", "username", "level")
         by_id = {user.pk: user for user in users}
         for rank, user_id, xp in ranked(rows, first_rank=first_rank, offset=offset):
@@ -360,12 +379,13 @@ def standing_for(
     user: User, period: str = "all", *, at: datetime | None = None, backend: Backend | None = None
 ) -> Standing | None:
     """Rank and XP of an already loaded player (needs id, username, total_xp, is_active); None without XP."""
-    backend = backend or get_backend()
     window = window_for(period, at)
-    xp = backend.xp_of(window, user)
-    if xp <= 0:
-        return None
-    return Standing(rank=backend.count_above(window, xp) + 1, xp=xp)
+
+    def read(board: Backend) -> Standing | None:
+        xp = board.xp_of(window, user)
+        return Standing(rank=board.count_above(window, xp) + 1, xp=xp) if xp > 0 else None
+
+    return _read(read, backend)
 
 
 def rank_for(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from challenges import selectors as challenge_selectors
 from progress import charts, jobs, selectors
 from skillquest import queue
-from skillquest.errors import NotFound
+from skillquest.errors import NotFound, ServiceUnavailable
 
 HOME_CHALLENGES = 3
 JOB_ID = re.compile(r"\A[0-9a-f]{32}\Z")
@@ -104,5 +105,9 @@ def staff_dashboard(request):
 @staff_required
 def staff_recalc(request):
     """Start a recalculation in the background; the dashboard then shows the job's status."""
-    job_id = queue.enqueue_tracked(jobs.recalculate_xp)
+    try:
+        job_id = queue.enqueue_tracked(jobs.recalculate_xp)
+    except ServiceUnavailable as exc:
+        messages.error(request, exc.message)
+        return redirect(reverse("progress:staff-dashboard") + "#recalc")
     return redirect(reverse("progress:staff-dashboard") + f"?job={job_id}#recalc")

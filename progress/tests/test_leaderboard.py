@@ -284,3 +284,16 @@ def test_record_is_a_no_op_for_sql(settings):
     user = player("ada", (30, AT))
     assert leaderboard.record_award(Awarded(user.pk, AT)) is True
     assert RedisBackend().redis.keys("leaderboard:*") == []
+
+
+def test_reads_fall_back_to_the_database_when_redis_is_down(settings, caplog):
+    player("ada", (30, AT))
+    player("bob", (20, AT))
+    settings.RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:1/0"}}
+    with caplog.at_level(logging.WARNING, logger="skillquest.leaderboard"):
+        page = leaderboard.top("all")
+        ada = User.objects.get(username="ada")
+        standing = leaderboard.standing_for(ada, "all")
+    assert [(e.rank, e.username, e.xp) for e in page.results] == [(1, "ada", 30), (2, "bob", 20)]
+    assert standing == leaderboard.Standing(rank=1, xp=30)
+    assert "leaderboard_read_from_database" in [r.getMessage() for r in caplog.records]

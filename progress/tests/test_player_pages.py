@@ -367,6 +367,14 @@ def test_recalc_button_starts_a_job_and_the_dashboard_shows_its_status(client, u
     assert User.objects.get(pk=player_with_wrong_total.pk).total_xp != 999
 
 
+def test_recalc_button_with_the_queue_down_explains_instead_of_failing(client, staff_user, settings):
+    settings.RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:1/0"}}
+    client.force_login(staff_user)
+    response = client.post("/staff/recalc/", follow=True)
+    assert response.status_code == 200
+    assert "The job queue is unavailable" in response.content.decode()
+
+
 def test_dashboard_ignores_a_malformed_job_id_and_reports_an_unknown_one(client, staff_user):
     client.force_login(staff_user)
     assert "data-job-id" not in client.get("/staff/?job=../../etc").content.decode()
