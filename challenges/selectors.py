@@ -9,7 +9,6 @@ from django.db.models import Count, Max, Prefetch, Q, QuerySet
 
 from accounts.models import User
 from challenges.models import Attempt, Challenge, Tag
-from progress import selectors as progress_selectors
 from skillquest.errors import NotFound
 
 
@@ -67,7 +66,7 @@ def challenge_page(*, slug: str, viewer: User | None, result_attempt_id: Any = N
     if challenge is None:
         raise NotFound("Challenge not found.", code="challenge_not_found")
     page: dict[str, Any] = {
-        "challenge": challenge, "open_attempt": None, "result": None, "best": None, "new_badges": [],
+        "challenge": challenge, "open_attempt": None, "result": None, "best": None,
     }  # fmt: skip
     if viewer is None or not viewer.is_authenticated:
         return page
@@ -75,10 +74,6 @@ def challenge_page(*, slug: str, viewer: User | None, result_attempt_id: Any = N
     page["open_attempt"] = mine.filter(status=Attempt.Status.STARTED).order_by("-started_at", "-id").first()
     if result_attempt_id is not None:
         page["result"] = mine.exclude(status=Attempt.Status.STARTED).filter(pk=result_attempt_id).first()
-    if page["result"] is not None and page["result"].xp_awarded is not None:
-        page["new_badges"] = progress_selectors.attempt_badges(
-            user_id=viewer.pk, attempt_id=page["result"].pk
-        )
     page["best"] = player_results(user=viewer, challenge_ids=[challenge.pk]).get(challenge.pk)
     return page
 

@@ -1,0 +1,18 @@
+"""Template tags for pages of other apps that show progress data (the challenges app must not import
+progress, so its templates ask for what they need here)."""
+
+from __future__ import annotations
+
+from django import template
+
+from progress import selectors
+
+register = template.Library()
+
+
+@register.simple_tag
+def attempt_badges(user, attempt) -> list:
+    """The badges `user` earned with `attempt` (one query; none before the award has run)."""
+    if attempt is None or attempt.xp_awarded is None or not user.is_authenticated:
+        return []
+    return selectors.attempt_badges(user_id=user.pk, attempt_id=attempt.pk)
