@@ -33,7 +33,7 @@ def main() -> int:
         )
         bench.use_db(f"{h.DB_PREFIX}template")
         if args.keep:
-            target = f"bench_u{args.users}_a{args.attempts}"
+            target = f"{h.DB_PREFIX}u{args.users}_a{args.attempts}"
             bench.drop_db(target)
             bench.psql(f"ALTER DATABASE {name} RENAME TO {target}", db="postgres")
         else:

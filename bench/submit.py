@@ -33,7 +33,7 @@ def main() -> int:
         args.users, args.seconds = 1_000, 3
     results: list[h.Result] = []
     with h.Harness("submit") as bench:
-        bench.dataset(args.users, 0, name=f"bench_submit_u{args.users}")
+        bench.dataset(args.users, 0, name=f"{h.DB_PREFIX}submit_u{args.users}")
         bench.bench_tables()
         bench.redis_reset(zset_members=args.users)
         tokens_file = bench.tokens_file(min(args.connections, args.users))
