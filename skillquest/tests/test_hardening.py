@@ -22,8 +22,11 @@ PRODUCTION_ENV = {
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO,https",
 }
-# Variables the test environment sets that a production deployment would not.
-_TEST_ONLY = re.compile(r"^(SECURE_|SESSION_COOKIE_|CSRF_COOKIE_|THROTTLE_|DEBUG$|STATIC_MANIFEST$)")
+# Variables the test environment sets that a production deployment would not (the browser tests'
+# conftest sets DJANGO_ALLOW_ASYNC_UNSAFE at collection time, even when they are deselected).
+_TEST_ONLY = re.compile(
+    r"^(SECURE_|SESSION_COOKIE_|CSRF_COOKIE_|THROTTLE_|DEBUG$|STATIC_MANIFEST$|DJANGO_ALLOW_ASYNC_UNSAFE$)"
+)
 
 
 def production_env(**overrides) -> dict[str, str]:
