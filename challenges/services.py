@@ -20,6 +20,11 @@ from skillquest.logging import log_event
 
 logger = logging.getLogger("skillquest.attempts")
 
+SUBMIT_ATTEMPT_FIELDS = (
+    *(field.name for field in Attempt._meta.concrete_fields),
+    "challenge__id", "challenge__title", "challenge__xp", "challenge__pass_score", "challenge__grading",
+)  # fmt: skip
+
 
 def unique_slug(model, text: str, *, exclude_pk=None, max_length: int = 200) -> str:
     base = slugify(text)[:max_length] or "item"
@@ -73,7 +78,8 @@ def challenge_set_published(*, challenge_ids: list, published: bool) -> int:
 
 
 def attempt_start(*, user: User, challenge_id: uuid.UUID) -> Attempt:
-    challenge = Challenge.objects.filter(pk=challenge_id, published=True).first()
+    # Only what the attempt and its response need: not the description or grading config.
+    challenge = Challenge.objects.filter(pk=challenge_id, published=True).only("id", "title").first()
     if challenge is None:
         raise NotFound("Challenge not found.", code="challenge_not_found")
     return Attempt.objects.create(user=user, challenge=challenge)
@@ -109,6 +115,8 @@ def attempt_submit(
     attempt = (
         Attempt.objects.select_for_update(of=("self",))
         .select_related("challenge")
+        # Grading needs these; the response shows the title. Not the description (arbitrary size).
+        .only(*SUBMIT_ATTEMPT_FIELDS)
         .filter(pk=attempt_id, user=user)
         .first()
     )

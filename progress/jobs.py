@@ -6,11 +6,10 @@ import logging
 import uuid
 from typing import Any
 
-import django_rq
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from skillquest.queue import enqueue
+from skillquest.queue import enqueue, redis_connection
 
 logger = logging.getLogger("skillquest.jobs")
 
@@ -54,7 +53,7 @@ def schedule_award(attempt_id: uuid.UUID | None, *, force: bool = False) -> bool
     if settings.JOBS_IN_PROCESS:
         return enqueue(award_xp_and_badges, str(attempt_id) if attempt_id else None)
     try:
-        taken = django_rq.get_connection("default").set(AWARD_SLOT_KEY, "1", nx=True, ex=AWARD_SLOT_TTL)
+        taken = redis_connection().set(AWARD_SLOT_KEY, "1", nx=True, ex=AWARD_SLOT_TTL)
     except RedisError:
         logger.warning("award_schedule_failed", extra={"attempt_id": str(attempt_id)}, exc_info=True)
         return False
@@ -70,7 +69,7 @@ def _release_slot() -> None:
     if settings.JOBS_IN_PROCESS:
         return
     try:
-        django_rq.get_connection("default").delete(AWARD_SLOT_KEY)
+        redis_connection().delete(AWARD_SLOT_KEY)
     except RedisError:
         logger.warning("award_slot_release_failed", exc_info=True)
 

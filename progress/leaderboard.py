@@ -212,9 +212,9 @@ class RedisBackend:
 
     def __init__(self, connection: Any | None = None) -> None:
         if connection is None:
-            import django_rq
+            from skillquest.queue import redis_connection
 
-            connection = django_rq.get_connection("default")
+            connection = redis_connection()
         self.redis = connection
 
     def page(self, window: Window, limit: int, offset: int) -> tuple[int, list[tuple[uuid.UUID, int]]]:

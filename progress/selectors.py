@@ -90,6 +90,66 @@ def user_completed_challenges(*, user_id: uuid.UUID) -> tuple[conditions.Complet
     )
 
 
+def players_stats(
+    *, users: Iterable[User], needs: dict[uuid.UUID, frozenset[str]], now: datetime | None = None
+) -> dict[uuid.UUID, conditions.PlayerStats]:
+    """`player_stats` for many players at once: one query per distinct timezone for the passed days,
+    one for the completed challenges, however many players (the award batch evaluates badges so)."""
+    users = list(users)
+    fields: dict[uuid.UUID, dict[str, Any]] = {
+        user.pk: {"total_xp": user.total_xp, "level": user.level} for user in users
+    }
+    by_zone: dict[str, list[User]] = defaultdict(list)
+    for user in users:
+        if conditions.STAT_PASSED_DAYS in needs.get(user.pk, ()):
+            by_zone[user.timezone].append(user)
+    for zone_name, zone_users in by_zone.items():
+        zone = user_zone(zone_name)
+        days: dict[uuid.UUID, dict[date, int]] = {user.pk: {} for user in zone_users}
+        rows = (
+            Attempt.objects.filter(
+                user_id__in=list(days), status=Attempt.Status.PASSED, submitted_at__isnull=False
+            )
+            .annotate(day=TruncDate("submitted_at", tzinfo=zone))
+            .values("user_id", "day")
+            .annotate(passed=Count("id"))
+            .order_by()
+            .values_list("user_id", "day", "passed")
+        )
+        for user_id, day, passed in rows:
+            days[user_id][day] = passed
+        today = _today(zone, now)
+        for user_id, user_days in days.items():
+            streak = streaks(sorted(user_days), today=today)
+            fields[user_id].update(
+                passed_attempts=sum(user_days.values()),
+                current_streak=streak.current,
+                longest_streak=streak.longest,
+            )
+    completed_ids = [user.pk for user in users if conditions.STAT_COMPLETED in needs.get(user.pk, ())]
+    if completed_ids:
+        difficulty: dict[uuid.UUID, dict[Any, str]] = {pk: {} for pk in completed_ids}
+        tags: dict[tuple[uuid.UUID, Any], set[str]] = defaultdict(set)
+        rows = (
+            Attempt.objects.filter(user_id__in=completed_ids, status=Attempt.Status.PASSED)
+            .order_by()
+            .values_list("user_id", "challenge_id", "challenge__difficulty", "challenge__tags__slug")
+            .distinct()
+        )
+        for user_id, challenge_id, challenge_difficulty, tag in rows:
+            difficulty[user_id][challenge_id] = challenge_difficulty
+            if tag is not None:
+                tags[(user_id, challenge_id)].add(tag)
+        for user_id, challenges in difficulty.items():
+            fields[user_id]["completed"] = tuple(
+                conditions.CompletedChallenge(
+                    challenge_id=pk, difficulty=level, tags=frozenset(tags[(user_id, pk)])
+                )
+                for pk, level in challenges.items()
+            )
+    return {user_id: conditions.PlayerStats(**values) for user_id, values in fields.items()}
+
+
 def player_stats(
     *, user: User, needs: Iterable[str] = conditions.ALL_STATS, now: datetime | None = None
 ) -> conditions.PlayerStats:

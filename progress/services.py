@@ -189,9 +189,75 @@ def _badges_for_awards(awards: list[Award]) -> list[UserBadge]:
         if changed:
             kinds.setdefault(award.user_id, set()).update(changed)
             last_attempt[award.user_id] = award.attempt_id
-    created: list[UserBadge] = []
-    for user_id, user_kinds in kinds.items():
-        created += badges_evaluate(user_id=user_id, attempt_id=last_attempt[user_id], kinds=user_kinds)
+    if not kinds:
+        return []
+    return badges_evaluate_batch(kinds=kinds, attempt_ids=last_attempt)
+
+
+def badges_evaluate_batch(
+    *, kinds: dict[uuid.UUID, set[str]], attempt_ids: dict[uuid.UUID, uuid.UUID]
+) -> list[UserBadge]:
+    """`badges_evaluate` for many players at once, in a fixed number of queries however many there are.
+
+    The active badges, the badges those players hold, the players, their stats (one query per
+    distinct timezone for streaks, one for completed challenges), the insert and the read-back:
+    the same rules per player, evaluated in Python. At most once per player and badge, as there.
+    """
+    parsed = []
+    for badge in Badge.objects.filter(is_active=True, condition__type__in=set().union(*kinds.values())):
+        try:
+            parsed.append((badge, conditions.parse(badge.condition)))
+        except conditions.ConditionError:
+            logger.warning("badge_condition_invalid", extra={"badge_id": str(badge.pk)})
+    if not parsed:
+        return []
+    held = set(
+        UserBadge.objects.filter(user_id__in=list(kinds), badge_id__in=[badge.pk for badge, _ in parsed])
+        .values_list("user_id", "badge_id")
+        .order_by()
+    )
+    candidates = {
+        user_id: [
+            (badge, condition)
+            for badge, condition in parsed
+            if condition.type in user_kinds and (user_id, badge.pk) not in held
+        ]
+        for user_id, user_kinds in kinds.items()
+    }
+    candidates = {user_id: pairs for user_id, pairs in candidates.items() if pairs}
+    if not candidates:
+        return []
+    users = list(User.objects.filter(pk__in=list(candidates)).only(*selectors.STATS_USER_FIELDS))
+    stats = selectors.players_stats(
+        users=users,
+        needs={
+            user.pk: conditions.needs_of(condition.type for _, condition in candidates[user.pk])
+            for user in users
+        },
+    )
+    earned = [
+        UserBadge(user_id=user.pk, badge=badge, metadata={"attempt_id": str(attempt_ids[user.pk])})
+        for user in users
+        for badge, condition in candidates[user.pk]
+        if condition.evaluate(stats[user.pk])
+    ]
+    if not earned:
+        return []
+    with transaction.atomic():
+        UserBadge.objects.bulk_create(earned, ignore_conflicts=True)
+        inserted = set(
+            UserBadge.objects.filter(pk__in=[award.pk for award in earned]).values_list("pk", flat=True)
+        )
+    created = [award for award in earned if award.pk in inserted]
+    for award in created:
+        log_event(
+            logger,
+            "badge_awarded",
+            user_id=str(award.user_id),
+            badge_id=str(award.badge_id),
+            badge=award.badge.slug,
+            attempt_id=award.metadata["attempt_id"],
+        )
     return created
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import django_rq
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from redis.exceptions import RedisError
+
+from skillquest.queue import redis_connection
 
 
 @never_cache
@@ -26,7 +27,7 @@ def _database_ok() -> bool:
 
 def _redis_ok() -> bool:
     try:
-        return bool(django_rq.get_connection("default").ping())
+        return bool(redis_connection().ping())
     except RedisError:
         return False
 

@@ -10,8 +10,9 @@ from typing import Any
 import django_rq
 from django.conf import settings
 from django.core.cache import cache
+from redis import Redis
 from redis.exceptions import RedisError
-from rq import Retry
+from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
@@ -21,6 +22,26 @@ from skillquest.logging import current_request_id
 logger = logging.getLogger("skillquest.queue")
 
 DEFAULT_RETRY = Retry(max=3, interval=[2, 10, 60])
+
+# One client (and so one connection pool) per process and Redis configuration. django_rq builds a
+# new client, with a new pool, on every get_connection()/get_queue() call: a fresh TCP connection
+# and HELLO/SELECT handshake per enqueue, which cost more than the enqueue itself. Keyed by the
+# queue's configuration so that code (and tests) pointing settings.RQ_QUEUES elsewhere get a client
+# for that server. redis-py pools notice a fork and reconnect in the child.
+_connections: dict[str, Redis] = {}
+
+
+def redis_connection() -> Redis:
+    """The process's shared Redis client for the default queue (also used for our own keys)."""
+    key = repr(sorted((name, repr(value)) for name, value in settings.RQ_QUEUES["default"].items()))
+    connection = _connections.get(key)
+    if connection is None:
+        connection = _connections.setdefault(key, django_rq.get_connection("default"))
+    return connection
+
+
+def default_queue() -> Queue:
+    return django_rq.get_queue("default", connection=redis_connection())
 
 
 def enqueue(func: Callable[..., Any], *args: Any, job_id: str | None = None, **kwargs: Any) -> bool:
@@ -34,7 +55,7 @@ def enqueue(func: Callable[..., Any], *args: Any, job_id: str | None = None, **k
         func(*args, **kwargs)
         return True
     try:
-        django_rq.get_queue("default").enqueue(
+        default_queue().enqueue(
             func,
             args=args,
             kwargs=kwargs,
@@ -64,7 +85,7 @@ def enqueue_tracked(func: Callable[..., Any], *args: Any) -> str:
         cache.set(f"skillquest:job:{job_id}", status, TRACKED_RESULT_TTL)
         return job_id
     try:
-        django_rq.get_queue("default").enqueue(
+        default_queue().enqueue(
             func,
             args=args,
             job_id=job_id,
@@ -83,7 +104,7 @@ def job_status(job_id: str) -> dict[str, Any] | None:
     if settings.JOBS_IN_PROCESS:
         return cache.get(f"skillquest:job:{job_id}")
     try:
-        job = Job.fetch(job_id, connection=django_rq.get_connection("default"))
+        job = Job.fetch(job_id, connection=redis_connection())
     except NoSuchJobError:
         return None
     except RedisError:
