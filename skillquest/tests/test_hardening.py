@@ -23,7 +23,10 @@ PRODUCTION_ENV = {
     "SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO,https",
 }
 # Variables the test environment sets that a production deployment would not.
-_TEST_ONLY = re.compile(r"^(SECURE_|SESSION_COOKIE_|CSRF_COOKIE_|THROTTLE_|DEBUG$|STATIC_MANIFEST$)")
+# DJANGO_ALLOW_ASYNC_UNSAFE: set by the browser tests' conftest on import, even when they are deselected.
+_TEST_ONLY = re.compile(
+    r"^(SECURE_|SESSION_COOKIE_|CSRF_COOKIE_|THROTTLE_|DEBUG$|STATIC_MANIFEST$|DJANGO_ALLOW_ASYNC_UNSAFE$)"
+)
 
 
 def production_env(**overrides) -> dict[str, str]:

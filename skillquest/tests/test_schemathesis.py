@@ -40,6 +40,7 @@ def _run(base_url: str, token: str, report: Path) -> subprocess.CompletedProcess
         capture_output=True,
         text=True,
         timeout=MAX_TIME + 120,
+        cwd=report.parent,  # its cache of past failures stays out of the repository, each run starts fresh
         env={**os.environ, "SCHEMATHESIS_TELEMETRY": "false"},
     )
 
