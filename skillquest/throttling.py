@@ -8,17 +8,30 @@ The client IP is DRF's `get_ident`, which trusts X-Forwarded-For only as far as 
 from __future__ import annotations
 
 import hashlib
+import logging
 
+from redis.exceptions import RedisError
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
 from accounts.selectors import user_id_for_login
+
+logger = logging.getLogger("skillquest.throttling")
 
 
 class _RatesFromSettings:
     @property
     def THROTTLE_RATES(self):  # the attribute name DRF's SimpleRateThrottle reads
         return api_settings.DEFAULT_THROTTLE_RATES
+
+    def allow_request(self, request, view):
+        # Fail open: while Redis (the counters' store) is down, players keep submitting and the
+        # outage shows on /readyz, rather than every request becoming a 500 (docs/reliability.md).
+        try:
+            return super().allow_request(request, view)
+        except RedisError:
+            logger.warning("throttle_unavailable", extra={"scope": self.scope}, exc_info=True)
+            return True
 
 
 class AnonThrottle(_RatesFromSettings, throttling.AnonRateThrottle):

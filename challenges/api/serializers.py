@@ -28,12 +28,19 @@ class ChallengeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class TagSlugField(serializers.SlugRelatedField):
+    """A tag by slug; a value PostgreSQL could not even compare (a NUL character) is "no such tag"."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", "\\x00"))
+        return super().to_internal_value(data)
+
+
 class ChallengeStaffSerializer(serializers.ModelSerializer):
     """Staff view and write shape: tags by slug, the grading config validated."""
 
-    tags = serializers.SlugRelatedField(
-        slug_field="slug", many=True, queryset=Tag.objects.all(), required=False
-    )
+    tags = TagSlugField(slug_field="slug", many=True, queryset=Tag.objects.all(), required=False)
     slug = serializers.SlugField(max_length=220, required=False, allow_blank=True)
     xp = serializers.IntegerField(min_value=XP_MIN, max_value=XP_MAX)
     pass_score = serializers.IntegerField(min_value=0, max_value=100, required=False)

@@ -37,7 +37,7 @@ class UserViewSet(viewsets.GenericViewSet):
         return Response(s.ProgressSerializer(data).data)
 
     @extend_schema(responses={200: s.EarnedBadgeSerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # the whole list, as the schema says
     def badges(self, request, pk=None):
         earned = selectors.user_badges(user_id=parse_user_id(pk))
         return Response(s.EarnedBadgeSerializer(earned, many=True).data)

@@ -1,0 +1,302 @@
+"""The permissions matrix: every API operation and every page, called as anonymous, a player, another
+player and staff, with the exact status each must get; and planted secrets that must never leak.
+
+The table is checked against the OpenAPI schema (`/api/schema/`) and against the URL configuration,
+so a new endpoint or page without a row fails `test_every_operation_and_page_has_a_row`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import yaml
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from model_bakery import baker
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+
+from accounts.models import User
+from challenges.models import Attempt, Challenge, Tag
+from progress import jobs
+from progress.models import Badge, UserBadge
+from skillquest import queue
+
+ROLES = ("anon", "player", "other", "staff")
+PASSWORD = "Correct-Horse-42-battery"
+
+# Planted secrets: each must reach only the role allowed to see it.
+ANSWER = "PLANTED-grading-answer-7f3a"
+DRAFT_TITLE = "PLANTED draft challenge title"
+DRAFT_SLUG = "planted-draft-challenge"
+DRAFT_ANSWER = "PLANTED-draft-answer-91cc"
+SOLUTION = {"player": "PLANTED-alice-solution-55e1", "other": "PLANTED-bob-solution-0d42"}
+EMAIL = {"player": "alice-planted@example.com", "other": "bob-planted@example.com"}
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    path: str  # placeholders filled from the world: {own_attempt} {published} {draft} ...
+    expect: str  # "anon player other staff" statuses
+    body: dict[str, Any] | None = None
+    form: bool = False  # a page form post rather than a JSON body
+    schema_path: str = ""  # the OpenAPI path it covers ("" = same as path, "-" = none)
+    note: str = field(default="", compare=False)
+
+    def statuses(self) -> dict[str, int]:
+        return dict(zip(ROLES, (int(code) for code in self.expect.split()), strict=True))
+
+
+API = "/api/v1"
+# "player" owns every object in the world; "other" is a second player; staff is staff.
+API_ROWS = [
+    # Auth: public commands (a fresh account "carol" logs in, so no planted secret is involved).
+    Row("POST", f"{API}/auth/register/", "201 201 201 201", body={"username": "newbie", "email": "newbie@example.com", "password": PASSWORD}),  # noqa: E501
+    Row("POST", f"{API}/auth/login/", "200 200 200 200", body={"username": "carol", "password": PASSWORD}),
+    Row("POST", f"{API}/auth/refresh/", "200 200 200 200", body={"refresh_token": "{carol_refresh}"}),
+    Row("POST", f"{API}/auth/logout/", "204 204 204 204", body={"refresh_token": "{carol_refresh}"}),
+    Row("GET", f"{API}/auth/login/", "405 405 405 405", schema_path="-"),
+    Row("GET", f"{API}/auth/me/", "401 200 200 200"),
+    Row("PATCH", f"{API}/auth/me/", "401 200 200 200", body={"profile": {"bio": "hi"}}),
+    Row("DELETE", f"{API}/auth/me/", "401 405 405 405", schema_path="-"),
+    # Challenges: published ones for everyone, drafts for staff only (404 otherwise), writes staff only.
+    Row("GET", f"{API}/challenges/", "200 200 200 200"),
+    Row("POST", f"{API}/challenges/", "401 403 403 201", body={"title": "New one", "slug": "new-one", "xp": 10, "grading": {"type": "self_reported"}}),  # noqa: E501
+    Row("GET", f"{API}/challenges/{{published}}/", "200 200 200 200", schema_path=f"{API}/challenges/{{id}}/"),  # noqa: E501
+    Row("GET", f"{API}/challenges/{{draft}}/", "404 404 404 200", schema_path="-"),
+    Row("PUT", f"{API}/challenges/{{draft}}/", "401 403 403 200", body={"title": "Renamed", "slug": "renamed", "xp": 20, "grading": {"type": "self_reported"}}, schema_path=f"{API}/challenges/{{id}}/"),  # noqa: E501
+    Row("PATCH", f"{API}/challenges/{{draft}}/", "401 403 403 200", body={"xp": 30}, schema_path=f"{API}/challenges/{{id}}/"),  # noqa: E501
+    Row("DELETE", f"{API}/challenges/{{draft}}/", "401 403 403 204", schema_path=f"{API}/challenges/{{id}}/"),
+    Row("GET", f"{API}/tags/", "200 200 200 200"),
+    Row("POST", f"{API}/tags/", "405 405 405 405", schema_path="-"),
+    # Attempts: a player's own only; someone else's is 404 (staff included: not revealed).
+    Row("GET", f"{API}/attempts/", "401 200 200 200"),
+    Row("POST", f"{API}/attempts/", "401 201 201 201", body={"challenge_id": "{published}"}),
+    Row("POST", f"{API}/attempts/", "401 404 404 404", body={"challenge_id": "{draft}"}, schema_path="-"),
+    Row("GET", f"{API}/attempts/{{own_attempt}}/", "401 200 404 404", schema_path=f"{API}/attempts/{{id}}/"),
+    Row("DELETE", f"{API}/attempts/{{own_attempt}}/", "401 405 405 405", schema_path="-"),
+    Row("POST", f"{API}/attempts/{{own_attempt}}/submit/", "401 200 404 404", body={"solution": ANSWER}, schema_path=f"{API}/attempts/{{id}}/submit/"),  # noqa: E501
+    # Progress, badges and leaderboards: public reads of public facts.
+    Row("GET", f"{API}/users/{{player_id}}/progress/", "200 200 200 200", schema_path=f"{API}/users/{{id}}/progress/"),  # noqa: E501
+    Row("GET", f"{API}/users/{{player_id}}/badges/", "200 200 200 200", schema_path=f"{API}/users/{{id}}/badges/"),  # noqa: E501
+    Row("GET", f"{API}/users/not-a-uuid/progress/", "404 404 404 404", schema_path="-"),
+    Row("GET", f"{API}/leaderboard/", "200 200 200 200"),
+    Row("GET", f"{API}/badges/", "200 200 200 200"),
+    Row("POST", f"{API}/badges/", "401 403 403 201", body={"name": "Fresh", "slug": "fresh", "condition": {"type": "xp", "threshold": 10}}),  # noqa: E501
+    Row("GET", f"{API}/badges/{{badge}}/", "200 200 200 200", schema_path=f"{API}/badges/{{id}}/"),
+    Row("GET", f"{API}/badges/{{inactive_badge}}/", "404 404 404 200", schema_path="-"),
+    Row("PUT", f"{API}/badges/{{badge}}/", "401 403 403 200", body={"name": "Renamed", "slug": "renamed", "condition": {"type": "xp", "threshold": 5}}, schema_path=f"{API}/badges/{{id}}/"),  # noqa: E501
+    Row("PATCH", f"{API}/badges/{{badge}}/", "401 403 403 200", body={"name": "Patched"}, schema_path=f"{API}/badges/{{id}}/"),  # noqa: E501
+    Row("DELETE", f"{API}/badges/{{inactive_badge}}/", "401 403 403 204", schema_path=f"{API}/badges/{{id}}/"),  # noqa: E501
+    # Staff only.
+    Row("GET", f"{API}/admin/stats/", "401 403 403 200"),
+    Row("POST", f"{API}/admin/recalc-xp/", "401 403 403 202"),
+    Row("GET", f"{API}/admin/jobs/{{job}}/", "401 403 403 200", schema_path=f"{API}/admin/jobs/{{job_id}}/"),
+]  # fmt: skip
+
+PAGE_ROWS = [
+    Row("GET", "/", "200 200 200 200"),
+    Row("GET", "/u/{player_name}/", "200 200 200 200"),
+    Row("GET", "/u/nobody-here/", "404 404 404 404"),
+    Row("GET", "/staff/", "302 403 403 200"),
+    Row("GET", "/challenges/", "200 200 200 200"),
+    Row("GET", "/challenges/{published_slug}/", "200 200 200 200"),
+    Row("GET", f"/challenges/{DRAFT_SLUG}/", "404 404 404 404"),
+    Row("POST", "/challenges/{published_slug}/start/", "302 302 302 302", form=True),
+    Row("POST", f"/challenges/{DRAFT_SLUG}/start/", "302 404 404 404", form=True),
+    Row("POST", "/challenges/{published_slug}/submit/", "302 302 404 404", body={"attempt_id": "{own_attempt}", "solution": ANSWER}, form=True),  # noqa: E501
+    Row("GET", "/accounts/signup/", "200 302 302 302"),  # signed in: sent home
+    Row("GET", "/accounts/login/", "200 302 302 302"),
+    Row("POST", "/accounts/logout/", "302 302 302 302", form=True),
+    Row("GET", "/accounts/profile/", "302 200 200 200"),
+    Row("GET", "/admin/", "302 302 302 200"),
+    Row("GET", "/api-auth/login/", "200 302 302 302"),
+    Row("POST", "/api-auth/logout/", "302 302 302 302", form=True),
+    Row("GET", "/api/schema/", "200 200 200 200"),
+    Row("GET", "/api/docs/", "200 200 200 200"),
+    Row("GET", "/healthz", "200 200 200 200"),
+    Row("GET", "/readyz", "200 200 200 200"),
+    Row("GET", "/metrics", "200 200 200 200"),  # allow-listed loopback; other addresses: test_metrics.py
+]  # fmt: skip
+
+ROWS = API_ROWS + PAGE_ROWS
+
+
+@pytest.fixture
+def world(db, settings) -> dict[str, Any]:
+    """Two players with attempts, solutions, badges and tokens; staff; a draft and a published challenge."""
+    # A fast hasher: the matrix makes four accounts for each of its ~240 cases.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    alice = baker.make(User, username="alice", email=EMAIL["player"])
+    bob = baker.make(User, username="bob", email=EMAIL["other"])
+    staff = baker.make(User, username="staff", email="staff-planted@example.com", is_staff=True)
+    carol = baker.make(User, username="carol", email="carol@example.com")
+    for account in (alice, bob, staff, carol):
+        account.set_password(PASSWORD)
+        account.save()
+    tag = Tag.objects.create(name="Planted", slug="planted")
+    published = baker.make(
+        Challenge,
+        title="Published one",
+        slug="published-one",
+        xp=100,
+        published=True,
+        grading={"type": "exact", "answer": ANSWER},
+    )
+    published.tags.add(tag)
+    draft = baker.make(
+        Challenge,
+        title=DRAFT_TITLE,
+        slug=DRAFT_SLUG,
+        xp=100,
+        published=False,
+        grading={"type": "exact", "answer": DRAFT_ANSWER},
+    )
+    draft.tags.add(tag)
+    own_attempt = baker.make(Attempt, user=alice, challenge=published, status=Attempt.Status.STARTED)
+    for role, account in (("player", alice), ("other", bob)):
+        baker.make(
+            Attempt,
+            user=account,
+            challenge=published,
+            status=Attempt.Status.PASSED,
+            score=100,
+            xp_awarded=100,
+            metadata={"solution": SOLUTION[role]},
+        )
+    badge = Badge.objects.create(name="First", slug="first", condition={"type": "xp", "threshold": 1})
+    inactive = Badge.objects.create(
+        name="Retired", slug="retired", condition={"type": "xp", "threshold": 1}, is_active=False
+    )
+    UserBadge.objects.create(user=alice, badge=badge)
+    UserBadge.objects.create(user=bob, badge=badge)
+    tokens = {  # issued (so they exist server-side), never sent: must never come back
+        str(RefreshToken.for_user(alice)),
+        str(RefreshToken.for_user(bob)),
+        str(AccessToken.for_user(bob)),
+    }
+    return {
+        "users": {"player": alice, "other": bob, "staff": staff},
+        "tokens": tokens,
+        "password_hashes": [account.password for account in (alice, bob, staff, carol)],
+        "fill": {
+            "published": str(published.pk),
+            "draft": str(draft.pk),
+            "published_slug": published.slug,
+            "own_attempt": str(own_attempt.pk),
+            "player_id": str(alice.pk),
+            "player_name": alice.username,
+            "badge": str(badge.pk),
+            "inactive_badge": str(inactive.pk),
+            "job": queue.enqueue_tracked(jobs.recalculate_xp),
+            "carol_refresh": str(RefreshToken.for_user(carol)),
+        },
+    }
+
+
+def _fill(value: Any, fill: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return re.sub(r"\{(\w+)\}", lambda match: fill[match.group(1)], value)
+    if isinstance(value, dict):
+        return {key: _fill(item, fill) for key, item in value.items()}
+    return value
+
+
+def _client(world, role: str, *, page: bool) -> APIClient:
+    client = APIClient()
+    if role == "anon":
+        return client
+    account = world["users"][role]
+    if page:
+        client.force_login(account)
+    else:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(account)}")
+    return client
+
+
+def _call(world, row: Row, role: str):
+    is_page = not row.path.startswith(API)
+    client = _client(world, role, page=is_page)
+    path = _fill(row.path, world["fill"])
+    body = _fill(row.body, world["fill"])
+    method = getattr(client, row.method.lower())
+    if row.form:
+        return method(path, body or {})
+    if body is not None:
+        return method(path, body, format="json")
+    return method(path)
+
+
+def _forbidden_strings(world, role: str) -> list[str]:
+    """What this role must never see in any response body."""
+    forbidden = [*world["tokens"], *world["password_hashes"]]
+    for owner in ("player", "other"):
+        if role != owner:
+            forbidden += [SOLUTION[owner]]
+            if role != "staff":
+                forbidden += [EMAIL[owner]]
+    if role != "staff":
+        forbidden += [ANSWER, DRAFT_ANSWER, DRAFT_TITLE, DRAFT_SLUG]
+    return forbidden
+
+
+def _row_id(row: Row) -> str:
+    return f"{row.method} {row.path}" + (" " + str(row.body) if row.body and "draft" in str(row.body) else "")
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("row", ROWS, ids=_row_id)
+def test_every_endpoint_and_page_answers_each_role_exactly(world, row: Row, role: str):
+    response = _call(world, row, role)
+    assert response.status_code == row.statuses()[role], (role, row.path, response.content[:300])
+    body = response.content.decode("utf-8", errors="replace")
+    if row.path != "/api/schema/":  # the schema describes fields, it holds no data
+        leaked = [secret for secret in _forbidden_strings(world, role) if secret in body]
+        assert not leaked, (role, row.method, row.path, leaked)
+    if row.path.startswith(API) and response.status_code >= 400:
+        assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+
+
+def _schema_operations(client) -> set[tuple[str, str]]:
+    response = client.get("/api/schema/")
+    assert response.status_code == 200
+    schema = yaml.safe_load(response.content)
+    return {
+        (method.upper(), path)
+        for path, operations in schema["paths"].items()
+        for method in operations
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+
+
+def _page_routes(resolver=None, prefix: str = "") -> set[str]:
+    """Every URL pattern outside the API and the Django admin's own pages, as a route string."""
+    routes = set()
+    for pattern in (resolver or get_resolver()).url_patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            if route.startswith(("api/v1/", "admin/")):
+                continue
+            routes |= _page_routes(pattern, route)
+        elif isinstance(pattern, URLPattern):
+            routes.add(route)
+    return routes
+
+
+def test_every_operation_and_page_has_a_row(db):
+    in_schema = _schema_operations(APIClient())
+    covered = {(row.method, row.schema_path or row.path) for row in API_ROWS if row.schema_path != "-"}
+    assert in_schema - covered == set(), "API operations without a permissions row"
+    assert covered - in_schema == set(), "rows naming operations the schema does not have"
+
+    sample = {
+        "published_slug": "a-slug",
+        "player_name": "someone",
+        "own_attempt": "x",
+    }
+    pages = {resolve(_fill(row.path, sample)).route for row in PAGE_ROWS}
+    missing = _page_routes() - pages - {"admin/", "admin/login/"}
+    assert missing == set(), "pages without a permissions row"
