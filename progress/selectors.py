@@ -276,13 +276,6 @@ def admin_stats(*, days: int = STATS_DAYS, today: date | None = None) -> dict[st
 HEATMAP_WEEKS = 12
 
 
-def _user_zone(user: User) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(user.timezone or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
-
-
 def heatmap_first_day(today: date, *, weeks: int = HEATMAP_WEEKS) -> date:
     """The Monday that starts the heatmap: its last column is the current week."""
     return today - timedelta(days=today.weekday(), weeks=weeks - 1)
@@ -290,7 +283,7 @@ def heatmap_first_day(today: date, *, weeks: int = HEATMAP_WEEKS) -> date:
 
 def activity_by_day(*, user: User, first: date, today: date) -> dict[date, int]:
     """Submitted attempts per local day (the player's timezone) from `first` to `today`, in one query."""
-    zone = _user_zone(user)
+    zone = user_zone(user.timezone or "UTC")
     rows = (
         Attempt.objects.filter(
             user_id=user.pk,
@@ -326,7 +319,7 @@ def profile_page(*, username: str, viewer: User | None) -> dict[str, Any]:
     user = User.objects.filter(username__iexact=username, is_active=True).first()
     if user is None:
         raise NotFound("User not found.", code="user_not_found")
-    zone = _user_zone(user)
+    zone = user_zone(user.timezone or "UTC")
     today = timezone.now().astimezone(zone).date()
     progress = user_progress(user_id=user.pk)
     return {
