@@ -295,3 +295,36 @@ def test_documented_defaults():
         "user": "1200/minute",
     }
     assert proxies == 0
+
+
+def test_a_refused_request_uses_no_budget_and_waits_for_the_window(rates, auth_client, user, challenge):
+    rates(start="2/minute")
+    assert [start(auth_client, challenge).status_code for _ in range(2)] == [201, 201]
+    for _ in range(3):
+        refused = start(auth_client, challenge)
+        assert_throttled(refused)
+        assert int(refused["Retry-After"]) <= 60
+    counter = [
+        django_rq.get_connection("default").get(key)
+        for key in django_rq.get_connection("default").keys(f"*throttle_start_{user.pk}")
+    ]
+    assert counter == [b"2"]
+    assert user.attempts.count() == 2
+
+
+def test_a_stale_history_list_under_the_key_starts_a_fresh_window(rates, auth_client, user, challenge):
+    # What DRF's own throttle (an older version of this code) left in the cache: a pickled list.
+    cache.set(f"throttle_start_{user.pk}", [1.0, 2.0], 60)
+    rates(start="1/minute")
+    assert start(auth_client, challenge).status_code == 201
+    assert_throttled(start(auth_client, challenge))
+
+
+def test_without_redis_the_counters_live_in_process_memory(rates, settings, auth_client, challenge):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    rates(start="2/minute")
+    assert [start(auth_client, challenge).status_code for _ in range(2)] == [201, 201]
+    refused = start(auth_client, challenge)
+    assert_throttled(refused)
+    assert int(refused["Retry-After"]) <= 60
+    assert django_rq.get_connection("default").keys("*throttle_start_*") == []
