@@ -243,6 +243,16 @@ def badges_evaluate_batch(
     ]
     if not earned:
         return []
+    return _insert_new_badges(earned)
+
+
+def _insert_new_badges(earned: list[UserBadge]) -> list[UserBadge]:
+    """Insert the badges; return (and log) only those this call created.
+
+    At most once per player even with concurrent callers: the insert is ON CONFLICT DO NOTHING
+    against the (user, badge) unique constraint, and the read-back by the primary keys generated here
+    tells which rows were actually inserted.
+    """
     with transaction.atomic():
         UserBadge.objects.bulk_create(earned, ignore_conflicts=True)
         inserted = set(
@@ -256,7 +266,7 @@ def badges_evaluate_batch(
             user_id=str(award.user_id),
             badge_id=str(award.badge_id),
             badge=award.badge.slug,
-            attempt_id=award.metadata["attempt_id"],
+            attempt_id=award.metadata.get("attempt_id"),
         )
     return created
 
@@ -345,22 +355,7 @@ def badges_evaluate(
     ]
     if not earned:
         return []
-    with transaction.atomic():
-        UserBadge.objects.bulk_create(earned, ignore_conflicts=True)
-        inserted = set(
-            UserBadge.objects.filter(pk__in=[award.pk for award in earned]).values_list("pk", flat=True)
-        )
-    created = [award for award in earned if award.pk in inserted]
-    for award in created:
-        log_event(
-            logger,
-            "badge_awarded",
-            user_id=str(user.pk),
-            badge_id=str(award.badge_id),
-            badge=award.badge.slug,
-            attempt_id=str(attempt_id) if attempt_id else None,
-        )
-    return created
+    return _insert_new_badges(earned)
 
 
 def badges_award_missing() -> int:
