@@ -46,6 +46,21 @@ def scrape(base: str) -> dict[tuple[str, tuple], float]:
     }
 
 
+def wait_until_ready(base: str, processes: list, *, seconds: float, logs) -> None:
+    """Poll /readyz until it answers 200; fail with the processes' logs if one exits or time runs out."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        assert all(process.poll() is None for process in processes), logs()
+        assert time.monotonic() < deadline, logs()
+        time.sleep(0.3)
+
+
 def json_lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
@@ -86,19 +101,9 @@ def procfile_processes(tmp_path, settings):
         )
     base = f"http://127.0.0.1:{PORT}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, logs["web"].read_text()[-3000:]
-            assert all(p.poll() is None for p in processes), {
-                n: p.read_text()[-3000:] for n, p in logs.items()
-            }
-            time.sleep(0.3)
+        wait_until_ready(
+            base, processes, seconds=60, logs=lambda: {n: p.read_text()[-3000:] for n, p in logs.items()}
+        )
         yield base, logs
     finally:
         for process in processes:
@@ -183,17 +188,7 @@ def test_demo_script_passes_against_make_run_quickstart(tmp_path):
     )
     base = f"http://127.0.0.1:{QUICKSTART_PORT}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert server.poll() is None, (tmp_path / "run.log").read_text()
-            assert time.monotonic() < deadline, (tmp_path / "run.log").read_text()
-            time.sleep(0.5)
+        wait_until_ready(base, [server], seconds=120, logs=lambda: (tmp_path / "run.log").read_text())
         demo = subprocess.run(
             ["bash", "scripts/demo.sh"],
             cwd=ROOT,
