@@ -185,7 +185,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=102
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "accounts.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -249,6 +249,10 @@ for _network in METRICS_ALLOWED_IPS:
 
 # Error reports hide passwords, tokens and solutions (by key, at any depth) as well as settings.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "skillquest.logging.ExceptionReporterFilter"
+
+# How long each web process reuses a rendered `GET /api/v1/leaderboard` page (0: never). Boards
+# change with every award; a second of staleness lets one process answer a busy board from memory.
+LEADERBOARD_CACHE_SECONDS = env.float("LEADERBOARD_CACHE_SECONDS", default=1.0)
 
 # Benchmark-only ceiling views under /bench/ (bench/README.md); never turn on in production.
 BENCH_CEILINGS = env.bool("BENCH_CEILINGS", default=False)

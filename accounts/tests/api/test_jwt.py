@@ -84,3 +84,49 @@ def test_flushexpiredtokens_removes_only_expired_blacklist_rows(user):
     call_command("flushexpiredtokens")
     assert list(OutstandingToken.objects.values_list("jti", flat=True)) == [live["jti"]]
     assert BlacklistedToken.objects.count() == 1
+
+
+def test_the_token_brings_the_whole_account_in_one_query(api_client, user, django_assert_num_queries):
+    token = str(AccessToken.for_user(user))
+    with django_assert_num_queries(1):  # the user row; /me reads nothing else
+        response = me_with(api_client, token)
+    assert response.status_code == 200
+    assert response.json()["username"] == "alice" and response.json()["email"] == "alice@example.com"
+
+
+def test_a_deactivated_players_token_is_refused_at_once(api_client, user):
+    token = str(AccessToken.for_user(user))
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    response = me_with(api_client, token)
+    assert response.status_code == 401
+    assert response.json()["code"] == "user_inactive"
+
+
+def test_a_deleted_players_token_is_refused(api_client, user):
+    token = str(AccessToken.for_user(user))
+    user.delete()
+    response = me_with(api_client, token)
+    assert response.status_code == 401
+    assert response.json()["code"] == "user_not_found"
+
+
+@pytest.mark.parametrize("user_id", [None, "not-a-uuid", 42])
+def test_a_token_without_a_usable_user_id_is_refused(api_client, user, user_id):
+    payload = payload_for(user)
+    if user_id is None:
+        del payload["user_id"]
+    else:
+        payload["user_id"] = user_id
+    response = me_with(api_client, jwt.encode(payload, settings.SECRET_KEY, algorithm="HS256"))
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
+
+
+def test_the_schema_names_the_bearer_scheme(api_client):
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    assert schema["components"]["securitySchemes"]["jwtAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }

@@ -1,0 +1,181 @@
+"""Single-row statements built once per process, for the paths every request takes.
+
+The ORM spends 0.15-0.3 ms of CPU compiling each query, more than PostgreSQL takes to answer a
+primary-key lookup (bench/README.md, "What the profile says"). On the hottest paths (the JWT user,
+start and submit) these helpers build their SQL once and turn rows into model instances as the ORM
+does: the backend's and the field's converters, then `Model.from_db`. Saving goes through the
+fields' own `pre_save` / `get_db_prep_save`, so defaults, `auto_now_add` and JSON adaptation are the
+ORM's. Portable SQL only: the same statements run on PostgreSQL and on the SQLite quickstart.
+
+Everything else reads and writes through the ORM; reach for this only where a benchmark says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from django.db import connections, router
+from django.db.models import DEFERRED, Field, Model
+
+M = TypeVar("M", bound=Model)
+
+
+class Columns:
+    """Some (or all) concrete columns of a model: how to SELECT them and load them back."""
+
+    def __init__(self, model: type[M], fields: Sequence[str] | None = None) -> None:
+        meta = model._meta
+        self.model = model
+        self.fields: list[Field] = (
+            [meta.get_field(name) for name in fields] if fields else list(meta.concrete_fields)
+        )
+        if meta.pk in self.fields:
+            self.fields.remove(meta.pk)
+        self.fields.insert(0, meta.pk)  # first, so that a NULL key marks the missing side of a LEFT JOIN
+        # Model.from_db() wants every concrete field in model order, DEFERRED where not loaded.
+        position = {field: index for index, field in enumerate(self.fields)}
+        self._order = [position.get(field) for field in meta.concrete_fields]
+        self._attnames = [field.attname for field in meta.concrete_fields]
+        self._converters: dict[str, list[tuple[int, list[Callable]]]] = {}
+
+    @property
+    def using(self) -> str:
+        return router.db_for_read(self.model)
+
+    def select_list(self, alias: str) -> str:
+        quote = connections[self.using].ops.quote_name
+        return ", ".join(f"{alias}.{quote(field.column)}" for field in self.fields)
+
+    def load(self, values: Sequence[Any]) -> M:
+        """A model instance from a row of `select_list()` values, as the ORM would build it."""
+        using = self.using
+        connection = connections[using]
+        converters = self._converters.get(connection.vendor)
+        if converters is None:
+            converters = []
+            for index, field in enumerate(self.fields):
+                column = field.get_col(self.model._meta.db_table)
+                found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+                if found:
+                    converters.append((index, found))
+            self._converters[connection.vendor] = converters
+        row = list(values)
+        for index, functions in converters:
+            for convert in functions:
+                row[index] = convert(row[index], self.fields[index], connection)
+        return self.model.from_db(
+            using, self._attnames, [DEFERRED if index is None else row[index] for index in self._order]
+        )
+
+
+class Statement:
+    """One SQL statement whose text depends only on the database vendor, built on first use.
+
+    `build(table)` returns the text; `table(Model)` is the model's quoted table name.
+    `params` are the fields the statement's parameters are compared with, in order: values are
+    prepared by them for the database (a UUID is text on SQLite), as a queryset filter would be.
+    """
+
+    def __init__(self, build: Callable[[Callable[[type[Model]], str]], str], params: Sequence[Field]) -> None:
+        self._build = build
+        self.params = list(params)
+        self._text: dict[str, str] = {}
+
+    def prepare(self, values: Sequence[Any], connection) -> list[Any]:
+        return [
+            field.get_db_prep_value(value, connection)
+            for field, value in zip(self.params, values, strict=True)
+        ]
+
+    def text(self, connection) -> str:
+        text = self._text.get(connection.vendor)
+        if text is None:
+            quote = connection.ops.quote_name
+            text = self._text[connection.vendor] = self._build(lambda model: quote(model._meta.db_table))
+        return text
+
+
+def fetch_all(
+    statement: Statement, params: Sequence[Any], *columns: Columns
+) -> list[tuple[Model | None, ...]]:
+    """Run a SELECT of `columns[0].select_list(...)`, `columns[1].select_list(...)`, ... and load each
+    row's instances, one per `Columns`, in order (None for a part whose primary key is NULL: the
+    missing side of a LEFT JOIN)."""
+    connection = connections[columns[0].using]
+    with connection.cursor() as cursor:
+        cursor.execute(statement.text(connection), statement.prepare(params, connection))
+        rows = cursor.fetchall()
+    result = []
+    for row in rows:
+        instances, start = [], 0
+        for part in columns:
+            end = start + len(part.fields)
+            values = row[start:end]
+            instances.append(None if values[0] is None else part.load(values))
+            start = end
+        result.append(tuple(instances))
+    return result
+
+
+def fetch_one(
+    statement: Statement, params: Sequence[Any], *columns: Columns
+) -> tuple[Model | None, ...] | None:
+    """`fetch_all` for a statement that finds at most one row; None without a row."""
+    rows = fetch_all(statement, params, *columns)
+    return rows[0] if rows else None
+
+
+def insert(instance: Model) -> None:
+    """INSERT a new instance with every concrete column; its primary key must be set in Python."""
+    meta = instance._meta
+    using = router.db_for_write(type(instance))
+    connection = connections[using]
+    statement = _INSERTS.get((meta.label, connection.vendor))
+    if statement is None:
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(field.column) for field in meta.concrete_fields)
+        marks = ", ".join(["%s"] * len(meta.concrete_fields))
+        statement = _INSERTS[(meta.label, connection.vendor)] = (
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608 (model metadata only)
+        )
+    values = []
+    for field in meta.concrete_fields:
+        value = field.pre_save(instance, add=True)  # defaults are already set; auto_now_add here
+        values.append(field.get_db_prep_save(value, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(statement, values)
+    instance._state.adding = False
+    instance._state.db = using
+
+
+_INSERTS: dict[tuple[str, str], str] = {}
+
+
+def update_if(instance: Model, fields: Sequence[str], *, expected: dict[str, Any]) -> bool:
+    """UPDATE `fields` of a saved instance only while its row still holds `expected` values.
+
+    One atomic statement: of two racing callers expecting the same old state, exactly one wins.
+    Returns whether the row was updated. Sends no signals (the caller decides what to announce).
+    """
+    meta = instance._meta
+    using = router.db_for_write(type(instance))
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    targets = [meta.get_field(name) for name in fields]
+    conditions = [meta.get_field(name) for name in expected]
+    key = (meta.label, connection.vendor, tuple(fields), tuple(expected))
+    statement = _UPDATES.get(key)
+    if statement is None:
+        assignments = ", ".join(f"{quote(field.column)} = %s" for field in targets)
+        where = " AND ".join(f"{quote(field.column)} = %s" for field in [meta.pk, *conditions])
+        statement = _UPDATES[key] = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {where}"  # noqa: S608
+    values = [field.get_db_prep_save(field.pre_save(instance, add=False), connection) for field in targets]
+    values.append(meta.pk.get_db_prep_value(instance.pk, connection))
+    values += [field.get_db_prep_value(expected[field.name], connection) for field in conditions]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, values)
+        return cursor.rowcount == 1
+
+
+_UPDATES: dict[tuple, str] = {}

@@ -1,0 +1,121 @@
+"""skillquest.sql: statements built once must load and write rows exactly as the ORM does."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+from django.db import connection
+from django.db.models import DEFERRED
+from model_bakery import baker
+
+from accounts.models import User
+from accounts.selectors import user_by_id
+from challenges.models import Attempt, Challenge
+from challenges.tests.helpers import make_challenge
+from skillquest import sql
+
+pytestmark = pytest.mark.django_db
+
+CONCRETE = [field.attname for field in User._meta.concrete_fields]
+
+
+def test_a_whole_row_loads_as_the_orm_loads_it(user):
+    # User's primary key is declared after AbstractUser's fields: a loader that assumed "id first"
+    # would shift every value by one column (is_active would read another boolean).
+    User.objects.filter(pk=user.pk).update(
+        profile={"bio": "hi", "links": ["https://example.com"]},
+        timezone="Europe/Paris",
+        total_xp=120,
+        level=2,
+    )
+    expected = User.objects.get(pk=user.pk)
+    loaded = user_by_id(user_id=user.pk)
+    assert {name: getattr(loaded, name) for name in CONCRETE} == {
+        name: getattr(expected, name) for name in CONCRETE
+    }
+    assert loaded.is_active is True and loaded.is_staff is False
+    assert loaded._state.adding is False and loaded._state.db == "default"
+
+
+def test_an_unknown_id_loads_nothing(db):
+    assert user_by_id(user_id=uuid.uuid4()) is None
+
+
+def test_some_columns_leave_the_others_deferred(user):
+    columns = sql.Columns(User, ("username", "total_xp"))
+    statement = sql.Statement(
+        lambda table: f"SELECT {columns.select_list('u')} FROM {table(User)} u WHERE u.id = %s",
+        params=[User._meta.pk],
+    )
+    (loaded,) = sql.fetch_one(statement, [user.pk], columns)
+    assert (loaded.pk, loaded.username, loaded.total_xp) == (user.pk, "alice", 0)
+    assert loaded.get_deferred_fields() == set(CONCRETE) - {"id", "username", "total_xp"}
+    assert loaded.__dict__.get("email", DEFERRED) is DEFERRED
+
+
+def test_the_missing_side_of_a_left_join_is_none(user):
+    challenge = make_challenge()
+    attempts = sql.Columns(Attempt, ("status",))
+    challenges = sql.Columns(Challenge, ("title",))
+    statement = sql.Statement(
+        lambda table: (
+            f"SELECT {challenges.select_list('c')}, {attempts.select_list('a')}"
+            f" FROM {table(Challenge)} c LEFT JOIN {table(Attempt)} a ON a.challenge_id = c.id"
+            " WHERE c.id = %s"
+        ),
+        params=[Challenge._meta.pk],
+    )
+    assert sql.fetch_all(statement, [challenge.pk], challenges, attempts) == [(challenge, None)]
+    assert sql.fetch_one(statement, [challenge.pk], challenges, attempts)[0].title == challenge.title
+
+
+def test_insert_writes_what_create_would(user):
+    challenge = make_challenge()
+    attempt = Attempt(user=user, challenge=challenge)
+    sql.insert(attempt)
+    stored = Attempt.objects.get(pk=attempt.pk)
+    assert stored.status == Attempt.Status.STARTED and stored.metadata == {}
+    assert stored.started_at == attempt.started_at and stored.started_at is not None  # auto_now_add
+    assert (stored.score, stored.xp_awarded, stored.submitted_at, stored.awarded_at) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert attempt._state.adding is False
+
+
+def test_update_if_writes_only_while_the_row_holds_the_expected_values(user):
+    attempt = baker.make(Attempt, user=user, challenge=make_challenge(), status=Attempt.Status.STARTED)
+    attempt.status, attempt.score = Attempt.Status.PASSED, 90
+    assert sql.update_if(attempt, ["status", "score"], expected={"status": Attempt.Status.STARTED}) is True
+    attempt.score = 10
+    assert sql.update_if(attempt, ["score"], expected={"status": Attempt.Status.STARTED}) is False
+    assert Attempt.objects.values_list("status", "score").get(pk=attempt.pk) == ("passed", 90)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_of_racing_updates_exactly_one_wins(user):
+    attempt = baker.make(Attempt, user=user, challenge=make_challenge(), status=Attempt.Status.STARTED)
+    barrier = threading.Barrier(8)
+    results = []
+
+    def race(score):
+        try:
+            mine = Attempt.objects.get(pk=attempt.pk)
+            mine.status, mine.score = Attempt.Status.PASSED, score
+            barrier.wait()
+            results.append((score, sql.update_if(mine, ["status", "score"], expected={"status": "started"})))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=race, args=(score,)) for score in range(60, 68)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winners = [score for score, won in results if won]
+    assert len(results) == 8 and len(winners) == 1
+    assert Attempt.objects.get(pk=attempt.pk).score == winners[0]
