@@ -8,22 +8,18 @@ import uuid
 from typing import Any
 
 from django.db import transaction
+from django.db.models.signals import post_save
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
 from challenges import grading
 from challenges.models import ATTEMPT_METADATA_MAX_BYTES, Attempt, Challenge, Tag
-from skillquest import metrics
+from skillquest import metrics, sql
 from skillquest.errors import AttemptAlreadySubmitted, ChallengeHasAttempts, InvalidInput, NotFound
 from skillquest.logging import log_event
 
 logger = logging.getLogger("skillquest.attempts")
-
-SUBMIT_ATTEMPT_FIELDS = (
-    *(field.name for field in Attempt._meta.concrete_fields),
-    "challenge__id", "challenge__title", "challenge__xp", "challenge__pass_score", "challenge__grading",
-)  # fmt: skip
 
 
 def unique_slug(model, text: str, *, exclude_pk=None, max_length: int = 200) -> str:
@@ -77,12 +73,25 @@ def challenge_set_published(*, challenge_ids: list, published: bool) -> int:
     )
 
 
+# The start and submit paths run on every play; their statements are built once (skillquest.sql).
+_START_CHALLENGE = sql.Columns(Challenge, ("id", "title"))
+_PUBLISHED_CHALLENGE = sql.Statement(
+    lambda table: (
+        f"SELECT {_START_CHALLENGE.select_list('c')} FROM {table(Challenge)} c"  # noqa: S608 (model metadata only)
+        " WHERE c.id = %s AND c.published = %s"
+    ),
+    params=[Challenge._meta.pk, Challenge._meta.get_field("published")],
+)
+
+
 def attempt_start(*, user: User, challenge_id: uuid.UUID) -> Attempt:
     # Only what the attempt and its response need: not the description or grading config.
-    challenge = Challenge.objects.filter(pk=challenge_id, published=True).only("id", "title").first()
-    if challenge is None:
+    found = sql.fetch_one(_PUBLISHED_CHALLENGE, [challenge_id, True], _START_CHALLENGE)
+    if found is None:
         raise NotFound("Challenge not found.", code="challenge_not_found")
-    return Attempt.objects.create(user=user, challenge=challenge)
+    attempt = Attempt(user=user, challenge=found[0])
+    sql.insert(attempt)
+    return attempt
 
 
 def _attempt_metadata(*, solution: str | None, client: dict | None) -> dict[str, Any]:
@@ -101,7 +110,20 @@ def _attempt_metadata(*, solution: str | None, client: dict | None) -> dict[str,
     return metadata
 
 
-@transaction.atomic
+_SUBMIT_ATTEMPT = sql.Columns(Attempt)
+# Grading needs these; the response shows the title. Not the description (arbitrary size).
+_SUBMIT_CHALLENGE = sql.Columns(Challenge, ("id", "title", "xp", "pass_score", "grading"))
+_OWN_ATTEMPT_WITH_CHALLENGE = sql.Statement(
+    lambda table: (
+        f"SELECT {_SUBMIT_ATTEMPT.select_list('a')}, {_SUBMIT_CHALLENGE.select_list('c')}"  # noqa: S608 (model metadata only)
+        f" FROM {table(Attempt)} a JOIN {table(Challenge)} c ON c.id = a.challenge_id"
+        " WHERE a.id = %s AND a.user_id = %s"
+    ),
+    params=[Attempt._meta.pk, Attempt._meta.get_field("user")],
+)
+SUBMIT_FIELDS = ("metadata", "score", "status", "submitted_at")
+
+
 def attempt_submit(
     *,
     user: User,
@@ -111,20 +133,15 @@ def attempt_submit(
     client: dict | None = None,
 ) -> Attempt:
     """Grade an attempt once. The award job is scheduled after commit by progress.receivers."""
-    # The row lock makes concurrent submits of one attempt queue up; all but the first see it graded.
-    attempt = (
-        Attempt.objects.select_for_update(of=("self",))
-        .select_related("challenge")
-        # Grading needs these; the response shows the title. Not the description (arbitrary size).
-        .only(*SUBMIT_ATTEMPT_FIELDS)
-        .filter(pk=attempt_id, user=user)
-        .first()
+    found = sql.fetch_one(
+        _OWN_ATTEMPT_WITH_CHALLENGE, [attempt_id, user.pk], _SUBMIT_ATTEMPT, _SUBMIT_CHALLENGE
     )
-    if attempt is None:
+    if found is None:
         raise NotFound("Attempt not found.", code="attempt_not_found")
+    attempt, challenge = found
+    attempt.challenge = challenge
     if attempt.status != Attempt.Status.STARTED:
         raise AttemptAlreadySubmitted()
-    challenge = attempt.challenge
     try:
         result = grading.grade(challenge.grading, score=score, solution=solution)
     except grading.SubmissionError as exc:
@@ -133,7 +150,15 @@ def attempt_submit(
     attempt.score = result.score
     attempt.status = Attempt.Status.PASSED if result.score >= challenge.pass_score else Attempt.Status.FAILED
     attempt.submitted_at = timezone.now()
-    attempt.save(update_fields=["metadata", "score", "status", "submitted_at"])
+    # Grade-once without holding a lock: the UPDATE applies only while the row is still "started",
+    # so of two racing submits exactly one writes and the other gets the 409.
+    if not sql.update_if(attempt, SUBMIT_FIELDS, expected={"status": Attempt.Status.STARTED}):
+        raise AttemptAlreadySubmitted()
+    # The signal save() would send, so progress.receivers schedules the award as for any save.
+    post_save.send(
+        sender=Attempt, instance=attempt, created=False, update_fields=frozenset(SUBMIT_FIELDS),
+        raw=False, using=attempt._state.db,
+    )  # fmt: skip
     transaction.on_commit(lambda: _report_submitted(attempt), robust=True)
     return attempt
 

@@ -108,3 +108,28 @@ class AttemptSerializer(serializers.ModelSerializer):
             "started_at", "submitted_at", "awarded_at",
         ]  # fmt: skip
         read_only_fields = fields
+
+
+_TIMESTAMP = serializers.DateTimeField(read_only=True)
+
+
+def attempt_data(attempt: Attempt) -> dict:
+    """`AttemptSerializer(attempt).data` without building a serializer (~0.2 ms per response).
+
+    Start and submit answer with it on every play; a test keeps the two outputs equal.
+    """
+
+    def timestamp(value):
+        return None if value is None else _TIMESTAMP.to_representation(value)
+
+    return {
+        "id": str(attempt.pk),
+        "challenge_id": str(attempt.challenge_id),
+        "challenge_title": attempt.challenge.title,
+        "status": attempt.status,
+        "score": attempt.score,
+        "xp_awarded": attempt.xp_awarded,
+        "started_at": timestamp(attempt.started_at),
+        "submitted_at": timestamp(attempt.submitted_at),
+        "awarded_at": timestamp(attempt.awarded_at),
+    }

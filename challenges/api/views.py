@@ -12,7 +12,7 @@ from challenges.api import serializers as s
 from challenges.api.filters import AttemptFilter, ChallengeFilter
 from challenges.models import Attempt
 from skillquest.errors import NotFound
-from skillquest.throttling import AttemptStartThrottle, AttemptSubmitThrottle
+from skillquest.throttling import AttemptStartThrottle, AttemptSubmitThrottle, ThrottlesInOneCall
 
 
 class IsStaffOrReadOnly(permissions.BasePermission):
@@ -68,7 +68,11 @@ class TagViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 class AttemptViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+    ThrottlesInOneCall,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
 ):
     """A player's own attempts: start one, submit it once, watch `xp_awarded` arrive."""
 
@@ -89,7 +93,7 @@ class AttemptViewSet(
         data = s.AttemptStartSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         attempt = services.attempt_start(user=request.user, challenge_id=data.validated_data["challenge_id"])
-        return Response(s.AttemptSerializer(attempt).data, status=status.HTTP_201_CREATED)
+        return Response(s.attempt_data(attempt), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.AttemptSubmitSerializer, responses={200: s.AttemptSerializer})
     @action(detail=True, methods=["post"])
@@ -99,7 +103,7 @@ class AttemptViewSet(
         attempt = services.attempt_submit(
             user=request.user, attempt_id=self._attempt_id(pk), **data.validated_data
         )
-        return Response(s.AttemptSerializer(attempt).data)
+        return Response(s.attempt_data(attempt))
 
     def _attempt_id(self, pk):
         try:

@@ -275,3 +275,21 @@ def test_submit_for_unknown_user_attempt_does_not_leak_existence(auth_client, ot
     mine_unknown = submit(auth_client, uuid.uuid4(), score=1).json()
     not_mine = submit(auth_client, theirs, score=1).json()
     assert mine_unknown == not_mine
+
+
+def test_start_and_submit_answer_exactly_what_the_attempt_serializer_says(
+    auth_client, user, settings, django_capture_on_commit_callbacks
+):
+    from challenges.api.serializers import AttemptSerializer, attempt_data
+
+    settings.JOBS_IN_PROCESS = True
+    challenge = make_challenge(title="Ünïcode & <title>", xp=100, pass_score=60)
+    started = auth_client.post(ATTEMPTS, {"challenge_id": str(challenge.pk)}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        graded = submit(auth_client, started.json()["id"], score=90)
+    attempt = Attempt.objects.select_related("challenge").get(pk=started.json()["id"])
+    assert started.json() == {**AttemptSerializer(attempt).data, "status": "started", "score": None,
+                              "xp_awarded": None, "submitted_at": None, "awarded_at": None}  # fmt: skip
+    assert graded.json()["status"] == "passed" and graded.json()["submitted_at"] is not None
+    assert attempt.xp_awarded == 90  # awarded in-process since (90 % of 100): compare that state too
+    assert attempt_data(attempt) == dict(AttemptSerializer(attempt).data)
