@@ -33,11 +33,13 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+HOST = socket.gethostname()
+
 
 def process_identifier() -> str:
     # Worker containers of a compose project share one metrics volume and each runs its worker as
-    # the same small pid: the host name keeps their files apart.
-    return f"{socket.gethostname()}-{os.getpid()}"  # process_dead() below names files the same way
+    # the same small pid: the host name keeps their files apart. Called on every metric update.
+    return f"{HOST}-{os.getpid()}"  # process_dead() below names files the same way
 
 
 def configure_multiprocess() -> None:
@@ -50,7 +52,7 @@ def configure_multiprocess() -> None:
 def process_dead(pid: int) -> None:
     """Drop a dead process's live-gauge files (gunicorn's child_exit); its counters stay summed."""
     if multiprocess_dir():
-        multiprocess.mark_process_dead(f"{socket.gethostname()}-{pid}")
+        multiprocess.mark_process_dead(f"{HOST}-{pid}")
 
 
 def multiprocess_dir() -> str | None:

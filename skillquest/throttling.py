@@ -8,9 +8,10 @@ How requests are counted: DRF's SimpleRateThrottle keeps a pickled list of reque
 key and reads and rewrites it on every request (a GET and a SET: two Redis round trips per throttle,
 two throttles per request, and a value as long as the rate). These throttles keep DRF's rates,
 scopes, cache keys and 429 + Retry-After, but count in a fixed window that opens with a key's first
-request and lasts the rate's period: one atomic Lua call per throttle (one round trip). As with DRF,
-a refused request uses no budget; it is told to retry when the window ends. Like any fixed window,
-a client can fit up to twice the rate across a window boundary, never more.
+request and lasts the rate's period: one atomic Lua call (one round trip) per throttle, or for all of
+a view's throttles at once with `ThrottlesInOneCall`. As with DRF, a refused request uses no budget
+(with `ThrottlesInOneCall`, on none of its counters); it is told to retry when the window ends.
+Like any fixed window, a client can fit up to twice the rate across a window boundary, never more.
 """
 
 from __future__ import annotations
@@ -30,82 +31,151 @@ from accounts.selectors import user_id_for_login
 
 logger = logging.getLogger("skillquest.throttling")
 
-# KEYS[1] = counter, ARGV = limit, window in ms. Returns {allowed 0/1, ms until the window ends}.
-# A value that is not a counter with an expiry (e.g. a DRF history list left by an older version)
-# is replaced by a fresh window.
-WINDOW_HIT_LUA = """
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local count = tonumber(redis.call('GET', KEYS[1]) or '0')
-local ttl = redis.call('PTTL', KEYS[1])
-if count == nil or ttl == -1 then
-  redis.call('DEL', KEYS[1])
-  count = 0
-  ttl = -2
+# KEYS = counters, ARGV = limit and window in ms for each key in turn. Returns, per key, {allowed
+# 0/1, ms until its window ends}. Counts only if every key allows: a refused request uses no
+# budget anywhere. A value that is not a counter with an expiry (e.g. a DRF history list left by an
+# older version) is replaced by a fresh window.
+WINDOW_HITS_LUA = """
+local counts, ttls, refused = {}, {}, false
+for i, key in ipairs(KEYS) do
+  local count = tonumber(redis.call('GET', key) or '0')
+  local ttl = redis.call('PTTL', key)
+  if count == nil or ttl == -1 then
+    redis.call('DEL', key)
+    count = 0
+    ttl = -2
+  end
+  counts[i] = count
+  ttls[i] = ttl
+  if count >= tonumber(ARGV[2 * i - 1]) then
+    refused = true
+  end
 end
-if count >= limit then
-  return {0, ttl}
+local result = {}
+for i, key in ipairs(KEYS) do
+  local window = tonumber(ARGV[2 * i])
+  local allowed = counts[i] < tonumber(ARGV[2 * i - 1]) and 1 or 0
+  if not refused then
+    redis.call('INCR', key)
+    if ttls[i] < 0 then
+      redis.call('PEXPIRE', key, window)
+      ttls[i] = window
+    end
+  end
+  result[2 * i - 1] = allowed
+  result[2 * i] = ttls[i] > 0 and ttls[i] or window
 end
-redis.call('INCR', KEYS[1])
-if ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], window)
-  ttl = window
-end
-return {1, ttl}
+return result
 """
-_window_hit_script = None
+_window_hits_script = None
+
+Window = tuple[str, int, int]  # cache key, limit, duration in seconds
 
 
-def window_hit(key: str, limit: int, duration: int) -> tuple[bool, float]:
-    """Count one request under `key` unless `limit` are already counted in the current window.
+def _redis_client(backend: RedisCache):
+    """The cache's Redis client, made once: `get_client()` builds a new one (~0.1 ms) on every call."""
+    cache_client = backend._cache
+    client = getattr(cache_client, "throttle_client", None)
+    if client is None:
+        client = cache_client.throttle_client = cache_client.get_client(write=True)
+    return client
 
-    Returns (allowed, seconds until the window ends).
+
+def window_hits(windows: list[Window]) -> list[tuple[bool, float]]:
+    """Count one request in each window unless one of them already holds its limit.
+
+    Returns, per window, (allowed, seconds until the window ends). All windows are read and
+    counted in one atomic Redis call (one round trip), whatever their number.
     """
     backend = caches[DEFAULT_CACHE_ALIAS]
     if isinstance(backend, RedisCache):
-        redis_key = backend.make_and_validate_key(key)
-        client = backend._cache.get_client(redis_key, write=True)
-        global _window_hit_script
-        if _window_hit_script is None:
-            _window_hit_script = client.register_script(WINDOW_HIT_LUA)  # EVALSHA, loaded on first use
-        allowed, ttl_ms = _window_hit_script(keys=[redis_key], args=[limit, duration * 1000], client=client)
-        return bool(allowed), (ttl_ms / 1000 if ttl_ms > 0 else duration)
+        keys = [backend.make_and_validate_key(key) for key, _, _ in windows]
+        client = _redis_client(backend)
+        global _window_hits_script
+        if _window_hits_script is None:
+            _window_hits_script = client.register_script(WINDOW_HITS_LUA)  # EVALSHA, loaded on first use
+        args = [value for _, limit, duration in windows for value in (limit, duration * 1000)]
+        flat = _window_hits_script(keys=keys, args=args, client=client)
+        return [(bool(flat[2 * i]), flat[2 * i + 1] / 1000) for i in range(len(windows))]
     # A process-local cache (no REDIS_URL: the quickstart): the window's end is stored with the count.
     now = time.time()
-    count, ends = backend.get(key) or (0, now + duration)
-    if ends <= now:
-        count, ends = 0, now + duration
-    if count >= limit:
-        return False, ends - now
-    backend.set(key, (count + 1, ends), math.ceil(ends - now))
-    return True, ends - now
+    state = []
+    for key, limit, duration in windows:
+        count, ends = backend.get(key) or (0, now + duration)
+        if ends <= now:
+            count, ends = 0, now + duration
+        state.append((key, count, ends, count < limit))
+    if all(allowed for *_, allowed in state):
+        for key, count, ends, _ in state:
+            backend.set(key, (count + 1, ends), math.ceil(ends - now))
+    return [(allowed, ends - now) for _, _, ends, allowed in state]
 
 
 class _FixedWindowThrottle(throttling.SimpleRateThrottle):
-    """DRF's SimpleRateThrottle (rate parsing, keys, idents) counting with `window_hit`."""
+    """DRF's SimpleRateThrottle (rate parsing, keys, idents) counting with `window_hits`."""
 
     @property
     def THROTTLE_RATES(self):  # the attribute name DRF's SimpleRateThrottle reads
         return api_settings.DEFAULT_THROTTLE_RATES
 
-    def allow_request(self, request, view):
+    def window(self, request, view) -> Window | None:
+        """This request's counter, or None when this throttle does not apply to it."""
         if self.rate is None:
-            return True
+            return None
         self.key = self.get_cache_key(request, view)
         if self.key is None:
-            return True
-        # Fail open: while Redis (the counters' store) is down, players keep submitting and the
-        # outage shows on /readyz, rather than every request becoming a 500 (docs/reliability.md).
-        try:
-            allowed, self.remaining = window_hit(self.key, self.num_requests, self.duration)
-        except RedisError:
-            logger.warning("throttle_unavailable", extra={"scope": self.scope}, exc_info=True)
-            return True
-        return allowed
+            return None
+        return self.key, self.num_requests, self.duration
+
+    def allow_request(self, request, view):
+        return check_together([self], request, view)[0] is None
 
     def wait(self):
         """Seconds until the window ends (DRF sends them, rounded up, as Retry-After)."""
         return max(self.remaining, 1)
+
+
+def check_together(throttles: list[_FixedWindowThrottle], request, view) -> list[float | None]:
+    """Check and count `throttles` in one round trip; per throttle, None if it allows the request,
+    else the seconds to wait."""
+    counted = [(throttle, window) for throttle in throttles if (window := throttle.window(request, view))]
+    waits: list[float | None] = [None] * len(throttles)
+    if not counted:
+        return waits
+    # Fail open: while Redis (the counters' store) is down, players keep submitting and the
+    # outage shows on /readyz, rather than every request becoming a 500 (docs/reliability.md).
+    try:
+        results = window_hits([window for _, window in counted])
+    except RedisError:
+        logger.warning("throttle_unavailable", extra={"scopes": [t.scope for t, _ in counted]}, exc_info=True)
+        return waits
+    position = {id(throttle): index for index, throttle in enumerate(throttles)}
+    for (throttle, _), (allowed, remaining) in zip(counted, results, strict=True):
+        throttle.remaining = remaining
+        if not allowed:
+            waits[position[id(throttle)]] = throttle.wait()
+    return waits
+
+
+class ThrottlesInOneCall:
+    """APIView mixin: the view's fixed-window throttles are checked and counted in one Redis call.
+
+    DRF calls each throttle in turn (one round trip each: two or three per request on the
+    endpoints players hit most). Other throttle classes are still asked one by one.
+    """
+
+    def check_throttles(self, request):
+        throttles = self.get_throttles()
+        windows = [throttle for throttle in throttles if isinstance(throttle, _FixedWindowThrottle)]
+        waits = [wait for wait in check_together(windows, request, self) if wait is not None]
+        waits += [
+            throttle.wait()
+            for throttle in throttles
+            if not isinstance(throttle, _FixedWindowThrottle) and not throttle.allow_request(request, self)
+        ]
+        waits = [wait for wait in waits if wait is not None]
+        if waits:
+            self.throttled(request, max(waits))
 
 
 class AnonThrottle(_FixedWindowThrottle, throttling.AnonRateThrottle):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
@@ -12,7 +13,9 @@ from accounts.models import User
 from challenges.api.views import IsStaffOrReadOnly
 from progress import leaderboard, selectors, services
 from progress.api import serializers as s
+from skillquest.cache import RecentPages
 from skillquest.errors import NotFound
+from skillquest.throttling import ThrottlesInOneCall
 
 
 def parse_user_id(pk: str) -> uuid.UUID:
@@ -22,7 +25,7 @@ def parse_user_id(pk: str) -> uuid.UUID:
         raise NotFound("User not found.", code="user_not_found")
 
 
-class UserViewSet(viewsets.GenericViewSet):
+class UserViewSet(ThrottlesInOneCall, viewsets.GenericViewSet):
     """Public progress of any player: no private fields (email, solutions) are exposed."""
 
     permission_classes = [permissions.AllowAny]
@@ -33,8 +36,7 @@ class UserViewSet(viewsets.GenericViewSet):
     @extend_schema(responses={200: s.ProgressSerializer})
     @action(detail=True, methods=["get"])
     def progress(self, request, pk=None):
-        data = selectors.user_progress(user_id=parse_user_id(pk))
-        return Response(s.ProgressSerializer(data).data)
+        return Response(s.progress_data(selectors.user_progress(user_id=parse_user_id(pk))))
 
     @extend_schema(responses={200: s.EarnedBadgeSerializer(many=True)})
     @action(detail=True, methods=["get"], pagination_class=None)  # the whole list, as the schema says
@@ -75,7 +77,7 @@ class BadgeViewSet(
         services.badge_delete(badge=instance)
 
 
-class LeaderboardView(APIView):
+class LeaderboardView(ThrottlesInOneCall, APIView):
     """Public leaderboards: all-time, this ISO week and this month (UTC), best first, ties by username."""
 
     permission_classes = [permissions.AllowAny]
@@ -85,8 +87,15 @@ class LeaderboardView(APIView):
         responses={200: s.LeaderboardSerializer},
     )
     def get(self, request):
-        # A plain dict, not the QueryDict: DRF would read `?limit=` as "use the default".
-        query = s.LeaderboardQuerySerializer(data=request.query_params.dict())
-        query.is_valid(raise_exception=True)
-        page = leaderboard.top(**query.validated_data)
-        return Response(s.LeaderboardSerializer(page).data)
+        query_string = request.META.get("QUERY_STRING", "")
+        data = leaderboard_pages.get(query_string)
+        if data is None:
+            # A plain dict, not the QueryDict: DRF would read `?limit=` as "use the default".
+            query = s.LeaderboardQuerySerializer(data=request.query_params.dict())
+            query.is_valid(raise_exception=True)
+            data = s.LeaderboardSerializer(leaderboard.top(**query.validated_data)).data
+            leaderboard_pages.put(query_string, data)  # only valid queries get here
+        return Response(data)
+
+
+leaderboard_pages = RecentPages(seconds=lambda: settings.LEADERBOARD_CACHE_SECONDS)

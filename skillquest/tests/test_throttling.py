@@ -328,3 +328,26 @@ def test_without_redis_the_counters_live_in_process_memory(rates, settings, auth
     assert_throttled(refused)
     assert int(refused["Retry-After"]) <= 60
     assert django_rq.get_connection("default").keys("*throttle_start_*") == []
+
+
+def test_a_request_refused_by_one_limit_counts_against_none(rates, auth_client, user, challenge):
+    rates(start="1/minute", user="100/minute")
+    assert start(auth_client, challenge).status_code == 201
+    for _ in range(2):
+        assert_throttled(start(auth_client, challenge))
+    redis = django_rq.get_connection("default")
+    assert [redis.get(key) for key in redis.keys(f"*throttle_user_{user.pk}")] == [b"1"]
+    assert [redis.get(key) for key in redis.keys(f"*throttle_start_{user.pk}")] == [b"1"]
+
+
+def test_all_limits_of_an_attempt_request_cost_one_redis_call(rates, auth_client, challenge):
+    rates(start="100/minute", user="100/minute")
+    redis = django_rq.get_connection("default")
+    start(auth_client, challenge)  # loads the script
+
+    def script_calls():
+        return redis.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
+
+    before = script_calls()
+    assert start(auth_client, challenge).status_code == 201  # the player's limit and the start limit
+    assert script_calls() - before == 1
