@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from challenges.api.serializers import AttemptSerializer
+from challenges.api.serializers import AttemptSerializer, attempt_data
 from progress import conditions, leaderboard
 from progress.models import Badge
 
@@ -119,3 +119,44 @@ class LeaderboardSerializer(serializers.Serializer):
     offset = serializers.IntegerField()
     limit = serializers.IntegerField()
     results = LeaderboardEntrySerializer(many=True)
+
+
+_TIMESTAMP = serializers.DateTimeField(read_only=True)
+
+
+def badge_data(badge: Badge) -> dict:
+    """`BadgeSerializer(badge).data` without building a serializer."""
+    return {
+        "id": str(badge.pk),
+        "name": badge.name,
+        "slug": badge.slug,
+        "description": badge.description,
+        "icon": badge.icon,
+        "condition": badge.condition,
+        "condition_description": badge.condition_description,
+    }
+
+
+def progress_data(progress: dict) -> dict:
+    """`ProgressSerializer(progress).data` without building its ~20 nested serializers (~1 ms per
+    response, more than the endpoint's queries); a test keeps the two outputs equal."""
+    return {
+        "user_id": str(progress["user_id"]),
+        "username": progress["username"],
+        "total_xp": progress["total_xp"],
+        "level": progress["level"],
+        "next_level_xp": progress["next_level_xp"],
+        "level_progress": float(progress["level_progress"]),
+        "rank": progress["rank"],
+        "current_streak": progress["current_streak"],
+        "longest_streak": progress["longest_streak"],
+        "recent_attempts": [attempt_data(attempt) for attempt in progress["recent_attempts"]],
+        "badges": [
+            {"badge": badge_data(earned.badge), "awarded_at": _TIMESTAMP.to_representation(earned.awarded_at)}
+            for earned in progress["badges"]
+        ],
+        "badge_progress": [
+            {"badge": badge_data(item["badge"]), "current": item["current"], "target": item["target"]}
+            for item in progress["badge_progress"]
+        ],
+    }

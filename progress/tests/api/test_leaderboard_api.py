@@ -112,3 +112,48 @@ def test_schema_describes_one_board_object_with_its_query_parameters(api_client)
     }
     entry = schema["components"]["schemas"]["LeaderboardEntry"]["properties"]
     assert set(entry) == {"rank", "user_id", "username", "xp", "level"}
+
+
+@pytest.fixture
+def page_cache(settings):
+    from progress.api.views import leaderboard_pages
+
+    settings.LEADERBOARD_CACHE_SECONDS = 0.3
+    leaderboard_pages.clear()
+    yield leaderboard_pages
+    leaderboard_pages.clear()
+
+
+def test_a_page_is_reused_for_a_moment_then_read_afresh(api_client, page_cache, django_assert_num_queries):
+    import time
+
+    now = timezone.now()
+    player("ada", (150, now))
+    leaderboard.rebuild()
+    first = api_client.get(URL, {"limit": 5})
+    bob = player("bob", (300, now))
+    leaderboard.rebuild()
+    with django_assert_num_queries(0):  # from this process's memory: no SQL, no Redis board read
+        assert api_client.get(URL, {"limit": 5}).json() == first.json()
+    assert rows(api_client.get(URL, {"limit": 6}))[0][1] == "bob"  # another query is another page
+    time.sleep(0.35)
+    fresh = api_client.get(URL, {"limit": 5}).json()
+    assert fresh["count"] == 2 and fresh["results"][0]["user_id"] == str(bob.pk)
+
+
+def test_bad_parameters_are_never_served_from_the_cache(api_client, page_cache):
+    for _ in range(2):
+        assert api_client.get(URL, {"limit": 0}).status_code == 400
+    assert len(page_cache._entries) == 0
+
+
+def test_the_page_cache_is_bounded_and_off_at_zero_seconds(settings):
+    from skillquest.cache import RecentPages
+
+    pages = RecentPages(seconds=lambda: 60, max_entries=3)
+    for key in "abcd":
+        pages.put(key, key.upper())
+    assert [pages.get(key) for key in "abcd"] == [None, "B", "C", "D"]  # the oldest made room
+    off = RecentPages(seconds=lambda: 0)
+    off.put("a", "A")
+    assert off.get("a") is None
