@@ -75,9 +75,11 @@ def awards_process(
         return []
     user_ids = sorted({row[1] for row in claimed})
     challenge_ids = {row[2] for row in claimed}
+    # FOR NO KEY UPDATE, not FOR UPDATE: awards of one player still queue on it, but a start (whose
+    # foreign-key check takes KEY SHARE on the player's row) does not wait for the award to commit.
     players = {
         pk: (total, level)
-        for pk, total, level in User.objects.select_for_update()
+        for pk, total, level in User.objects.select_for_update(no_key=True)
         .filter(pk__in=user_ids)
         .order_by("pk")
         .values_list("pk", "total_xp", "level")
