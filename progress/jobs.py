@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 from redis.exceptions import RedisError
+from rq import get_current_job
 
 from skillquest.queue import enqueue, redis_connection
 
 logger = logging.getLogger("skillquest.jobs")
 
 # While an award job is waiting in the queue, further submissions do not enqueue another: the
-# waiting job claims every pending attempt when it runs. The slot is released as the job *starts*
-# (before it claims anything), so a submission committed after that enqueues a fresh job.
+# waiting job claims every pending attempt when it runs. The job keeps the slot for a short
+# coalescing window after it was enqueued (submissions of those milliseconds join it), then releases
+# it before it claims anything, so a submission committed after that enqueues a fresh job.
 AWARD_SLOT_KEY = "skillquest:awards:job-waiting"
 AWARD_SLOT_TTL = 60  # seconds: a lost job only delays the next one this long
 MAX_BATCHES_PER_JOB = 20
+# At 200 submissions/s a job per one or two awards spent most of two cores on per-job costs (RQ's
+# bookkeeping, a transaction of ~10 statements); waiting this long makes batches of ~10 instead,
+# for at most this much more award lag (bench/README.md, awards).
+AWARD_COALESCE_SECONDS = 0.05
 
 
 def award_xp_and_badges(attempt_id: str | None = None) -> dict[str, Any]:
@@ -26,22 +34,36 @@ def award_xp_and_badges(attempt_id: str | None = None) -> dict[str, Any]:
 
     Returns how many attempts it awarded and the slugs of the badges those awards earned.
     """
+    from progress import services
+
+    _coalesce()
     _release_slot()
     awards = _award_batch([uuid.UUID(str(attempt_id))]) if attempt_id else []
     for _ in range(MAX_BATCHES_PER_JOB):
         batch = _award_batch(None)
-        if not batch:
-            break
         awards += batch
+        if len(batch) < services.AWARD_BATCH_SIZE:
+            break  # nothing was left as of this claim; later submissions schedule their own job
     else:
         schedule_award(None, force=True)  # a backlog remains: hand it to a fresh job
     return {"awarded": len(awards), "badges": sorted(slug for award in awards for slug in award.badges)}
 
 
+def _coalesce() -> None:
+    """Sleep until AWARD_COALESCE_SECONDS after this job was enqueued (not at all in-process)."""
+    job = get_current_job()
+    if job is None or job.enqueued_at is None:
+        return
+    enqueued_at = job.enqueued_at.replace(tzinfo=UTC) if job.enqueued_at.tzinfo is None else job.enqueued_at
+    wait = AWARD_COALESCE_SECONDS - (datetime.now(UTC) - enqueued_at).total_seconds()
+    if wait > 0:
+        time.sleep(wait)
+
+
 def _award_batch(attempt_ids: list[uuid.UUID] | None) -> list:
     from progress import leaderboard, services
 
-    awards = services.awards_process(attempt_ids=attempt_ids)
+    awards = services.awards_process(attempt_ids=attempt_ids, limit=services.AWARD_BATCH_SIZE)
     if awards:
         # After the awards' commit; a Redis failure is logged, never raised (the awards stand).
         leaderboard.record_awards(awards)
