@@ -9,13 +9,14 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db import connections, router
+from django.db.models import Count, DateField, IntegerField, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import user_by_id
-from challenges.models import Attempt, Challenge
+from challenges.models import Attempt, Challenge, Tag
 from progress import conditions, leaderboard, rules
 from progress.models import Badge, UserBadge
 from progress.streaks import Streaks, streaks
@@ -38,15 +39,19 @@ def user_passed_days(*, user_id: uuid.UUID, zone: zoneinfo.ZoneInfo) -> dict[dat
     """Passed attempts per local calendar date in `zone`, in one query.
 
     The date conversion happens in the database (`AT TIME ZONE` on PostgreSQL, Django's zone-aware
-    SQL function on SQLite), so only one row per active day leaves it, however long the history.
+    SQL function on SQLite: what `TruncDate(..., tzinfo=zone)` compiles to), so only one row per
+    active day leaves it, however long the history. Without the ORM: the progress endpoint runs it
+    on every read, and compiling the queryset cost more than running it.
     """
-    rows = (
-        Attempt.objects.filter(user_id=user_id, status=Attempt.Status.PASSED, submitted_at__isnull=False)
-        .annotate(day=TruncDate("submitted_at", tzinfo=zone))
-        .values("day")
-        .annotate(passed=Count("id"))
-        .order_by("day")
-        .values_list("day", "passed")
+    connection = connections[router.db_for_read(Attempt)]
+    quote = connection.ops.quote_name
+    day, day_params = connection.ops.datetime_cast_date_sql(quote("submitted_at"), (), zone.key)
+    user = Attempt._meta.get_field("user").get_db_prep_value(user_id, connection)
+    rows = sql.fetch_values(
+        f"SELECT {day}, COUNT(*) FROM {quote(Attempt._meta.db_table)}"  # noqa: S608 (model metadata only)
+        " WHERE user_id = %s AND status = %s AND submitted_at IS NOT NULL GROUP BY 1",
+        [*day_params, user, Attempt.Status.PASSED],
+        [DateField(), IntegerField()],
     )
     return dict(rows)
 
@@ -67,13 +72,25 @@ def user_streaks(*, user_id: uuid.UUID, now: datetime | None = None) -> Streaks:
     return streaks(user_passed_days(user_id=user_id, zone=zone), today=_today(zone, now))
 
 
+_COMPLETED = sql.Statement(
+    lambda table: (
+        f"SELECT DISTINCT c.id, c.difficulty, t.slug FROM {table(Attempt)} a"  # noqa: S608 (model metadata only)
+        f" JOIN {table(Challenge)} c ON c.id = a.challenge_id"
+        f" LEFT JOIN {table(Challenge.tags.through)} ct ON ct.challenge_id = c.id"
+        f" LEFT JOIN {table(Tag)} t ON t.id = ct.tag_id"
+        " WHERE a.user_id = %s AND a.status = %s"
+    ),
+    params=[Attempt._meta.get_field("user"), Attempt._meta.get_field("status")],
+)
+
+
 def user_completed_challenges(*, user_id: uuid.UUID) -> tuple[conditions.CompletedChallenge, ...]:
-    """Distinct challenges the player has passed, with difficulty and tag slugs, in one query."""
-    rows = (
-        Attempt.objects.filter(user_id=user_id, status=Attempt.Status.PASSED)
-        .order_by()
-        .values_list("challenge_id", "challenge__difficulty", "challenge__tags__slug")
-        .distinct()
+    """Distinct challenges the player has passed, with difficulty and tag slugs, in one query
+    (without the ORM, like `user_passed_days`)."""
+    rows = sql.fetch_values(
+        _COMPLETED,
+        [user_id, Attempt.Status.PASSED],
+        [Challenge._meta.pk, Challenge._meta.get_field("difficulty"), Tag._meta.get_field("slug")],
     )
     difficulty: dict[Any, str] = {}
     tags: dict[Any, set[str]] = defaultdict(set)

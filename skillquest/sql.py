@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from django.db import connections, router
-from django.db.models import DEFERRED, Field, Model
+from django.db import DEFAULT_DB_ALIAS, connections, router
+from django.db.models import DEFERRED, Field, Model, Value
 
 M = TypeVar("M", bound=Model)
 
@@ -124,6 +124,35 @@ def fetch_one(
     """`fetch_all` for a statement that finds at most one row; None without a row."""
     rows = fetch_all(statement, params, *columns)
     return rows[0] if rows else None
+
+
+def fetch_values(statement: Statement | str, params: Sequence[Any], fields: Sequence[Field]) -> list[tuple]:
+    """Rows of plain values, column i converted as the ORM converts a value of `fields[i]` (a UUID
+    or a date is text on SQLite). A `str` statement's params must already be prepared."""
+    model = next((field.model for field in fields if hasattr(field, "model")), None)
+    connection = connections[router.db_for_read(model) if model else DEFAULT_DB_ALIAS]
+    if isinstance(statement, Statement):
+        text, params = statement.text(connection), statement.prepare(params, connection)
+    else:
+        text = statement
+    converters = [
+        connection.ops.get_db_converters(Value(None, output_field=field))
+        + field.get_db_converters(connection)
+        for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(text, params)
+        rows = cursor.fetchall()
+    if not any(converters):
+        return [tuple(row) for row in rows]
+    result = []
+    for row in rows:
+        values = list(row)
+        for index, functions in enumerate(converters):
+            for convert in functions:
+                values[index] = convert(values[index], fields[index], connection)
+        result.append(tuple(values))
+    return result
 
 
 def insert(instance: Model) -> None:
