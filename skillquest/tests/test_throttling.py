@@ -351,3 +351,18 @@ def test_all_limits_of_an_attempt_request_cost_one_redis_call(rates, auth_client
     before = script_calls()
     assert start(auth_client, challenge).status_code == 201  # the player's limit and the start limit
     assert script_calls() - before == 1
+
+
+def test_leaderboard_pages_answered_from_memory_use_no_budget(rates, settings, api_client):
+    from progress.api.views import leaderboard_pages
+
+    settings.LEADERBOARD_CACHE_SECONDS = 60
+    leaderboard_pages.clear()
+    rates(anon="2/minute")
+    try:
+        # The first read builds the page (counted); the next four are answered from memory.
+        assert [api_client.get("/api/v1/leaderboard").status_code for _ in range(5)] == [200] * 5
+        assert api_client.get("/api/v1/leaderboard", {"limit": 5}).status_code == 200  # built: counted
+        assert_throttled(api_client.get("/api/v1/leaderboard", {"limit": 6}))  # a third build is refused
+    finally:
+        leaderboard_pages.clear()
