@@ -587,6 +587,51 @@ def wrk(
     raise RuntimeError(f"wrk printed no result ({shlex.join(cmd)}):\n{out.stdout}\n{out.stderr}")
 
 
+def alternating(paths: list[str], rounds: int = 2, **shape) -> list[dict]:
+    """wrk each path in turn, `rounds` times, each run `shape["seconds"] / rounds` long; one combined
+    result per path (requests over time summed; latency percentiles averaged over the runs).
+
+    On a shared machine the throughput drifts by 10-20 % from one run to the next: alternating the
+    runs of a ceiling and of the endpoint compared with it gives both the same drift.
+    """
+    seconds = shape.pop("seconds", 10) / rounds
+    runs: dict[str, list[dict]] = {path: [] for path in paths}
+    for _ in range(rounds):
+        for path in paths:
+            runs[path].append(wrk(path, seconds=seconds, **shape))
+    combined = []
+    for path in paths:
+        parts = runs[path]
+        data = {**parts[-1]}
+        data["requests"] = sum(part["requests"] for part in parts)
+        data["duration_us"] = sum(part["duration_us"] for part in parts)
+        data["rps"] = data["requests"] / (data["duration_us"] / 1e6) if data["duration_us"] else 0.0
+        data["errors"] = {k: sum(part["errors"].get(k, 0) for part in parts) for k in parts[0]["errors"]}
+        data["counters"] = {
+            k: sum(part.get("counters", {}).get(k, 0) for part in parts) for k in parts[0].get("counters", {})
+        }
+        data["latency_ms"] = {
+            k: round(statistics.mean(part["latency_ms"][k] for part in parts), 2)
+            for k in parts[0]["latency_ms"]
+        }
+        combined.append(data)
+    return combined
+
+
+def paced_submits(tokens_file: Path, challenges: str, rate: float, seconds: float) -> dict:
+    """Start+submit pairs at `rate` per second for `seconds` from bench/pacer.py's own process
+    (open loop; see why not wrk there). Returns its JSON, with `rps` (HTTP requests/s) added."""
+    cmd = [sys.executable, str(BENCH / "pacer.py"), "--port", str(PORT), "--rate", str(rate),
+           "--seconds", str(seconds), "--tokens", str(tokens_file), "--challenges", challenges]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
+    for line in out.stdout.splitlines():
+        if line.startswith("PACERJSON "):
+            data = json.loads(line[10:])
+            data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
+            return data
+    raise RuntimeError(f"pacer printed no result ({shlex.join(cmd)}):\n{out.stdout}\n{out.stderr}")
+
+
 def wrk_result(scenario: str, name: str, data: dict, memory_mb: float | None = None, **kw) -> Result:
     # Non-200 answers counted by the Lua scripts (get.lua: "bad"); wrk only counts 4xx/5xx itself.
     errors = sum(data["errors"].values()) + int(data.get("counters", {}).get("bad", 0) or 0)

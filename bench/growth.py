@@ -23,7 +23,7 @@ def main() -> int:
     p.add_argument("--sizes", default="10k,100k,1M")
     p.add_argument("--repeat", type=int, default=300)
     p.add_argument("--awards", type=int, default=200)
-    p.add_argument("--attempts-per-player", type=int, default=10, help="data set: seed --attempts N*this")
+    p.add_argument("--attempts-per-player", type=int, default=2, help="data set: seed --attempts N*this")
     args = p.parse_args()
     if args.quick:
         args.sizes, args.repeat, args.awards = "500,2000", 30, 20

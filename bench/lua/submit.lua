@@ -5,7 +5,6 @@ package.path = package.path .. ";" .. (os.getenv("BENCH_LUA_DIR") or "bench/lua"
 local common = require("common")
 local challenges, token, pending = {}, nil, nil
 local count, starts, submits, bad = 0, 0, 0, 0
-local pair_delay = tonumber(os.getenv("BENCH_PAIR_DELAY_MS") or "0")
 
 setup = common.setup
 
@@ -17,11 +16,6 @@ function init(args)
    math.randomseed(os.time() + tid)
    wrk.headers["Authorization"] = "Bearer " .. token
    wrk.headers["Content-Type"] = "application/json"
-end
-
-function delay()
-   if pending == nil then return pair_delay end
-   return 0
 end
 
 function request()
