@@ -596,8 +596,11 @@ def alternating(paths: list[str], rounds: int = 2, **shape) -> list[dict]:
     """
     seconds = shape.pop("seconds", 10) / rounds
     runs: dict[str, list[dict]] = {path: [] for path in paths}
-    for _ in range(rounds):
-        for path in paths:
+    for round_number in range(rounds):
+        # Every other round in reverse: a run right after a busy one is slower (tens of thousands of
+        # loopback sockets in TIME_WAIT; the kernel searches longer for a free port), so no path
+        # should always come first.
+        for path in paths if round_number % 2 == 0 else paths[::-1]:
             runs[path].append(wrk(path, seconds=seconds, **shape))
     combined = []
     for path in paths:

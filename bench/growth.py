@@ -36,8 +36,11 @@ def main() -> int:
             endpoints = direct["endpoints"]
             rank_field = endpoints["progress (+ rank)"].get("has_rank")
             ops = {
-                "leaderboard top 10 (API)": endpoints["leaderboard top 10"],
-                "leaderboard deep page (API)": endpoints["leaderboard deep page"],
+                "leaderboard top 10 (API, page built)": endpoints["leaderboard top 10 (page built)"],
+                "leaderboard top 10 (API, page from memory)": endpoints[
+                    "leaderboard top 10 (page from memory)"
+                ],
+                "leaderboard deep page (API, page built)": endpoints["leaderboard deep page (page built)"],
                 "progress (API)" + (" incl. rank" if rank_field else ", no rank field yet"): endpoints[
                     "progress (+ rank)"
                 ],
