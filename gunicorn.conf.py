@@ -39,6 +39,8 @@ class AppLogger(Logger):
         return None
 
 
+# Setting a logger class turns off gunicorn's automatic switch to its statsd logger when
+# `statsd_host` is set; metrics come from /metrics (django-prometheus) instead.
 logger_class = AppLogger
 
 

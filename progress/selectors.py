@@ -45,7 +45,10 @@ def user_passed_days(*, user_id: uuid.UUID, zone: zoneinfo.ZoneInfo) -> dict[dat
     """
     connection = connections[router.db_for_read(Attempt)]
     quote = connection.ops.quote_name
-    day, day_params = connection.ops.datetime_cast_date_sql(quote("submitted_at"), (), zone.key)
+    # The name TruncDate would pass: for fixed-offset zones ("Etc/GMT+10") it is the offset ("-10"),
+    # which the backend turns into "-10:00"; the key itself would be read as name and offset, sign flipped.
+    tzname = timezone._get_timezone_name(zone)
+    day, day_params = connection.ops.datetime_cast_date_sql(quote("submitted_at"), (), tzname)
     user = Attempt._meta.get_field("user").get_db_prep_value(user_id, connection)
     rows = sql.fetch_values(
         f"SELECT {day}, COUNT(*) FROM {quote(Attempt._meta.db_table)}"  # noqa: S608 (model metadata only)

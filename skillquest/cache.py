@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,7 @@ class RecentPages:
         self.seconds = seconds
         self.max_entries = max_entries
         self._entries: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()  # threaded servers (runserver, gthread) evict concurrently
 
     def get(self, key: str) -> Any | None:
         entry = self._entries.get(key)
@@ -34,9 +36,10 @@ class RecentPages:
         ttl = self.seconds()
         if ttl <= 0:
             return
-        if key not in self._entries and len(self._entries) >= self.max_entries:
-            self._entries.pop(next(iter(self._entries)), None)  # dicts keep insertion order
-        self._entries[key] = (time.monotonic() + ttl, value)
+        with self._lock:
+            if key not in self._entries and len(self._entries) >= self.max_entries:
+                self._entries.pop(next(iter(self._entries)), None)  # dicts keep insertion order
+            self._entries[key] = (time.monotonic() + ttl, value)
 
     def clear(self) -> None:
         self._entries.clear()

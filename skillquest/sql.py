@@ -1,8 +1,8 @@
-"""Single-row statements built once per process, for the paths every request takes.
+"""Statements built once per process, for the paths every request takes.
 
 The ORM spends 0.15-0.3 ms of CPU compiling each query, more than PostgreSQL takes to answer a
-primary-key lookup (bench/README.md, "What the profile says"). On the hottest paths (the JWT user,
-start and submit) these helpers build their SQL once and turn rows into model instances as the ORM
+primary-key lookup (bench/README.md, round 3). On the hottest paths (the JWT user, start, submit and
+the progress endpoint) these helpers build their SQL once and turn rows into model instances as the ORM
 does: the backend's and the field's converters, then `Model.from_db`. Saving goes through the
 fields' own `pre_save` / `get_db_prep_save`, so defaults, `auto_now_add` and JSON adaptation are the
 ORM's. Portable SQL only: the same statements run on PostgreSQL and on the SQLite quickstart.
@@ -41,7 +41,9 @@ class Columns:
 
     @property
     def using(self) -> str:
-        return router.db_for_read(self.model)
+        # The primary, as select_for_update would: these reads authenticate or precede a write (a
+        # replica behind by a moment would answer "not found" for an attempt just started).
+        return router.db_for_write(self.model)
 
     def select_list(self, alias: str) -> str:
         quote = connections[self.using].ops.quote_name
@@ -156,7 +158,11 @@ def fetch_values(statement: Statement | str, params: Sequence[Any], fields: Sequ
 
 
 def insert(instance: Model) -> None:
-    """INSERT a new instance with every concrete column; its primary key must be set in Python."""
+    """INSERT a new instance with every concrete column; its primary key must be set in Python.
+
+    For plain models only: fields computed by the database (GeneratedField, db_default) are not
+    handled; use the ORM for those.
+    """
     meta = instance._meta
     using = router.db_for_write(type(instance))
     connection = connections[using]

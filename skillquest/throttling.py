@@ -168,14 +168,13 @@ class ThrottlesInOneCall:
         throttles = self.get_throttles()
         windows = [throttle for throttle in throttles if isinstance(throttle, _FixedWindowThrottle)]
         waits = [wait for wait in check_together(windows, request, self) if wait is not None]
-        waits += [
-            throttle.wait()
-            for throttle in throttles
-            if not isinstance(throttle, _FixedWindowThrottle) and not throttle.allow_request(request, self)
-        ]
-        waits = [wait for wait in waits if wait is not None]
-        if waits:
-            self.throttled(request, max(waits))
+        refused = bool(waits)
+        for throttle in throttles:
+            if not isinstance(throttle, _FixedWindowThrottle) and not throttle.allow_request(request, self):
+                refused = True
+                waits.append(throttle.wait())  # may be None: DRF then sends no Retry-After
+        if refused:
+            self.throttled(request, max((wait for wait in waits if wait is not None), default=None))
 
 
 class AnonThrottle(_FixedWindowThrottle, throttling.AnonRateThrottle):

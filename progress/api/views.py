@@ -84,8 +84,14 @@ class LeaderboardView(ThrottlesInOneCall, APIView):
     cached = None
 
     def initial(self, request, *args, **kwargs):
-        self.cached = leaderboard_pages.get(request.META.get("QUERY_STRING", ""))
+        self.cached = leaderboard_pages.get(self.page_key(request))
         super().initial(request, *args, **kwargs)
+
+    @staticmethod
+    def page_key(request) -> str:
+        # The parameters as sent (a bad one never reaches the cache: it fails validation first);
+        # others are ignored, so junk parameters cannot fill the cache with copies of one page.
+        return "|".join(request.query_params.get(name, "") for name in ("period", "limit", "offset"))
 
     def check_throttles(self, request):
         # A page from this process's memory costs less than counting it would (a refused request,
@@ -104,7 +110,7 @@ class LeaderboardView(ThrottlesInOneCall, APIView):
             query = s.LeaderboardQuerySerializer(data=request.query_params.dict())
             query.is_valid(raise_exception=True)
             data = s.LeaderboardSerializer(leaderboard.top(**query.validated_data)).data
-            leaderboard_pages.put(request.META.get("QUERY_STRING", ""), data)  # only valid queries get here
+            leaderboard_pages.put(self.page_key(request), data)  # only valid queries get here
         return Response(data)
 
 

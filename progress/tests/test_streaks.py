@@ -145,3 +145,33 @@ class TestUserStreaks:
     def test_unknown_user_is_not_found(self):
         with pytest.raises(NotFound):
             selectors.user_streaks(user_id=uuid.uuid4())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("zone", "local_day"),
+    [
+        ("Etc/GMT+10", d(1, 9)),  # UTC-10: 05:00Z is 19:00 the day before
+        ("Etc/GMT-14", d(1, 10)),  # UTC+14: 05:00Z is 19:00 the same day
+        ("Etc/GMT+5", d(1, 10)),
+        ("America/Los_Angeles", d(1, 9)),
+        ("UTC", d(1, 10)),
+    ],
+)
+def test_passed_days_agree_with_the_orms_truncdate_in_every_kind_of_zone(make_attempt, zone, local_day):
+    """Fixed-offset zones have POSIX-inverted names: a hand-built conversion once flipped their sign."""
+    from django.db.models import Count
+    from django.db.models.functions import TruncDate
+
+    from challenges.models import Attempt
+
+    user = player(zone)
+    make_attempt(user, utc(1, 10, 5))
+    orm = dict(
+        Attempt.objects.filter(user=user, status="passed")
+        .annotate(day=TruncDate("submitted_at", tzinfo=selectors.user_zone(zone)))
+        .values("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+    )
+    assert selectors.user_passed_days(user_id=user.pk, zone=selectors.user_zone(zone)) == orm == {local_day: 1}

@@ -366,3 +366,27 @@ def test_leaderboard_pages_answered_from_memory_use_no_budget(rates, settings, a
         assert_throttled(api_client.get("/api/v1/leaderboard", {"limit": 6}))  # a third build is refused
     finally:
         leaderboard_pages.clear()
+
+
+def test_a_refusing_throttle_without_a_wait_still_refuses(rf):
+    """DRF lets a throttle refuse without saying how long to wait; the one-call check must too."""
+    from rest_framework.exceptions import Throttled
+    from rest_framework.request import Request
+    from rest_framework.throttling import BaseThrottle
+    from rest_framework.views import APIView
+
+    from skillquest.throttling import ThrottlesInOneCall
+
+    class Closed(BaseThrottle):
+        def allow_request(self, request, view):
+            return False
+
+        def wait(self):
+            return None
+
+    class View(ThrottlesInOneCall, APIView):
+        throttle_classes = [Closed]
+
+    with pytest.raises(Throttled) as refused:
+        View().check_throttles(Request(rf.get("/")))
+    assert refused.value.wait is None

@@ -157,3 +157,9 @@ def test_the_page_cache_is_bounded_and_off_at_zero_seconds(settings):
     off = RecentPages(seconds=lambda: 0)
     off.put("a", "A")
     assert off.get("a") is None
+
+
+def test_junk_parameters_do_not_fill_the_page_cache(api_client, page_cache):
+    for junk in range(5):
+        assert api_client.get(URL, {"limit": 5, "junk": junk}).status_code == 200
+    assert list(page_cache._entries) == ["|5|"]
