@@ -55,17 +55,11 @@ class Columns:
         connection = connections[using]
         converters = self._converters.get(connection.vendor)
         if converters is None:
-            converters = []
-            for index, field in enumerate(self.fields):
-                column = field.get_col(self.model._meta.db_table)
-                found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-                if found:
-                    converters.append((index, found))
-            self._converters[connection.vendor] = converters
-        row = list(values)
-        for index, functions in converters:
-            for convert in functions:
-                row[index] = convert(row[index], self.fields[index], connection)
+            table = self.model._meta.db_table
+            converters = self._converters[connection.vendor] = _converters(
+                [field.get_col(table) for field in self.fields], connection
+            )
+        row = _convert(values, converters, self.fields, connection)
         return self.model.from_db(
             using, self._attnames, [DEFERRED if index is None else row[index] for index in self._order]
         )
@@ -137,24 +131,29 @@ def fetch_values(statement: Statement | str, params: Sequence[Any], fields: Sequ
         text, params = statement.text(connection), statement.prepare(params, connection)
     else:
         text = statement
-    converters = [
-        connection.ops.get_db_converters(Value(None, output_field=field))
-        + field.get_db_converters(connection)
-        for field in fields
-    ]
+    converters = _converters([Value(None, output_field=field) for field in fields], connection)
     with connection.cursor() as cursor:
         cursor.execute(text, params)
         rows = cursor.fetchall()
-    if not any(converters):
-        return [tuple(row) for row in rows]
-    result = []
-    for row in rows:
-        values = list(row)
-        for index, functions in enumerate(converters):
-            for convert in functions:
-                values[index] = convert(values[index], fields[index], connection)
-        result.append(tuple(values))
-    return result
+    return [tuple(_convert(row, converters, fields, connection)) for row in rows]
+
+
+def _converters(expressions: Sequence[Any], connection) -> list[tuple[int, list[Callable]]]:
+    """Per column, what the ORM's compiler would call on a value read for that expression."""
+    found = []
+    for index, expression in enumerate(expressions):
+        functions = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+        if functions:
+            found.append((index, functions))
+    return found
+
+
+def _convert(row: Sequence[Any], converters: list, fields: Sequence[Field], connection) -> list[Any]:
+    values = list(row)
+    for index, functions in converters:
+        for convert in functions:
+            values[index] = convert(values[index], fields[index], connection)
+    return values
 
 
 def insert(instance: Model) -> None:

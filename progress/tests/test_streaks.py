@@ -174,4 +174,5 @@ def test_passed_days_agree_with_the_orms_truncdate_in_every_kind_of_zone(make_at
         .annotate(n=Count("id"))
         .values_list("day", "n")
     )
-    assert selectors.user_passed_days(user_id=user.pk, zone=selectors.user_zone(zone)) == orm == {local_day: 1}
+    days = selectors.user_passed_days(user_id=user.pk, zone=selectors.user_zone(zone))
+    assert days == orm == {local_day: 1}
