@@ -111,13 +111,10 @@ def main() -> int:
                     continue
                 big = users >= 1_000_000
                 results.append(
-                    h.Result(
-                        "leaderboard",
+                    latency_result(
                         f"in-process {name.replace('(+ rank)', rank_label(cost))}, {size}",
+                        cost,
                         unit="server-side",
-                        p50_ms=cost["p50_ms"],
-                        p95_ms=cost["p95_ms"],
-                        p99_ms=cost["p99_ms"],
                         target="p99 < 5 ms at 1M" if "progress" in name else "",
                         passed=(cost["p99_ms"] < 5) if ("progress" in name and big) else None,
                         extra={"queries": cost["queries"], "has_rank": cost.get("has_rank")},
@@ -125,18 +122,16 @@ def main() -> int:
                 )
             for kind in ("redis", "sql"):
                 for name, cost in direct[kind].items():
-                    results.append(
-                        h.Result(
-                            "leaderboard",
-                            f"{kind}: {name}, {size}",
-                            unit="call",
-                            p50_ms=cost["p50_ms"],
-                            p95_ms=cost["p95_ms"],
-                            p99_ms=cost["p99_ms"],
-                        )
-                    )
+                    results.append(latency_result(f"{kind}: {name}, {size}", cost, unit="call"))
     h.report(results, args.json)
     return 0
+
+
+def latency_result(name: str, cost: dict, **fields) -> h.Result:
+    """A row of in-process or raw-call latencies (bench/_direct.py's p50/p95/p99)."""
+    return h.Result(
+        "leaderboard", name, p50_ms=cost["p50_ms"], p95_ms=cost["p95_ms"], p99_ms=cost["p99_ms"], **fields
+    )
 
 
 def rank_label(cost: dict) -> str:

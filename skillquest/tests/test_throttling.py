@@ -236,17 +236,8 @@ def test_throttle_counters_live_in_redis(rates, settings, auth_client, user, cha
     assert keys and all(key.endswith(f"throttle_start_{user.pk}") for key in keys)
 
 
-def test_rates_and_proxies_come_from_the_environment():
-    env = {
-        **os.environ,
-        "THROTTLE_SUBMIT": "7/second",
-        "THROTTLE_START": "8/minute",
-        "THROTTLE_LOGIN": "9/hour",
-        "THROTTLE_REGISTER": "10/day",
-        "THROTTLE_ANON": "11/minute",
-        "THROTTLE_USER": "12/minute",
-        "NUM_PROXIES": "2",
-    }
+def rates_and_proxies_in_a_fresh_process(env: dict[str, str]) -> tuple[dict, int]:
+    """The throttle rates and NUM_PROXIES that settings.py reads from `env` (a new interpreter)."""
     code = (
         "import json, django; django.setup(); from django.conf import settings as s; "
         "print(json.dumps([s.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'], s.REST_FRAMEWORK['NUM_PROXIES']]))"
@@ -259,7 +250,21 @@ def test_rates_and_proxies_come_from_the_environment():
         text=True,
         check=True,
     )
-    rates, proxies = json.loads(result.stdout)
+    return tuple(json.loads(result.stdout))
+
+
+def test_rates_and_proxies_come_from_the_environment():
+    env = {
+        **os.environ,
+        "THROTTLE_SUBMIT": "7/second",
+        "THROTTLE_START": "8/minute",
+        "THROTTLE_LOGIN": "9/hour",
+        "THROTTLE_REGISTER": "10/day",
+        "THROTTLE_ANON": "11/minute",
+        "THROTTLE_USER": "12/minute",
+        "NUM_PROXIES": "2",
+    }
+    rates, proxies = rates_and_proxies_in_a_fresh_process(env)
     assert rates == {
         "submit": "7/second",
         "start": "8/minute",
@@ -273,19 +278,7 @@ def test_rates_and_proxies_come_from_the_environment():
 
 def test_documented_defaults():
     env = {k: v for k, v in os.environ.items() if not k.startswith("THROTTLE_") and k != "NUM_PROXIES"}
-    code = (
-        "import json, django; django.setup(); from django.conf import settings as s; "
-        "print(json.dumps([s.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'], s.REST_FRAMEWORK['NUM_PROXIES']]))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**env, "DJANGO_SETTINGS_MODULE": "skillquest.settings"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    rates, proxies = json.loads(result.stdout)
+    rates, proxies = rates_and_proxies_in_a_fresh_process(env)
     assert rates == {
         "submit": "30/minute",
         "start": "60/minute",
