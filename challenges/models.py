@@ -94,6 +94,12 @@ class Challenge(models.Model):
         return grading.needs_solution(self.grading)
 
 
+class AttemptQuerySet(models.QuerySet):
+    def award_pending(self) -> AttemptQuerySet:
+        """Graded attempts whose XP is not awarded yet: the partial index `attempt_pending_award`."""
+        return self.filter(status__in=Attempt.GRADED, xp_awarded__isnull=True)
+
+
 class Attempt(models.Model):
     class Status(models.TextChoices):
         STARTED = "started", "Started"
@@ -114,6 +120,8 @@ class Attempt(models.Model):
     started_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+
+    objects = AttemptQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at"]

@@ -1,10 +1,12 @@
-"""Challenge and attempt state changes. Awarding XP is the progress app's job (see progress.services)."""
+"""Challenge and attempt state changes. Awarding XP is the progress app's job (progress.receivers hears of
+every graded attempt through `post_save` and schedules the award)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
@@ -91,7 +93,29 @@ def attempt_start(*, user: User, challenge_id: uuid.UUID) -> Attempt:
         raise NotFound("Challenge not found.", code="challenge_not_found")
     attempt = Attempt(user=user, challenge=found[0])
     sql.insert(attempt)
+    _attempt_written(attempt, created=True)
     return attempt
+
+
+def _attempt_written(attempt: Attempt, *, created: bool, update_fields: Iterable[str] | None = None) -> None:
+    """Send the `post_save` that `attempt.save()` would have sent, for a write done in plain SQL.
+
+    Start and submit write with one statement each, built once per process (`skillquest.sql`): the
+    ORM's save() compiles its statement on every call, which cost more than PostgreSQL's answer
+    (bench/README.md), and the grade-once UPDATE needs a condition save() cannot express. Django sends
+    no signal for those writes, yet receivers must hear of every attempt written exactly as from
+    save() (progress.receivers schedules the award on it). So every SQL write of an attempt calls
+    this, right after the write and inside its transaction, as save() would; nothing else sends the
+    signal by hand.
+    """
+    post_save.send(
+        sender=Attempt,
+        instance=attempt,
+        created=created,
+        update_fields=frozenset(update_fields) if update_fields is not None else None,
+        raw=False,
+        using=attempt._state.db,
+    )
 
 
 def _attempt_metadata(*, solution: str | None, client: dict | None) -> dict[str, Any]:
@@ -154,11 +178,7 @@ def attempt_submit(
     # so of two racing submits exactly one writes and the other gets the 409.
     if not sql.update_if(attempt, SUBMIT_FIELDS, expected={"status": Attempt.Status.STARTED}):
         raise AttemptAlreadySubmitted()
-    # The signal save() would send, so progress.receivers schedules the award as for any save.
-    post_save.send(
-        sender=Attempt, instance=attempt, created=False, update_fields=frozenset(SUBMIT_FIELDS),
-        raw=False, using=attempt._state.db,
-    )  # fmt: skip
+    _attempt_written(attempt, created=False, update_fields=SUBMIT_FIELDS)
     transaction.on_commit(lambda: _report_submitted(attempt), robust=True)
     return attempt
 

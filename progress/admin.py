@@ -4,7 +4,8 @@ from django.db.models import Count, Q
 
 from accounts.admin import UserAdmin as AccountsUserAdmin
 from accounts.models import User
-from progress import conditions, jobs
+from progress import jobs
+from progress.badges import conditions
 from progress.models import Badge, UserBadge
 from skillquest.queue import enqueue_tracked
 

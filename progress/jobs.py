@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +14,10 @@ from django.conf import settings
 from redis.exceptions import RedisError
 from rq import get_current_job
 
+from progress.awards.compute import Award
+from progress.awards.services import AWARD_BATCH_SIZE, awards_process, xp_recalculate
+from progress.badges.services import badges_reevaluate
+from progress.boards.services import record_awards
 from skillquest.queue import enqueue, redis_connection
 
 logger = logging.getLogger("skillquest.jobs")
@@ -23,10 +29,17 @@ logger = logging.getLogger("skillquest.jobs")
 AWARD_SLOT_KEY = "skillquest:awards:job-waiting"
 AWARD_SLOT_TTL = 60  # seconds: a lost job only delays the next one this long
 MAX_BATCHES_PER_JOB = 20
-# At 200 submissions/s a job per one or two awards spent most of two cores on per-job costs (RQ's
-# bookkeeping, a transaction of ~10 statements); waiting this long makes batches of ~10 instead,
-# for at most this much more award lag (bench/README.md, awards).
-AWARD_COALESCE_SECONDS = 0.05
+
+
+@dataclass
+class Clock:
+    """Time as the award job sees it; tests put a fake one in `clock` instead of sleeping."""
+
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    sleep: Callable[[float], None] = time.sleep
+
+
+clock = Clock()
 
 
 def award_xp_and_badges(attempt_id: str | None = None) -> dict[str, Any]:
@@ -34,15 +47,13 @@ def award_xp_and_badges(attempt_id: str | None = None) -> dict[str, Any]:
 
     Returns how many attempts it awarded and the slugs of the badges those awards earned.
     """
-    from progress import services
-
     _coalesce()
     _release_slot()
     awards = _award_batch([uuid.UUID(str(attempt_id))]) if attempt_id else []
     for _ in range(MAX_BATCHES_PER_JOB):
         batch = _award_batch(None)
         awards += batch
-        if len(batch) < services.AWARD_BATCH_SIZE:
+        if len(batch) < AWARD_BATCH_SIZE:
             break  # nothing was left as of this claim; later submissions schedule their own job
     else:
         schedule_award(None, force=True)  # a backlog remains: hand it to a fresh job
@@ -50,23 +61,27 @@ def award_xp_and_badges(attempt_id: str | None = None) -> dict[str, Any]:
 
 
 def _coalesce() -> None:
-    """Sleep until AWARD_COALESCE_SECONDS after this job was enqueued (not at all in-process)."""
+    """Wait until `AWARD_COALESCE_SECONDS` after this job was enqueued (not at all in-process).
+
+    At 200 submissions/s a job per one or two awards spent most of two cores on per-job costs (RQ's
+    bookkeeping, a transaction of ~10 statements); waiting this long makes batches of ~10 instead,
+    for at most this much more award lag (bench/README.md, awards). 0 turns it off (the test suite).
+    """
+    window = settings.AWARD_COALESCE_SECONDS
     job = get_current_job()
-    if job is None or job.enqueued_at is None:
+    if window <= 0 or job is None or job.enqueued_at is None:
         return
     enqueued_at = job.enqueued_at.replace(tzinfo=UTC) if job.enqueued_at.tzinfo is None else job.enqueued_at
-    wait = AWARD_COALESCE_SECONDS - (datetime.now(UTC) - enqueued_at).total_seconds()
+    wait = window - (clock.now() - enqueued_at).total_seconds()
     if wait > 0:
-        time.sleep(min(wait, AWARD_COALESCE_SECONDS))  # a web host's clock ahead of ours adds nothing
+        clock.sleep(min(wait, window))  # a web host's clock ahead of ours adds nothing
 
 
-def _award_batch(attempt_ids: list[uuid.UUID] | None) -> list:
-    from progress import leaderboard, services
-
-    awards = services.awards_process(attempt_ids=attempt_ids, limit=services.AWARD_BATCH_SIZE)
+def _award_batch(attempt_ids: list[uuid.UUID] | None) -> list[Award]:
+    awards = awards_process(attempt_ids=attempt_ids, limit=AWARD_BATCH_SIZE)
     if awards:
         # After the awards' commit; a Redis failure is logged, never raised (the awards stand).
-        leaderboard.record_awards(awards)
+        record_awards(awards)
     return awards
 
 
@@ -97,16 +112,12 @@ def _release_slot() -> None:
 
 
 def recalculate_xp() -> dict[str, int]:
-    from progress import services
-
-    return services.xp_recalculate()
+    return xp_recalculate()
 
 
 def reevaluate_badges(user_ids: list[str]) -> int:
     """Admin re-evaluation: award every badge the given players qualify for (never revokes)."""
-    from progress import services
-
-    return services.badges_reevaluate(user_ids=[uuid.UUID(str(user_id)) for user_id in user_ids])
+    return badges_reevaluate(user_ids=[uuid.UUID(str(user_id)) for user_id in user_ids])
 
 
 def schedule_reevaluate_badges(user_ids: list[uuid.UUID]) -> bool:

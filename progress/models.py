@@ -8,7 +8,7 @@ from django.core.validators import URLValidator
 from django.db import models
 from django.utils import timezone
 
-from progress import conditions
+from progress.badges import conditions
 
 ICON_MAX_EMOJI_CHARS = 16
 
@@ -39,7 +39,9 @@ class Badge(models.Model):
     description = models.TextField(blank=True)
     condition = models.JSONField(
         validators=[validate_condition],
-        help_text='e.g. {"type": "xp", "threshold": 1000}; types: ' + ", ".join(conditions.REGISTRY),
+        # The types are listed where staff edit badges (admin form, API schema), not here: a new
+        # condition type must need no migration.
+        help_text='A JSON object with a "type" and its settings, e.g. {"type": "xp", "threshold": 1000}.',
     )
     icon = models.CharField(max_length=500, blank=True, validators=[validate_icon], help_text="Emoji or URL.")
     is_active = models.BooleanField(default=True)

@@ -16,7 +16,8 @@ from django.utils.text import slugify
 from accounts.models import User
 from challenges.models import Attempt, Challenge, Tag
 from challenges.services import attempt_submit
-from progress import services
+from progress.awards.services import xp_recalculate
+from progress.badges.services import badges_reevaluate
 from progress.models import Badge
 
 DEMO_PASSWORD = "SkillQuest-demo-2026"
@@ -129,7 +130,7 @@ def seed_demo() -> list[str]:
         report.append(f"Badges: {badges_made} created.")
         # Badges added to an existing demo history are earned now; new history earns them in its jobs.
         player_ids = [player.pk for player in players.values()]
-        transaction.on_commit(lambda: services.badges_reevaluate(user_ids=player_ids))
+        transaction.on_commit(lambda: badges_reevaluate(user_ids=player_ids))
     if not Attempt.objects.filter(user__in=players.values()).exists():
         for username, title, score in HISTORY:
             attempt = Attempt.objects.create(user=players[username], challenge=challenges[title])
@@ -233,7 +234,7 @@ def seed_load(
                 _insert(Attempt, ATTEMPT_COLUMNS, _load_attempt_rows(size, user_ids, challenges, rng, now), {
                     "metadata": {}
                 }, tick)  # fmt: skip
-    result = services.xp_recalculate()
+    result = xp_recalculate()
     report.append(
         f"Load data: {len(user_ids)} players, {max(existing_attempts, attempts)} attempts; "
         f"recalculation changed {result['attempts_changed']} attempts and {result['users_changed']} players."

@@ -1,5 +1,7 @@
 """Streaks: runs of consecutive calendar days with at least one passed attempt. Pure, no I/O.
 
+(The days themselves are loaded by `progress.badges.stats`, for the badges and the progress page.)
+
 The rule (one place, used by the progress page, the `consecutive_days` badge and recalculation):
 days are the local calendar dates, in the player's *current* timezone (`User.timezone`), of the
 stored UTC `submitted_at` of their passed attempts. A timezone change therefore recomputes the
@@ -10,10 +12,19 @@ DST needs no special case because dates come from a real zone conversion, not a 
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import pairwise
+
+
+def user_zone(name: str) -> zoneinfo.ZoneInfo:
+    """The player's zone; UTC if the stored name is not a known zone (it is validated on write)."""
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
 
 
 @dataclass(frozen=True)

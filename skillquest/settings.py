@@ -253,6 +253,9 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "skillquest.logging.ExceptionReporterFilter"
 # How long each web process reuses a rendered `GET /api/v1/leaderboard` page (0: never). Boards
 # change with every award; a second of staleness lets one process answer a busy board from memory.
 LEADERBOARD_CACHE_SECONDS = env.float("LEADERBOARD_CACHE_SECONDS", default=1.0)
+# How long an award job waits after it was enqueued, so that submissions of those milliseconds share
+# its batch (progress.jobs); 0 awards at once.
+AWARD_COALESCE_SECONDS = env.float("AWARD_COALESCE_SECONDS", default=0.05)
 
 # Benchmark-only ceiling views under /bench/ (bench/README.md); never turn on in production.
 BENCH_CEILINGS = env.bool("BENCH_CEILINGS", default=False)

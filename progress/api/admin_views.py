@@ -9,8 +9,9 @@ from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from progress import jobs, selectors
+from progress import jobs
 from progress.api import serializers as s
+from progress.staff.selectors import admin_stats
 from skillquest import queue
 from skillquest.errors import NotFound
 
@@ -24,7 +25,7 @@ class AdminViewSet(viewsets.GenericViewSet):
     @extend_schema(responses={200: s.AdminStatsSerializer})
     @action(detail=False, methods=["get"])
     def stats(self, request):
-        return Response(s.AdminStatsSerializer(selectors.admin_stats()).data)
+        return Response(s.AdminStatsSerializer(admin_stats()).data)
 
     @extend_schema(
         request=None,

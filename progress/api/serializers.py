@@ -3,7 +3,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from challenges.api.serializers import AttemptSerializer, attempt_data
-from progress import conditions, leaderboard
+from progress.badges import conditions
+from progress.boards.windows import PERIODS
 from progress.models import Badge
 
 
@@ -100,7 +101,7 @@ class JobStatusSerializer(serializers.Serializer):
 
 
 class LeaderboardQuerySerializer(serializers.Serializer):
-    period = serializers.ChoiceField(choices=leaderboard.PERIODS, default="all")
+    period = serializers.ChoiceField(choices=PERIODS, default="all")
     limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
     offset = serializers.IntegerField(min_value=0, max_value=10_000_000, default=0)
 
@@ -114,7 +115,7 @@ class LeaderboardEntrySerializer(serializers.Serializer):
 
 
 class LeaderboardSerializer(serializers.Serializer):
-    period = serializers.ChoiceField(choices=leaderboard.PERIODS)
+    period = serializers.ChoiceField(choices=PERIODS)
     count = serializers.IntegerField(help_text="Players on the whole board (XP > 0 in the period).")
     offset = serializers.IntegerField()
     limit = serializers.IntegerField()

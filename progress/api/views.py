@@ -11,8 +11,11 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from challenges.api.views import IsStaffOrReadOnly
-from progress import leaderboard, selectors, services
 from progress.api import serializers as s
+from progress.badges import selectors as badge_selectors
+from progress.badges import services as badge_services
+from progress.boards.selectors import top
+from progress.players.selectors import user_progress
 from skillquest.cache import RecentPages
 from skillquest.errors import NotFound
 from skillquest.throttling import ThrottlesInOneCall
@@ -36,12 +39,12 @@ class UserViewSet(ThrottlesInOneCall, viewsets.GenericViewSet):
     @extend_schema(responses={200: s.ProgressSerializer})
     @action(detail=True, methods=["get"])
     def progress(self, request, pk=None):
-        return Response(s.progress_data(selectors.user_progress(user_id=parse_user_id(pk))))
+        return Response(s.progress_data(user_progress(user_id=parse_user_id(pk))))
 
     @extend_schema(responses={200: s.EarnedBadgeSerializer(many=True)})
     @action(detail=True, methods=["get"], pagination_class=None)  # the whole list, as the schema says
     def badges(self, request, pk=None):
-        earned = selectors.user_badges(user_id=parse_user_id(pk))
+        earned = badge_selectors.user_badges(user_id=parse_user_id(pk))
         return Response(s.EarnedBadgeSerializer(earned, many=True).data)
 
 
@@ -59,7 +62,7 @@ class BadgeViewSet(
     pagination_class = None  # a handful of badges: the whole catalogue in one response
 
     def get_queryset(self):
-        return selectors.badge_list(viewer=self.request.user)
+        return badge_selectors.badge_list(viewer=self.request.user)
 
     def get_serializer_class(self):
         user = self.request.user
@@ -68,13 +71,15 @@ class BadgeViewSet(
         return s.BadgeSerializer
 
     def perform_create(self, serializer):
-        serializer.instance = services.badge_create(**serializer.validated_data)
+        serializer.instance = badge_services.badge_create(**serializer.validated_data)
 
     def perform_update(self, serializer):
-        serializer.instance = services.badge_update(badge=serializer.instance, **serializer.validated_data)
+        serializer.instance = badge_services.badge_update(
+            badge=serializer.instance, **serializer.validated_data
+        )
 
     def perform_destroy(self, instance):
-        services.badge_delete(badge=instance)
+        badge_services.badge_delete(badge=instance)
 
 
 class LeaderboardView(ThrottlesInOneCall, APIView):
@@ -109,7 +114,7 @@ class LeaderboardView(ThrottlesInOneCall, APIView):
             # A plain dict, not the QueryDict: DRF would read `?limit=` as "use the default".
             query = s.LeaderboardQuerySerializer(data=request.query_params.dict())
             query.is_valid(raise_exception=True)
-            data = s.LeaderboardSerializer(leaderboard.top(**query.validated_data)).data
+            data = s.LeaderboardSerializer(top(**query.validated_data)).data
             leaderboard_pages.put(self.page_key(request), data)  # only valid queries get here
         return Response(data)
 

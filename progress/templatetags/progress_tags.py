@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import template
 
-from progress import selectors
+from progress.badges.selectors import attempt_badges as badges_of_attempt
 
 register = template.Library()
 
@@ -15,4 +15,4 @@ def attempt_badges(user, attempt) -> list:
     """The badges `user` earned with `attempt` (one query; none before the award has run)."""
     if attempt is None or attempt.xp_awarded is None or not user.is_authenticated:
         return []
-    return selectors.attempt_badges(user_id=user.pk, attempt_id=attempt.pk)
+    return badges_of_attempt(user_id=user.pk, attempt_id=attempt.pk)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from django_rq import get_queue
@@ -109,7 +110,6 @@ def test_recalculate_xp_action_runs_the_recalculation_on_the_worker(
 
 def test_accounts_does_not_depend_on_progress():
     """progress depends on challenges and accounts, never the other way round."""
-    from pathlib import Path
 
     for app in ("accounts", "challenges"):
         for source in Path(app).rglob("*.py"):

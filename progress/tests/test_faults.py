@@ -6,13 +6,17 @@ Never the shared Redis: every test here runs its own throwaway `redis-server` on
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import django_rq
@@ -21,13 +25,18 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 from model_bakery import baker
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import User
 from challenges.models import Attempt, Challenge
 from challenges.tests.helpers import make_challenge, start, submit
-from progress import jobs, leaderboard, rules
+from progress import jobs
+from progress.awards import rules
+from progress.boards import backends
+from progress.boards import selectors as board_selectors
 from progress.models import Badge, UserBadge
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -175,7 +184,6 @@ def _assert_awarded_exactly_once(user: User, badges: set[str]) -> None:
 
 def _graded_attempts(user: User, challenges: list[Challenge], scores: list[int]) -> list[Attempt]:
     """Graded, not yet awarded attempts (as a submit leaves them), one per score, cycling challenges."""
-    from django.utils import timezone
 
     now = timezone.now()
     return [
@@ -367,9 +375,6 @@ def web_server(own_redis, db):
 
 
 def _http(base: str, method: str, path: str, token: str, body: dict | None = None):
-    import json
-    import urllib.error
-    import urllib.request
 
     request = urllib.request.Request(
         base + path,
@@ -392,7 +397,6 @@ def _web_backend_pids() -> list[int]:
 
 @pytest.mark.django_db(transaction=True)
 def test_database_connection_dropped_mid_request_fails_cleanly_and_the_next_succeeds(web_server, user):
-    from rest_framework_simplejwt.tokens import AccessToken
 
     base, log = web_server
     token = str(AccessToken.for_user(user))
@@ -413,7 +417,6 @@ def test_database_connection_dropped_mid_request_fails_cleanly_and_the_next_succ
             FOR EACH STATEMENT EXECUTE FUNCTION sq_fault_park();
             """
         )
-    import threading
 
     outcome: dict = {}
     request = threading.Thread(
@@ -477,8 +480,8 @@ def test_after_flushall_one_command_rebuilds_the_boards_to_match_the_database(ow
     assert after == before
     # And both equal what the database says, computed without Redis.
     for period in ("all", "week", "month"):
-        in_db = leaderboard.top(period, limit=100, backend=leaderboard.SqlBackend()).results
-        in_redis = leaderboard.top(period, limit=100).results
+        in_db = board_selectors.top(period, limit=100, backend=backends.SqlBackend()).results
+        in_redis = board_selectors.top(period, limit=100).results
         assert in_redis == in_db
         assert len(in_db) == len(players)
     assert own_redis.url == django_settings.REDIS_URL

@@ -15,6 +15,7 @@ from challenges import services as challenge_services
 from challenges.models import Attempt
 from challenges.tests.helpers import drain_queue, make_challenge, queued_count, start, submit
 from progress import jobs
+from skillquest.logging import JsonFormatter
 
 AWARD_JOB = "progress.jobs.award_xp_and_badges"
 
@@ -186,7 +187,6 @@ def test_in_process_mode_awards_right_after_commit(auth_client, user, settings):
 @pytest.mark.django_db(transaction=True)
 def test_the_award_log_line_keeps_its_log_level(auth_client, user, caplog):
     """The worker writes JSON lines; the event's fields must not overwrite the line's own keys."""
-    from skillquest.logging import JsonFormatter
 
     attempt_id = start(auth_client, make_challenge(xp=100))
     assert submit(auth_client, attempt_id, score=100).status_code == 200

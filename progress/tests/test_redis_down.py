@@ -14,7 +14,8 @@ from rq.job import Job
 from accounts.models import User
 from challenges.models import Attempt
 from challenges.tests.helpers import drain_queue, make_challenge, queued_count, start, submit
-from progress import jobs, services
+from progress import jobs
+from progress.awards import services as award_services
 from skillquest import queue as sq_queue
 
 CLOSED_PORT = "redis://127.0.0.1:1/0"
@@ -43,7 +44,7 @@ class TestRedisDownAtSubmit:
         assert response.json()["status"] == "passed"
         attempt = Attempt.objects.get(pk=attempt_id)
         assert (attempt.status, attempt.score, attempt.xp_awarded) == ("passed", 80, None)
-        assert services.pending_award_count() == 1
+        assert Attempt.objects.award_pending().count() == 1
 
     def test_award_pending_then_worker_awards_each_once(self, auth_client, user, redis_down):
         first, second = make_challenge(xp=100), make_challenge(xp=40)
@@ -103,7 +104,7 @@ class TestRetries:
         settings.JOBS_IN_PROCESS = False
         attempt_id = start(auth_client, make_challenge(xp=50))
         assert submit(auth_client, attempt_id, score=100).status_code == 200
-        real_award = services.awards_process
+        real_award = award_services.awards_process
         calls = []
 
         def flaky_award(**kwargs):
@@ -112,7 +113,7 @@ class TestRetries:
                 raise OperationalError("database briefly unavailable")
             return real_award(**kwargs)
 
-        monkeypatch.setattr(services, "awards_process", flaky_award)
+        monkeypatch.setattr(jobs, "awards_process", flaky_award)
         queue = django_rq.get_queue("default")
         [job] = queue.get_jobs()
         drain_queue()
@@ -142,7 +143,7 @@ class TestRetries:
             calls.append(kwargs)
             raise OperationalError("database is gone")
 
-        monkeypatch.setattr(services, "awards_process", broken_award)
+        monkeypatch.setattr(jobs, "awards_process", broken_award)
         assert submit(auth_client, attempt_id, score=90).status_code == 200
         queue = django_rq.get_queue("default")
         [job_id] = queue.job_ids
@@ -153,4 +154,4 @@ class TestRetries:
         job = Job.fetch(job_id, connection=queue.connection)
         assert "database is gone" in job.latest_result().exc_string
         # Still pending, so the sweep will pick it up once the cause is fixed.
-        assert services.pending_award_count() == 1
+        assert Attempt.objects.award_pending().count() == 1

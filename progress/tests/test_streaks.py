@@ -1,4 +1,4 @@
-"""Streaks: the pure run counter, and the selector that finds local days in the player's timezone."""
+"""Streaks: the pure run counter, and the stats loader that finds local days in the player's timezone."""
 
 from __future__ import annotations
 
@@ -6,10 +6,16 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.db.models import Count
+from django.db.models.functions import TruncDate
 from model_bakery import baker
 
-from progress import selectors
-from progress.streaks import Streaks, streaks
+from accounts.models import User
+from challenges.models import Attempt
+from progress.badges.conditions import STAT_PASSED_DAYS
+from progress.badges.stats import STATS_USER_FIELDS, load_stats, passed_days
+from progress.players.selectors import user_progress
+from progress.streaks import Streaks, streaks, user_zone
 from skillquest.errors import NotFound
 
 
@@ -51,7 +57,14 @@ def player(timezone: str):
 
 
 def local_days(user) -> list[date]:
-    return sorted(selectors.user_passed_days(user_id=user.pk, zone=selectors.user_zone(user.timezone)))
+    return sorted(passed_days(user_ids=[user.pk], zone=user_zone(user.timezone))[user.pk])
+
+
+def user_streaks(*, user_id, now: datetime) -> Streaks:
+    """The streaks the production loader gives (what the progress page and the badges read)."""
+    user = User.objects.only(*STATS_USER_FIELDS).get(pk=user_id)
+    stats = load_stats(users=[user], needs={STAT_PASSED_DAYS}, now=now)[user.pk]
+    return Streaks(current=stats.current_streak, longest=stats.longest_streak)
 
 
 @pytest.mark.django_db
@@ -61,14 +74,14 @@ class TestUserStreaks:
         make_attempt(user, utc(1, 10, 22, 30))  # 23:30 on the 10th
         make_attempt(user, utc(1, 10, 23, 30))  # 00:30 on the 11th
         assert local_days(user) == [d(1, 10), d(1, 11)]
-        assert selectors.user_streaks(user_id=user.pk, now=utc(1, 11, 12)) == Streaks(current=2, longest=2)
+        assert user_streaks(user_id=user.pk, now=utc(1, 11, 12)) == Streaks(current=2, longest=2)
 
     def test_00_30_and_23_30_local_of_one_date_are_one_day(self, make_attempt):
         user = player("America/New_York")  # UTC-5 in January: these two are on different UTC dates
         make_attempt(user, utc(1, 10, 5, 30))  # 00:30 on the 10th
         make_attempt(user, utc(1, 11, 4, 30))  # 23:30 on the 10th
         assert local_days(user) == [d(1, 10)]
-        assert selectors.user_streaks(user_id=user.pk, now=utc(1, 11, 12)) == Streaks(current=1, longest=1)
+        assert user_streaks(user_id=user.pk, now=utc(1, 11, 12)) == Streaks(current=1, longest=1)
 
     def test_spring_forward_night_splits_days_at_local_midnight(self, make_attempt):
         # Europe/Berlin moves to CEST (UTC+2) on Sunday 30 March 2025: a fixed UTC+1 offset would
@@ -85,14 +98,14 @@ class TestUserStreaks:
         make_attempt(user, utc(10, 25, 22, 30))  # 00:30 CEST on the 26th
         make_attempt(user, utc(10, 26, 22, 30))  # 23:30 CET on the 26th
         assert local_days(user) == [d(10, 26)]
-        assert selectors.user_streaks(user_id=user.pk, now=utc(10, 27, 8)) == Streaks(current=1, longest=1)
+        assert user_streaks(user_id=user.pk, now=utc(10, 27, 8)) == Streaks(current=1, longest=1)
 
     def test_a_daily_habit_across_both_dst_changes_is_unbroken(self, make_attempt):
         user = player("Europe/Berlin")
         for start in (utc(3, 27, 11), utc(10, 23, 11)):  # noon-ish local, four days around each change
             for offset in range(4):
                 make_attempt(user, start + timedelta(days=offset))
-        assert selectors.user_streaks(user_id=user.pk, now=utc(10, 26, 20)) == Streaks(current=4, longest=4)
+        assert user_streaks(user_id=user.pk, now=utc(10, 26, 20)) == Streaks(current=4, longest=4)
 
     def test_a_timezone_change_cannot_fake_a_streak(self, make_attempt):
         """Two passes half an hour apart stay one day: every attempt is read in the current zone."""
@@ -102,10 +115,10 @@ class TestUserStreaks:
         user.save(update_fields=["timezone"])
         make_attempt(user, utc(1, 10, 23, 30))  # 08:30 on the 11th in Tokyo
         assert local_days(user) == [d(1, 11)]
-        assert selectors.user_streaks(user_id=user.pk, now=utc(1, 11, 1)).longest == 1
+        assert user_streaks(user_id=user.pk, now=utc(1, 11, 1)).longest == 1
         user.timezone = "Europe/London"
         user.save(update_fields=["timezone"])
-        assert selectors.user_streaks(user_id=user.pk, now=utc(1, 11, 1)).longest == 1
+        assert user_streaks(user_id=user.pk, now=utc(1, 11, 1)).longest == 1
 
     @pytest.mark.parametrize(
         "timezone", ["UTC", "Pacific/Auckland", "America/Los_Angeles", "Asia/Kolkata", "Pacific/Kiritimati"]
@@ -116,35 +129,33 @@ class TestUserStreaks:
             make_attempt(user, utc(1, day, 12))
         user.timezone = timezone
         user.save(update_fields=["timezone"])
-        assert selectors.user_streaks(user_id=user.pk, now=utc(1, 14, 13)) == Streaks(current=5, longest=5)
+        assert user_streaks(user_id=user.pk, now=utc(1, 14, 13)) == Streaks(current=5, longest=5)
 
     def test_current_streak_uses_today_in_the_players_zone(self, make_attempt):
         user = player("Asia/Tokyo")
         make_attempt(user, utc(1, 10, 16))  # 01:00 on the 11th in Tokyo
         # 23:00 on the 12th in Tokyo: the last active day was yesterday.
-        assert selectors.user_streaks(user_id=user.pk, now=utc(1, 12, 14)).current == 1
+        assert user_streaks(user_id=user.pk, now=utc(1, 12, 14)).current == 1
         # 01:00 on the 13th in Tokyo (still the 12th in UTC): the streak is over.
-        assert selectors.user_streaks(user_id=user.pk, now=utc(1, 12, 16)).current == 0
+        assert user_streaks(user_id=user.pk, now=utc(1, 12, 16)).current == 0
 
     def test_failed_attempts_do_not_count(self, make_attempt):
         user = player("UTC")
         make_attempt(user, utc(1, 10, 12))
         make_attempt(user, utc(1, 11, 12), passed=False)
         make_attempt(user, utc(1, 12, 12))
-        assert selectors.user_streaks(user_id=user.pk, now=utc(1, 12, 13)) == Streaks(current=1, longest=1)
+        assert user_streaks(user_id=user.pk, now=utc(1, 12, 13)) == Streaks(current=1, longest=1)
 
     def test_streaks_take_two_queries_whatever_the_history(self, make_attempt, django_assert_num_queries):
         user = player("Europe/Berlin")
         for day in range(1, 29):
             make_attempt(user, utc(2, day, 12))
         with django_assert_num_queries(2):
-            assert selectors.user_streaks(user_id=user.pk, now=utc(2, 28, 13)) == Streaks(
-                current=28, longest=28
-            )
+            assert user_streaks(user_id=user.pk, now=utc(2, 28, 13)) == Streaks(current=28, longest=28)
 
     def test_unknown_user_is_not_found(self):
         with pytest.raises(NotFound):
-            selectors.user_streaks(user_id=uuid.uuid4())
+            user_progress(user_id=uuid.uuid4())
 
 
 @pytest.mark.django_db
@@ -160,19 +171,18 @@ class TestUserStreaks:
 )
 def test_passed_days_agree_with_the_orms_truncdate_in_every_kind_of_zone(make_attempt, zone, local_day):
     """Fixed-offset zones have POSIX-inverted names: a hand-built conversion once flipped their sign."""
-    from django.db.models import Count
-    from django.db.models.functions import TruncDate
-
-    from challenges.models import Attempt
 
     user = player(zone)
     make_attempt(user, utc(1, 10, 5))
     orm = dict(
         Attempt.objects.filter(user=user, status="passed")
-        .annotate(day=TruncDate("submitted_at", tzinfo=selectors.user_zone(zone)))
+        .annotate(day=TruncDate("submitted_at", tzinfo=user_zone(zone)))
         .values("day")
         .annotate(n=Count("id"))
         .values_list("day", "n")
     )
-    days = selectors.user_passed_days(user_id=user.pk, zone=selectors.user_zone(zone))
+    days = {
+        day: passed
+        for day, (passed, _) in passed_days(user_ids=[user.pk], zone=user_zone(zone))[user.pk].items()
+    }
     assert days == orm == {local_day: 1}

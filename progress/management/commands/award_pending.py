@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from progress import jobs, services
+from challenges.models import Attempt
+from progress import jobs
 
 
 class Command(BaseCommand):
     help = "Schedule the award job for every graded attempt whose XP has not been awarded yet."
 
     def handle(self, *args, **options):
-        pending = services.pending_award_count()
+        pending = Attempt.objects.award_pending().count()
         if not pending:
             self.stdout.write("No pending awards.")
             return

@@ -4,7 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import RedisError
 from tqdm import tqdm
 
-from progress import leaderboard
+from progress.boards import services as boards
+from progress.boards.backends import get_backend
 
 
 class Command(BaseCommand):
@@ -14,14 +15,14 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        backend = leaderboard.get_backend()
+        backend = get_backend()
         if backend.name == "sql":
             self.stdout.write("No REDIS_URL: leaderboards are read from the database, nothing to rebuild.")
         try:
             # disable=None: a bar on a terminal only, so logs and tests stay clean.
             quiet = True if options["verbosity"] < 1 else None
-            with tqdm(total=leaderboard.rebuild_size(), unit="entry", disable=quiet) as bar:
-                report = leaderboard.rebuild(backend=backend, on_progress=bar.update)
+            with tqdm(total=boards.rebuild_size(), unit="entry", disable=quiet) as bar:
+                report = boards.rebuild(backend=backend, on_progress=bar.update)
         except RedisError as exc:
             raise CommandError(f"Redis is unavailable ({exc}); boards not swapped in yet are unchanged.")
         for board in report:

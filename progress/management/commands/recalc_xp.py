@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from progress import services
+from progress.awards.services import xp_recalculate
 
 
 class Command(BaseCommand):
@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         started = time.perf_counter()
-        result = services.xp_recalculate()
+        result = xp_recalculate()
         elapsed = time.perf_counter() - started
         self.stdout.write(
             f"Recalculated in {elapsed:.1f}s: {result['attempts_changed']} attempt(s) and "

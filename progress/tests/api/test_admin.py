@@ -10,7 +10,7 @@ from rq import SimpleWorker
 
 from accounts.models import User
 from challenges.models import Attempt, Challenge
-from progress import services
+from progress.awards import services as award_services
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ RECALC = "/api/v1/admin/recalc-xp"
 def _award(user, challenge, score):
     status = Attempt.Status.PASSED if score >= challenge.pass_score else Attempt.Status.FAILED
     attempt = Attempt.objects.create(user=user, challenge=challenge, score=score, status=status)
-    services.xp_award(attempt_id=attempt.pk)
+    award_services.awards_process(attempt_ids=[attempt.pk])
     return attempt
 
 

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.utils import timezone
 
-from progress import leaderboard
-from progress.tests.leaderboard_factory import player
+from progress.api.views import leaderboard_pages
+from progress.boards import services as board_services
+from progress.boards import windows
+from progress.tests.boards.factory import player
+from skillquest.cache import RecentPages
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +32,7 @@ def test_anyone_reads_the_board_with_ranks_usernames_and_levels(api_client, back
     ada = player("ada", (150, now))
     player("Bob", (150, now))
     player("cy", (20, now))
-    leaderboard.rebuild()
+    board_services.rebuild()
     response = api_client.get(URL)
     assert response.status_code == 200
     body = response.json()
@@ -42,10 +47,10 @@ def test_anyone_reads_the_board_with_ranks_usernames_and_levels(api_client, back
 
 def test_periods_are_separate_boards(api_client, backend_name):
     now = timezone.now()
-    month_start = leaderboard.window_for("month", now).start
+    month_start = windows.window_for("month", now).start
     player("old", (500, month_start - timezone.timedelta(days=3)))
     player("new", (10, now))
-    leaderboard.rebuild()
+    board_services.rebuild()
     assert rows(api_client.get(URL, {"period": "all"})) == [(1, "old", 500, 3), (2, "new", 10, 1)]
     assert rows(api_client.get(URL, {"period": "month"})) == [(1, "new", 10, 1)]
     assert api_client.get(URL, {"period": "month"}).json()["period"] == "month"
@@ -80,11 +85,11 @@ def test_query_count_does_not_grow_with_the_page(api_client, backend_name, djang
     now = timezone.now()
     for index in range(30):
         player(f"p{index:02d}", (index + 1, now))
-    leaderboard.rebuild()
+    board_services.rebuild()
     # Redis: one query for the page's usernames and levels. SQL: count, page, rank of the first
     # row, usernames and levels.
     expected = 1 if backend_name == "redis" else 4
-    for period in leaderboard.PERIODS:
+    for period in windows.PERIODS:
         for limit in (1, 5, 30):
             with django_assert_num_queries(expected):
                 response = api_client.get(URL, {"limit": limit, "period": period})
@@ -97,7 +102,7 @@ def test_progress_shows_the_all_time_rank(api_client, backend_name):
     tied_a = player("tied-a", (100, now))
     tied_b = player("tied-b", (100, now))
     newcomer = player("newcomer")
-    leaderboard.rebuild()
+    board_services.rebuild()
     ranks = [api_client.get(f"/api/v1/users/{u.pk}/progress").json()["rank"] for u in (first, tied_a, tied_b)]
     assert ranks == [1, 2, 2]
     assert api_client.get(f"/api/v1/users/{newcomer.pk}/progress").json()["rank"] is None
@@ -116,7 +121,6 @@ def test_schema_describes_one_board_object_with_its_query_parameters(api_client)
 
 @pytest.fixture
 def page_cache(settings):
-    from progress.api.views import leaderboard_pages
 
     settings.LEADERBOARD_CACHE_SECONDS = 0.3
     leaderboard_pages.clear()
@@ -125,14 +129,13 @@ def page_cache(settings):
 
 
 def test_a_page_is_reused_for_a_moment_then_read_afresh(api_client, page_cache, django_assert_num_queries):
-    import time
 
     now = timezone.now()
     player("ada", (150, now))
-    leaderboard.rebuild()
+    board_services.rebuild()
     first = api_client.get(URL, {"limit": 5})
     bob = player("bob", (300, now))
-    leaderboard.rebuild()
+    board_services.rebuild()
     with django_assert_num_queries(0):  # from this process's memory: no SQL, no Redis board read
         assert api_client.get(URL, {"limit": 5}).json() == first.json()
     assert rows(api_client.get(URL, {"limit": 6}))[0][1] == "bob"  # another query is another page
@@ -148,7 +151,6 @@ def test_bad_parameters_are_never_served_from_the_cache(api_client, page_cache):
 
 
 def test_the_page_cache_is_bounded_and_off_at_zero_seconds(settings):
-    from skillquest.cache import RecentPages
 
     pages = RecentPages(seconds=lambda: 60, max_entries=3)
     for key in "abcd":

@@ -6,12 +6,16 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
 from challenges.models import Attempt
 from challenges.tests.helpers import ATTEMPTS, CHALLENGES, drain_queue, make_challenge, start, submit
-from progress import rules
+from progress.api import serializers as s
+from progress.awards import rules
+from progress.models import Badge, UserBadge
+from progress.players.selectors import user_progress
 
 PROGRESS = "/api/v1/users/{}/progress"
 
@@ -138,11 +142,6 @@ def test_the_plain_renderer_matches_the_documented_serializer(
     api_client, user, settings, django_capture_on_commit_callbacks
 ):
     """`progress_data` answers without building serializers; it must say what ProgressSerializer says."""
-    from django.utils import timezone
-
-    from progress.api import serializers as s
-    from progress.models import Badge, UserBadge
-    from progress.selectors import user_progress
 
     settings.JOBS_IN_PROCESS = True
     player = APIClient()

@@ -9,10 +9,10 @@ from model_bakery import baker
 
 from accounts.models import User
 from challenges.models import Attempt, Challenge
-from progress import leaderboard
+from progress.boards import services as board_services
 from progress.models import Badge, UserBadge
+from progress.tests.boards.factory import player
 from progress.tests.browser.support import assert_accessible, check_layout, save_readme_screenshot
-from progress.tests.leaderboard_factory import player
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -70,7 +70,7 @@ def rivals(count: int, *, top_xp: int = 2400) -> list[User]:
         )
         for index in range(count)
     ]
-    leaderboard.rebuild()
+    board_services.rebuild()
     return made
 
 
@@ -175,7 +175,7 @@ def test_every_page_is_accessible_and_fits_a_phone(page, live_server, catalogue,
     )  # fmt: skip
     User.objects.filter(pk=user.pk).update(total_xp=135, level=2)
     UserBadge.objects.create(user=user, badge=badges[0])
-    leaderboard.rebuild()
+    board_services.rebuild()
     User.objects.create_user(username="boss", email="boss@example.com", password=PASSWORD, is_staff=True)
 
     anonymous_pages = {

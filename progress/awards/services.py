@@ -1,0 +1,179 @@
+"""Awarding XP exactly once, keeping levels and badges in step; recalculating from the database."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import uuid
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.db.models import Case, F, Sum, Value, When
+from django.utils import timezone
+
+from accounts.models import User
+from challenges.models import Attempt
+from progress.awards import rules
+from progress.awards.compute import Award, Claimed, compute_awards
+from progress.awards.recalc import recalculate_xp
+from progress.badges import conditions
+from progress.badges.services import badges_award_missing, badges_evaluate
+from progress.boards import services as boards
+from progress.models import UserBadge
+from skillquest import metrics
+from skillquest.logging import log_event
+
+logger = logging.getLogger("skillquest.awards")
+
+AWARD_BATCH_SIZE = 500
+
+
+@transaction.atomic
+def awards_process(
+    *, attempt_ids: Sequence[uuid.UUID] | None = None, limit: int = AWARD_BATCH_SIZE
+) -> list[Award]:
+    """Award a batch of pending attempts (the given ones, or the oldest), each exactly once.
+
+    Safe to run twice or in parallel: attempts are claimed with FOR UPDATE SKIP LOCKED, so two
+    workers never take the same one, and `xp_awarded IS NULL` makes every later run a no-op.
+    The players' rows are then locked in id order (no deadlock between batches), which serialises
+    all awards of one player: the best-earlier-result rule and the totals see every earlier award.
+    A batch costs a fixed handful of statements however many attempts it holds.
+    """
+    claimed = _claim(attempt_ids=attempt_ids, limit=limit)
+    if not claimed:
+        return []
+    user_ids = sorted({attempt.user_id for attempt in claimed})
+    # FOR NO KEY UPDATE, not FOR UPDATE: awards of one player still queue on it, but a start (whose
+    # foreign-key check takes KEY SHARE on the player's row) does not wait for the award to commit.
+    totals = dict(
+        User.objects.select_for_update(no_key=True)
+        .filter(pk__in=user_ids)
+        .order_by("pk")
+        .values_list("pk", "total_xp")
+    )
+    # Earlier awards on a challenge telescope to its best result so far: their sum is what it paid out.
+    paid = {
+        (user_id, challenge_id): amount
+        for user_id, challenge_id, amount in Attempt.objects.filter(
+            user_id__in=user_ids,
+            challenge_id__in={attempt.challenge_id for attempt in claimed},
+            xp_awarded__isnull=False,
+        )
+        .values_list("user_id", "challenge_id")
+        .annotate(amount=Sum("xp_awarded"))
+        .order_by()
+    }
+    awards = compute_awards(claimed, totals=totals, paid=paid, now=timezone.now())
+    _write(awards, totals_before=totals)
+    # Badges in the same transaction as the XP: a failure rolls both back and the retry redoes both,
+    # so no award ever commits without the badges it earned.
+    badges = _badges_earned(awards)
+    transaction.on_commit(lambda: _report(awards, badges), robust=True)
+    earned: dict[str, list[str]] = {}
+    for user_badge in badges:
+        earned.setdefault(user_badge.metadata["attempt_id"], []).append(user_badge.badge.slug)
+    return [
+        dataclasses.replace(award, badges=tuple(earned[str(award.attempt_id)]))
+        if str(award.attempt_id) in earned
+        else award
+        for award in awards
+    ]
+
+
+def _claim(*, attempt_ids: Sequence[uuid.UUID] | None, limit: int) -> list[Claimed]:
+    pending = Attempt.objects.award_pending()
+    if attempt_ids is not None:
+        pending = pending.filter(pk__in=list(attempt_ids))
+    rows = (
+        pending.select_for_update(skip_locked=True, of=("self",))
+        .order_by("submitted_at", "id")
+        .values_list(
+            "id", "user_id", "challenge_id", "score", "challenge__xp", "challenge__pass_score", "submitted_at"
+        )[:limit]
+    )
+    return [Claimed(*row) for row in rows]
+
+
+def _write(awards: list[Award], *, totals_before: dict[uuid.UUID, int]) -> None:
+    """The attempts' XP and award times, then the players' totals and levels, in two statements."""
+    Attempt.objects.filter(pk__in=[award.attempt_id for award in awards]).update(
+        xp_awarded=Case(*(When(pk=a.attempt_id, then=Value(a.xp)) for a in awards)),
+        awarded_at=Case(*(When(pk=a.attempt_id, then=Value(a.awarded_at)) for a in awards)),
+    )
+    totals = {award.user_id: award.total_xp for award in awards}  # each player's last award wins
+    gained = {pk: total - totals_before[pk] for pk, total in totals.items() if total != totals_before[pk]}
+    if gained:
+        # Atomic increments (total_xp = total_xp + x); the rows are locked, so they equal `totals`.
+        User.objects.filter(pk__in=list(gained)).update(
+            total_xp=F("total_xp") + Case(*(When(pk=pk, then=Value(xp)) for pk, xp in gained.items())),
+            level=Case(*(When(pk=pk, then=Value(rules.level_for_xp(totals[pk]))) for pk in gained)),
+        )
+    for award in awards:
+        log_event(
+            logger,
+            "xp_awarded",
+            user_id=str(award.user_id),
+            attempt_id=str(award.attempt_id),
+            challenge_id=str(award.challenge_id),
+            score=award.score,
+            xp=award.xp,
+            total_xp=award.total_xp,
+            # Not `level`: that key is the log line's own severity.
+            new_level=award.level,
+        )
+        if award.levelled_up:
+            log_event(
+                logger,
+                "level_up",
+                user_id=str(award.user_id),
+                attempt_id=str(award.attempt_id),
+                old_level=award.old_level,
+                new_level=award.level,
+                total_xp=award.total_xp,
+            )
+
+
+def _badges_earned(awards: list[Award]) -> list[UserBadge]:
+    """Evaluate, per player, only the condition types this batch's awards can have changed.
+
+    New badges are credited to the player's last award in the batch (recorded in their metadata).
+    """
+    kinds: dict[uuid.UUID, set[str]] = {}
+    last_attempt: dict[uuid.UUID, uuid.UUID] = {}
+    for award in awards:
+        changed = conditions.kinds_changed_by(xp=award.xp, levelled_up=award.levelled_up, passed=award.passed)
+        if changed:
+            kinds.setdefault(award.user_id, set()).update(changed)
+            last_attempt[award.user_id] = award.attempt_id
+    if not kinds:
+        return []
+    return badges_evaluate(user_ids=list(kinds), kinds=kinds, attempt_ids=last_attempt)
+
+
+def _report(awards: list[Award], badges: list[UserBadge]) -> None:
+    for award in awards:
+        lag = (award.awarded_at - award.submitted_at).total_seconds() if award.submitted_at else None
+        metrics.xp_awarded(xp=award.xp, lag_seconds=lag)
+    for user_badge in badges:
+        metrics.badge_awarded(user_badge.badge.slug)
+
+
+def xp_recalculate() -> dict[str, int]:
+    """Recalculate XP and levels from the database (set-based), then refresh what derives from them:
+    the leaderboards are rebuilt (only a rebuild can lower a score) and missing badges awarded."""
+    result = recalculate_xp()
+    boards.rebuild()
+    badges = badges_award_missing()
+    log_event(
+        logger,
+        "xp_recalculated",
+        attempts_changed=result.attempts_changed,
+        users_changed=result.users_changed,
+        badges_awarded=badges,
+    )
+    return {
+        "attempts_changed": result.attempts_changed,
+        "users_changed": result.users_changed,
+        "badges_awarded": badges,
+    }

@@ -1,0 +1,216 @@
+"""Badge state changes: the one evaluator, the set-based award of recalculation, and staff edits.
+
+Badges are never revoked: a player keeps a badge when its condition gets harder, and an awarded badge
+is deactivated rather than deleted. Each badge is held at most once per player, whoever races: every
+insert is ON CONFLICT DO NOTHING against the (user, badge) unique constraint.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F, FilteredRelation, Q
+from django.utils import timezone
+
+from accounts.models import User
+from challenges.services import unique_slug
+from progress.badges import conditions
+from progress.badges.conditions import Condition
+from progress.badges.conditions.base import column, table
+from progress.badges.stats import STATS_USER_FIELDS, load_stats
+from progress.models import Badge, UserBadge
+from skillquest import metrics
+from skillquest.errors import BadgeHasAwards
+from skillquest.logging import log_event
+
+logger = logging.getLogger("skillquest.awards")
+
+EVALUATION_BATCH = 500
+RECALCULATION_METADATA = json.dumps({"source": "recalculation"})
+
+
+def badges_evaluate(
+    *,
+    user_ids: Iterable[uuid.UUID],
+    kinds: Mapping[uuid.UUID, Iterable[str]] | None = None,
+    attempt_ids: Mapping[uuid.UUID, uuid.UUID] | None = None,
+    now: datetime | None = None,
+) -> list[UserBadge]:
+    """Award each player every active badge they now qualify for and do not hold; return those created.
+
+    `kinds` limits each player's check to those condition types (the award job passes what the
+    player's awards can have changed); without it every type is checked (re-evaluation). A player's
+    entry in `attempt_ids` is recorded in their new badges' metadata.
+
+    A fixed number of queries however many players and badges: the candidate badges with who of
+    these players holds them, the players, their stats (`load_stats`), then the insert and read-back.
+    """
+    user_ids = list(user_ids)
+    wanted: dict[uuid.UUID, frozenset[str]] = {
+        pk: frozenset(kinds.get(pk, ()) if kinds is not None else conditions.REGISTRY) for pk in user_ids
+    }
+    all_kinds = frozenset().union(*wanted.values())
+    if not all_kinds:
+        return []
+    rows = (
+        Badge.objects.filter(is_active=True, condition__type__in=sorted(all_kinds))
+        .annotate(held=FilteredRelation("awards", condition=Q(awards__user_id__in=user_ids)))
+        .annotate(holder=F("held__user_id"))
+    )
+    badges: dict[uuid.UUID, tuple[Badge, Condition]] = {}
+    held: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    for badge in rows:
+        if badge.holder is not None:
+            held.add((badge.holder, badge.pk))
+        if badge.pk not in badges:
+            condition = _parsed(badge)
+            if condition is not None:
+                badges[badge.pk] = (badge, condition)
+    candidates = {
+        pk: [
+            (badge, condition)
+            for badge, condition in badges.values()
+            if condition.type in player_kinds and (pk, badge.pk) not in held
+        ]
+        for pk, player_kinds in wanted.items()
+    }
+    candidates = {pk: pairs for pk, pairs in candidates.items() if pairs}
+    if not candidates:
+        return []
+    users = list(User.objects.filter(pk__in=list(candidates)).only(*STATS_USER_FIELDS))
+    needs = {
+        user.pk: conditions.needs_of(condition.type for _, condition in candidates[user.pk]) for user in users
+    }
+    stats = load_stats(users=users, needs=needs, now=now)
+    attempt_ids = attempt_ids or {}
+    earned = [
+        UserBadge(
+            user_id=user.pk,
+            badge=badge,
+            metadata={"attempt_id": str(attempt_ids[user.pk])} if user.pk in attempt_ids else {},
+        )
+        for user in users
+        for badge, condition in candidates[user.pk]
+        if condition.evaluate(stats[user.pk])
+    ]
+    return _insert_new_badges(earned) if earned else []
+
+
+def badges_reevaluate(*, user_ids: Iterable[uuid.UUID]) -> int:
+    """Check every badge type for each player (admin action, recalculation on SQLite). Badges awarded."""
+    ids, awarded = iter(user_ids), 0
+    while chunk := list(islice(ids, EVALUATION_BATCH)):
+        awarded += len(badges_evaluate(user_ids=chunk))
+    return awarded
+
+
+def badges_award_missing(*, now: datetime | None = None) -> int:
+    """Give every active badge to every active player who qualifies and lacks it (never revokes).
+
+    Set-based on PostgreSQL: one INSERT ... SELECT per badge from its condition's own SQL, so
+    recalculation stays a few statements at any number of players. The SQLite quickstart runs the
+    same rules through the evaluator instead, a batch of players at a time.
+    """
+    if connection.vendor != "postgresql":
+        return badges_reevaluate(user_ids=User.objects.filter(is_active=True).values_list("pk", flat=True))
+    now = now or timezone.now()
+    awarded = 0
+    for badge in Badge.objects.filter(is_active=True):
+        condition = _parsed(badge)
+        if condition is None:
+            continue
+        count = _insert_qualifying(badge_id=badge.pk, condition=condition, now=now)
+        if count:
+            log_event(logger, "badges_awarded_missing", badge=badge.slug, count=count)
+            transaction.on_commit(lambda slug=badge.slug, n=count: metrics.badge_awarded(slug, count=n))
+        awarded += count
+    return awarded
+
+
+def _insert_qualifying(*, badge_id: uuid.UUID, condition: Condition, now: datetime) -> int:
+    select, params = condition.qualifying_sql(now=now)
+    ub = {name: column(UserBadge, name) for name in ("id", "user", "badge", "awarded_at", "metadata")}
+    # Only table and column names from the models' metadata are interpolated; values are parameters.
+    statement = (
+        f"INSERT INTO {table(UserBadge)} ({ub['id']}, {ub['user']}, {ub['badge']}, {ub['awarded_at']},"  # noqa: S608
+        f" {ub['metadata']}) SELECT gen_random_uuid(), q.user_id, %s, %s, %s::jsonb"
+        f" FROM (SELECT DISTINCT user_id FROM ({select}) s) q"
+        f" JOIN {table(User)} u ON {column(User, 'id', 'u')} = q.user_id AND {column(User, 'is_active', 'u')}"
+        f" ON CONFLICT ({ub['user']}, {ub['badge']}) DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [badge_id, now, RECALCULATION_METADATA, *params])
+        return cursor.rowcount
+
+
+def _parsed(badge: Badge) -> Condition | None:
+    try:
+        return conditions.parse(badge.condition)
+    except conditions.ConditionError:
+        logger.warning("badge_condition_invalid", extra={"badge_id": str(badge.pk)})
+        return None
+
+
+def _insert_new_badges(earned: Sequence[UserBadge]) -> list[UserBadge]:
+    """Insert the badges; return (and log) only those this call created.
+
+    The read-back by the primary keys generated here tells which rows were actually inserted (a
+    concurrent evaluation may have inserted the same (user, badge) first).
+    """
+    with transaction.atomic():
+        UserBadge.objects.bulk_create(earned, ignore_conflicts=True)
+        inserted = set(
+            UserBadge.objects.filter(pk__in=[award.pk for award in earned]).values_list("pk", flat=True)
+        )
+    created = [award for award in earned if award.pk in inserted]
+    for award in created:
+        log_event(
+            logger,
+            "badge_awarded",
+            user_id=str(award.user_id),
+            badge_id=str(award.badge_id),
+            badge=award.badge.slug,
+            attempt_id=award.metadata.get("attempt_id"),
+        )
+    return created
+
+
+def _badge_slug(name: str, *, exclude_pk: uuid.UUID | None = None) -> str:
+    return unique_slug(Badge, name, exclude_pk=exclude_pk, max_length=120)
+
+
+@transaction.atomic
+def badge_create(**fields: Any) -> Badge:
+    fields["condition"] = conditions.validate(fields["condition"])
+    if not fields.get("slug"):
+        fields["slug"] = _badge_slug(fields["name"])
+    return Badge.objects.create(**fields)
+
+
+@transaction.atomic
+def badge_update(*, badge: Badge, **fields: Any) -> Badge:
+    """Edit a badge. Players who already hold it keep it, even if the condition gets harder."""
+    if "condition" in fields:
+        fields["condition"] = conditions.validate(fields["condition"])
+    if "slug" in fields and not fields["slug"]:
+        fields["slug"] = _badge_slug(fields.get("name", badge.name), exclude_pk=badge.pk)
+    for name, value in fields.items():
+        setattr(badge, name, value)
+    badge.save()
+    return badge
+
+
+@transaction.atomic
+def badge_delete(*, badge: Badge) -> None:
+    """Delete a badge nobody holds; an awarded badge is deactivated instead (badges are never revoked)."""
+    locked = Badge.objects.select_for_update().get(pk=badge.pk)
+    if UserBadge.objects.filter(badge=locked).exists():
+        raise BadgeHasAwards()
+    locked.delete()

@@ -1,0 +1,52 @@
+"""What boards answer, and competition ranking (1, 2, 2, 4). Pure, no I/O."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+Row = tuple[int, uuid.UUID, int]  # (rank, user_id, xp)
+
+
+@dataclass(frozen=True)
+class Entry:
+    rank: int
+    user_id: uuid.UUID
+    username: str
+    xp: int
+    level: int
+
+
+@dataclass(frozen=True)
+class Page:
+    period: str
+    count: int  # players on the whole board
+    offset: int
+    limit: int
+    results: list[Entry]
+
+
+@dataclass(frozen=True)
+class Standing:
+    rank: int
+    xp: int
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    key: str
+    players: int
+
+
+def ranked(rows: list[tuple[uuid.UUID, int]], *, first_rank: int, offset: int) -> list[Row]:
+    """Competition ranks for a page: a row ties with the one before it or takes its 1-based position."""
+    result: list[Row] = []
+    for index, (user_id, xp) in enumerate(rows):
+        if index == 0:
+            rank = first_rank
+        elif xp != result[-1][2]:
+            rank = offset + index + 1
+        else:
+            rank = result[-1][0]
+        result.append((rank, user_id, xp))
+    return result

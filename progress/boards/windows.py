@@ -1,0 +1,50 @@
+"""Periods and their windows: which board a moment falls in, by UTC calendar. Pure, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from django.utils import timezone
+
+PERIODS = ("all", "week", "month")
+KEY_PREFIX = "leaderboard"
+# A windowed board outlives its window a little: an award made at 23:59:59 on Sunday may be
+# recorded a moment after midnight, and its key must not vanish under it.
+EXPIRY_GRACE = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Window:
+    period: str
+    key: str
+    start: datetime | None = None  # inclusive, UTC; None for all-time
+    end: datetime | None = None  # exclusive, UTC
+
+    @property
+    def expires_at(self) -> datetime | None:
+        return self.end + EXPIRY_GRACE if self.end else None
+
+
+def window_for(period: str, at: datetime | None = None) -> Window:
+    """The board that `at` (default: now) falls in, by UTC calendar."""
+    if period not in PERIODS:
+        raise ValueError(f"Unknown leaderboard period {period!r}.")
+    if period == "all":
+        return Window("all", f"{KEY_PREFIX}:all")
+    day = (at or timezone.now()).astimezone(UTC).date()
+    if period == "week":
+        monday = day - timedelta(days=day.weekday())
+        start = datetime.combine(monday, time.min, tzinfo=UTC)
+        iso_year, iso_week, _ = monday.isocalendar()
+        key = f"{KEY_PREFIX}:week:{iso_year}-W{iso_week:02d}"
+        return Window("week", key, start, start + timedelta(days=7))
+    start = datetime.combine(day.replace(day=1), time.min, tzinfo=UTC)
+    next_month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
+    end = start.replace(year=next_month[0], month=next_month[1])
+    return Window("month", f"{KEY_PREFIX}:month:{start:%Y-%m}", start, end)
+
+
+def current_windows(at: datetime | None = None) -> list[Window]:
+    at = at or timezone.now()
+    return [window_for(period, at) for period in PERIODS]

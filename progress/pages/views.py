@@ -1,0 +1,193 @@
+"""Player pages (home, leaderboard, profile) and the staff dashboard.
+
+Each view combines the selectors of the rooms it shows (boards, players, badges, staff) and the
+charts; none of them reads a table itself.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import User
+from challenges import selectors as challenge_selectors
+from progress import jobs
+from progress.badges.selectors import latest_badges
+from progress.boards import selectors as boards
+from progress.boards.ranks import Entry
+from progress.boards.windows import PERIODS
+from progress.pages import charts
+from progress.players.selectors import activity_by_day, heatmap_first_day, player_overview, user_progress
+from progress.staff.selectors import admin_stats
+from progress.streaks import user_zone
+from skillquest import queue
+from skillquest.errors import NotFound, ServiceUnavailable
+
+HOME_CHALLENGES = 3
+HOME_BOARD_SIZE = 5
+LEADERBOARD_PER_PAGE = 20
+STAFF_BOARD_SIZE = 10
+JOB_ID = re.compile(r"\A[0-9a-f]{32}\Z")
+PERIOD_TABS = (("all", "All time"), ("week", "This week"), ("month", "This month"))
+
+
+def staff_required(view):
+    """Anonymous visitors are sent to log in; signed-in players get 403."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not request.user.is_staff:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@require_GET
+def home(request):
+    """Challenge highlights, the all-time top 5 and, signed in, the level bar and newest badges."""
+    highlights = challenge_selectors.challenge_highlights(limit=HOME_CHALLENGES)
+    results = challenge_selectors.player_results(user=request.user, challenge_ids=[c.pk for c in highlights])
+    signed_in = request.user.is_authenticated
+    context = {
+        "cards": [(challenge, results.get(challenge.pk)) for challenge in highlights],
+        "top": boards.top("all", limit=HOME_BOARD_SIZE).results,
+        "overview": player_overview(user=request.user) if signed_in else None,
+        "latest_badges": latest_badges(user_id=request.user.pk) if signed_in else [],
+    }
+    return render(request, "progress/home.html", context)
+
+
+def page_links(current: int, last: int, *, around: int = 2) -> list[int | None]:
+    """Page numbers to link: the first, the last and a few around the current one; None marks a gap."""
+    shown = sorted({1, last, *range(max(1, current - around), min(last, current + around) + 1)})
+    links: list[int | None] = []
+    for number in shown:
+        if links and number - links[-1] > 1:
+            links.append(None)
+        links.append(number)
+    return links
+
+
+def leaderboard_context(
+    *, period: str, page: int, viewer: User | None, per_page: int = LEADERBOARD_PER_PAGE
+) -> dict[str, Any]:
+    """One page of a board, and the signed-in viewer's own row when it is not on that page.
+
+    A fixed number of queries whatever `per_page` is: the board's page (see `boards.top`) and,
+    for a viewer off the page, their standing (Redis only, or one aggregate on the SQL backend).
+    """
+    if period not in PERIODS:
+        raise NotFound("No such leaderboard.", code="leaderboard_not_found")
+    if page < 1:
+        raise NotFound("No such page.", code="page_not_found")
+    board = boards.top(period, limit=per_page, offset=(page - 1) * per_page)
+    num_pages = max(1, -(-board.count // per_page))
+    if page > num_pages:
+        raise NotFound("No such page.", code="page_not_found")
+    signed_in = viewer is not None and viewer.is_authenticated
+    viewer_on_page = signed_in and any(entry.user_id == viewer.pk for entry in board.results)
+    own_entry = None
+    if signed_in and not viewer_on_page:
+        standing = boards.standing_for(viewer, period)
+        if standing is not None:
+            own_entry = Entry(standing.rank, viewer.pk, viewer.username, standing.xp, viewer.level)
+    return {
+        "period": period,
+        "board": board,
+        "page_number": page,
+        "num_pages": num_pages,
+        "viewer_id": viewer.pk if signed_in else None,
+        "viewer_on_page": viewer_on_page,
+        "own_entry": own_entry,
+    }
+
+
+@require_GET
+def leaderboard(request):
+    period = request.GET.get("period", "all")
+    page_param = request.GET.get("page", "1")
+    if not page_param.isdigit() or len(page_param) > 9:
+        raise Http404("No such page.")
+    try:
+        page = leaderboard_context(period=period, page=int(page_param), viewer=request.user)
+    except NotFound as error:
+        raise Http404(str(error))
+    page["tabs"] = PERIOD_TABS
+    page["page_links"] = page_links(page["page_number"], page["num_pages"])
+    return render(request, "progress/leaderboard.html", page)
+
+
+@require_GET
+def profile(request, username: str):
+    """A fixed number of queries whatever the history's size: rank, streaks, recent attempts and
+    badges (earned, and locked with their progress) are the progress endpoint's own figures."""
+    user = User.objects.filter(username__iexact=username, is_active=True).first()
+    if user is None:
+        raise Http404("User not found.")
+    today = timezone.now().astimezone(user_zone(user.timezone or "UTC")).date()
+    progress = user_progress(user_id=user.pk)
+    first = heatmap_first_day(today)
+    activity = activity_by_day(user=user, first=first, today=today)
+    context = {
+        "profile_user": user,
+        "is_own": request.user.is_authenticated and request.user.pk == user.pk,
+        "overview": player_overview(user=user),
+        "rank": progress["rank"],
+        "current_streak": progress["current_streak"],
+        "longest_streak": progress["longest_streak"],
+        "recent_attempts": progress["recent_attempts"],
+        "badges": progress["badges"],
+        "badge_progress": progress["badge_progress"],
+        "activity": activity,
+        "today": today,
+        "heatmap": charts.heatmap(activity=activity, first=first, today=today),
+    }
+    return render(request, "progress/profile.html", context)
+
+
+@require_GET
+@staff_required
+def staff_dashboard(request):
+    """Admin stats with their charts, the all-time top 10 and, if asked for, a tracked job's status."""
+    job_id = request.GET.get("job", "")
+    job_id = job_id if JOB_ID.match(job_id) else None
+    stats = admin_stats()
+    labels = [row["day"].strftime("%d %b") for row in stats["xp_awarded_per_day"]]
+    context = {
+        "stats": stats,
+        "top": boards.top("all", limit=STAFF_BOARD_SIZE).results,
+        "job_id": job_id,
+        "job": queue.job_status(job_id) if job_id else None,
+        "xp_chart": charts.bar_chart(
+            values=[row["value"] for row in stats["xp_awarded_per_day"]], labels=labels
+        ),
+        "players_chart": charts.bar_chart(
+            values=[row["value"] for row in stats["new_users_per_day"]], labels=labels
+        ),
+    }
+    return render(request, "progress/staff_dashboard.html", context)
+
+
+@require_POST
+@staff_required
+def staff_recalc(request):
+    """Start a recalculation in the background; the dashboard then shows the job's status."""
+    try:
+        job_id = queue.enqueue_tracked(jobs.recalculate_xp)
+    except ServiceUnavailable as exc:
+        messages.error(request, exc.message)
+        return redirect(reverse("progress:staff-dashboard") + "#recalc")
+    return redirect(reverse("progress:staff-dashboard") + f"?job={job_id}#recalc")

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from model_bakery import baker
+
+from accounts.models import User
+from challenges.models import Attempt, Challenge
+from progress.awards import rules
+from progress.awards import services as award_services
+from progress.awards.recalc import LEVEL_SQL
+
+pytestmark = pytest.mark.django_db
+
+
+def _graded_attempt(user, challenge, score):
+    status = Attempt.Status.PASSED if score >= challenge.pass_score else Attempt.Status.FAILED
+    return Attempt.objects.create(user=user, challenge=challenge, score=score, status=status)
+
+
+def _reference_totals(attempts_in_award_order, challenge_by_id) -> dict:
+    """Plain-Python replay of the rules over the award order: what recalculation must produce."""
+    best: dict = defaultdict(int)
+    totals: dict = defaultdict(int)
+    for attempt in attempts_in_award_order:
+        challenge = challenge_by_id[attempt.challenge_id]
+        base = rules.attempt_base_xp(
+            challenge_xp=challenge.xp, score=attempt.score, pass_score=challenge.pass_score
+        )
+        key = (attempt.user_id, attempt.challenge_id)
+        totals[attempt.user_id] += rules.award_for(base=base, best_earlier_base=best[key])
+        best[key] = max(best[key], base)
+    return totals
+
+
+history_strategy = st.fixed_dictionaries(
+    {
+        "challenges": st.lists(
+            st.tuples(st.integers(1, 250), st.integers(0, 100)), min_size=1, max_size=3
+        ),  # (xp, pass_score)
+        "attempts": st.lists(
+            st.tuples(st.integers(0, 2), st.integers(0, 2), st.integers(0, 100)), min_size=1, max_size=12
+        ),  # (user index, challenge index, score)
+        "new_xp": st.lists(st.integers(1, 250), min_size=3, max_size=3),
+    }
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(history=history_strategy)
+def test_recalculation_equals_incremental_path(history):
+    with transaction.atomic():
+        users = [baker.make(User, username=f"player{i}", email=f"p{i}@example.com") for i in range(3)]
+        challenges = [
+            baker.make(Challenge, xp=xp, pass_score=pass_score, published=True, slug=f"c{i}")
+            for i, (xp, pass_score) in enumerate(history["challenges"])
+        ]
+        for user_index, challenge_index, score in history["attempts"]:
+            challenge = challenges[challenge_index % len(challenges)]
+            attempt = _graded_attempt(users[user_index], challenge, score)
+            award_services.awards_process(attempt_ids=[attempt.pk])
+
+        # The incremental path keeps SUM(xp_awarded) == total_xp, and recalculation agrees with it.
+        for user in users:
+            user.refresh_from_db()
+            awarded = sum(Attempt.objects.filter(user=user).values_list("xp_awarded", flat=True))
+            assert user.total_xp == awarded
+            assert user.level == rules.level_for_xp(user.total_xp)
+        assert award_services.xp_recalculate() == {
+            "attempts_changed": 0,
+            "users_changed": 0,
+            "badges_awarded": 0,
+        }
+
+        # Change every challenge's XP: recalculation must equal a replay of the rules in award order.
+        for challenge, new_xp in zip(challenges, history["new_xp"], strict=False):
+            Challenge.objects.filter(pk=challenge.pk).update(xp=new_xp)
+        award_services.xp_recalculate()
+        challenge_by_id = {c.pk: c for c in Challenge.objects.all()}
+        ordered = list(Attempt.objects.order_by("awarded_at", "id"))
+        expected = _reference_totals(ordered, challenge_by_id)
+        for user in User.objects.all():
+            assert user.total_xp == expected.get(user.pk, 0)
+            assert user.level == rules.level_for_xp(user.total_xp)
+            assert user.total_xp == sum(a.xp_awarded for a in ordered if a.user_id == user.pk)
+        transaction.set_rollback(True)
+
+
+def test_sql_level_formula_matches_rules():
+    totals = [0, 1, 99, 100, 101, 399, 400, 401, 9999, 10000, 250_000, 2_147_483_647]
+    values = ", ".join(f"({t})" for t in totals)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT totals.total, {LEVEL_SQL} FROM (VALUES {values}) AS totals(total)")
+        rows = cursor.fetchall()
+    assert {total: level for total, level in rows} == {t: rules.level_for_xp(t) for t in totals}
+
+
+def test_sql_rounding_matches_rules_half_up():
+    """xp 5 at score 50 is 2.5, which rounds half up to 3, in SQL exactly as in Python."""
+    challenge = baker.make(Challenge, xp=5, pass_score=0, published=True)
+    user = baker.make(User)
+    attempt = _graded_attempt(user, challenge, 50)
+    Attempt.objects.filter(pk=attempt.pk).update(xp_awarded=0, awarded_at="2026-01-01T00:00:00Z")
+    award_services.xp_recalculate()
+    attempt.refresh_from_db()
+    assert attempt.xp_awarded == 3 == rules.base_xp(challenge_xp=5, score=50)
+
+
+def test_recalc_command_fixes_drifted_totals_and_reports(capsys):
+    challenge = baker.make(Challenge, xp=100, pass_score=50, published=True)
+    user = baker.make(User)
+    award_services.awards_process(attempt_ids=[_graded_attempt(user, challenge, 80).pk])
+    User.objects.filter(pk=user.pk).update(total_xp=5, level=7)
+    call_command("recalc_xp")
+    user.refresh_from_db()
+    assert (user.total_xp, user.level) == (80, 1)
+    assert "1 player(s) changed" in capsys.readouterr().out
+    call_command("recalc_xp")
+    assert "0 attempt(s) and 0 player(s) changed" in capsys.readouterr().out
+
+
+def test_pending_attempts_are_left_for_the_award_job():
+    challenge = baker.make(Challenge, xp=100, pass_score=50, published=True)
+    user = baker.make(User)
+    pending = _graded_attempt(user, challenge, 90)
+    award_services.xp_recalculate()
+    pending.refresh_from_db()
+    assert pending.xp_awarded is None

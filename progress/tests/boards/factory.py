@@ -1,0 +1,82 @@
+"""Award histories written straight into the tables, as the award job leaves them."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+import redis
+from model_bakery import baker
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from accounts.models import User
+from challenges.models import Attempt, Challenge
+from progress.awards import rules
+from progress.boards import windows
+
+
+class Awarded:
+    """What `record_award` reads from an Award: the player and when the award was made."""
+
+    def __init__(self, user_id, awarded_at: datetime) -> None:
+        self.user_id = user_id
+        self.awarded_at = awarded_at
+
+
+def challenge() -> Challenge:
+    found = Challenge.objects.filter(slug="leaderboard-test").first()
+    return found or baker.make(Challenge, title="Board", slug="leaderboard-test", xp=1000, published=True)
+
+
+def award(user: User, xp: int, awarded_at: datetime) -> Awarded:
+    """One awarded attempt; keeps `total_xp` and `level` as the award job would."""
+    baker.make(
+        Attempt,
+        user=user,
+        challenge=challenge(),
+        status=Attempt.Status.PASSED,
+        score=100,
+        xp_awarded=xp,
+        awarded_at=awarded_at,
+    )
+    user.total_xp += xp
+    user.level = rules.level_for_xp(user.total_xp)
+    User.objects.filter(pk=user.pk).update(total_xp=user.total_xp, level=user.level)
+    return Awarded(user.pk, awarded_at)
+
+
+def player(username: str, *awards: tuple[int, datetime], is_active: bool = True) -> User:
+    user = baker.make(User, username=username, email=f"{username}@example.com", is_active=is_active)
+    for xp, awarded_at in awards:
+        award(user, xp, awarded_at)
+    return user
+
+
+def random_history(rng: random.Random, *, at: datetime, players: int = 40) -> list[Awarded]:
+    """Players with mixed-case names, XP from a small set (many ties), awards spread over this
+    week, earlier this month, last month and long ago, a few inactive. Returns awards in time order."""
+    week = windows.window_for("week", at)
+    month = windows.window_for("month", at)
+    spans = [
+        (week.start, at),
+        (month.start, at),
+        (month.start - timedelta(days=40), month.start),
+        (week.start - timedelta(days=400), week.start),
+    ]
+    awards = []
+    for index in range(players):
+        name = rng.choice(["ada", "Bob", "cy", "a_b", "ab", "ab-c", "Zed", "z.z", "M0"]) + f"{index:02d}"
+        if rng.random() < 0.3:  # shared prefixes: the tie order must compare whole names
+            name = "ab" + name
+        user = player(name, is_active=rng.random() > 0.1)
+        for _ in range(rng.randint(0, 4)):
+            start, end = rng.choice(spans)
+            moment = start + (end - start) * rng.random()
+            awards.append(award(user, rng.choice([0, 5, 10, 10, 20, 50]), moment))
+    return sorted(awards, key=lambda a: a.awarded_at)
+
+
+def dead_redis() -> redis.Redis:
+    """A real client for a port nothing listens on (one of this suite's reserved ports), failing fast."""
+    return redis.Redis(host="127.0.0.1", port=8129, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
