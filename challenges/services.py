@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models.signals import post_save
@@ -138,7 +138,7 @@ def attempt_submit(
     )
     if found is None:
         raise NotFound("Attempt not found.", code="attempt_not_found")
-    attempt, challenge = found
+    attempt, challenge = cast("tuple[Attempt, Challenge]", found)  # an inner JOIN: a row has both
     attempt.challenge = challenge
     if attempt.status != Attempt.Status.STARTED:
         raise AttemptAlreadySubmitted()
