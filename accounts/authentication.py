@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from django.utils.translation import gettext_lazy as _
+# Not gettext_lazy: each message is rendered at once by the exception it goes to, which takes a str.
+from django.utils.translation import gettext as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
@@ -23,7 +24,8 @@ class JWTAuthentication(authentication.JWTAuthentication):
     lookup itself on every authenticated request (bench/README.md); `user_by_id` reads the same row.
     """
 
-    def get_user(self, validated_token: Token) -> User:
+    # simplejwt types its get_user with a TypeVar that none of its arguments carries: no override fits.
+    def get_user(self, validated_token: Token) -> User:  # type: ignore[override]
         try:
             user_id = uuid.UUID(str(validated_token[api_settings.USER_ID_CLAIM]))
         except (KeyError, ValueError) as exc:
@@ -43,4 +45,5 @@ class JWTAuthentication(authentication.JWTAuthentication):
 class JWTScheme(SimpleJWTScheme):
     """The OpenAPI security scheme drf-spectacular gives simplejwt's class (`jwtAuth`), for ours."""
 
-    target_class = JWTAuthentication
+    # drf-spectacular takes a class or its dotted path; its own subclass's path narrows the type to str.
+    target_class = JWTAuthentication  # type: ignore[assignment]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any, cast
 
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -22,8 +23,9 @@ class SignupForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), strip=False
     )
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         conflicts = services.user_identity_conflicts(
             username=cleaned.get("username"), email=cleaned.get("email")
         )
@@ -41,9 +43,13 @@ class SignupForm(forms.Form):
             raise
 
 
-class ThrottledLoginFormMixin:
+class ThrottledLoginFormMixin(AuthenticationForm):
     """Counts every submission against the login limits (skillquest.throttling) before the password
-    is checked; over a limit the form is invalid and `throttle_wait` says for how many seconds."""
+    is checked; over a limit the form is invalid and `throttle_wait` says for how many seconds.
+
+    An AuthenticationForm itself (the forms below mix it into one and into the admin's subclass of
+    one), so that `self.request` and the `super().clean()` it runs first are those of that form.
+    """
 
     throttle_wait: int | None = None
 
@@ -86,7 +92,8 @@ class ProfileForm(forms.Form):
             },
         )
         super().__init__(*args, **kwargs)
-        self.fields["timezone"].choices = [(name, name) for name in sorted(available_timezones())]
+        timezone = cast(forms.ChoiceField, self.fields["timezone"])  # as declared above
+        timezone.choices = [(name, name) for name in sorted(available_timezones())]
 
     def save(self) -> User:
         data = self.cleaned_data

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
@@ -10,8 +11,8 @@ from django.db.models.functions import Lower
 from accounts.validators import validate_profile, validate_timezone, validate_username
 
 
-class UserManager(DjangoUserManager):
-    def get_by_natural_key(self, username: str) -> User:
+class UserManager(DjangoUserManager["User"]):
+    def get_by_natural_key(self, username: str | None) -> User:
         return self.get(username__iexact=username)
 
 
@@ -30,7 +31,7 @@ class User(AbstractUser):
     total_xp = models.IntegerField(default=0, db_index=True)
     level = models.IntegerField(default=1)
 
-    objects = UserManager()
+    objects: ClassVar[UserManager] = UserManager()
 
     class Meta:
         ordering = ["username"]

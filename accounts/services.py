@@ -82,7 +82,8 @@ def tokens_issue(*, user: User) -> dict[str, str]:
 
 def token_revoke(*, refresh_token: str) -> None:
     """Blacklist a refresh token. Raises TokenError if it is invalid, expired or already revoked."""
-    token = RefreshToken(refresh_token)
+    # simplejwt annotates the argument as a Token; it takes (and here gets) the encoded string.
+    token = RefreshToken(refresh_token)  # type: ignore[arg-type]
     token.blacklist()
 
 

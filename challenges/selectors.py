@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Max, Prefetch, Q, QuerySet
 
 from accounts.models import User
@@ -12,7 +13,7 @@ from challenges.models import Attempt, Challenge, Tag
 from skillquest.errors import NotFound
 
 
-def challenge_list(*, viewer: User | None) -> QuerySet[Challenge]:
+def challenge_list(*, viewer: User | AnonymousUser | None) -> QuerySet[Challenge]:
     """Published challenges for players; every challenge for staff."""
     challenges = Challenge.objects.prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
     if viewer is not None and viewer.is_authenticated and viewer.is_staff:
@@ -42,7 +43,9 @@ def challenge_catalogue(*, difficulty: str = "", tag: str = "", search: str = ""
     return challenges.order_by("difficulty_rank", "title", "id")
 
 
-def player_results(*, user: User | None, challenge_ids: Iterable) -> dict[Any, dict[str, Any]]:
+def player_results(
+    *, user: User | AnonymousUser | None, challenge_ids: Iterable
+) -> dict[Any, dict[str, Any]]:
     """Per challenge: whether the player passed it and their best score, in one aggregate query."""
     if user is None or not user.is_authenticated:
         return {}
@@ -56,7 +59,9 @@ def player_results(*, user: User | None, challenge_ids: Iterable) -> dict[Any, d
     }
 
 
-def challenge_page(*, slug: str, viewer: User | None, result_attempt_id: Any = None) -> dict[str, Any]:
+def challenge_page(
+    *, slug: str, viewer: User | AnonymousUser | None, result_attempt_id: Any = None
+) -> dict[str, Any]:
     """A published challenge with the viewer's open attempt, shown result and best result."""
     challenge = (
         Challenge.objects.filter(slug=slug, published=True)

@@ -7,7 +7,7 @@ import json
 import logging
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models.signals import post_save
@@ -162,7 +162,7 @@ def attempt_submit(
     )
     if found is None:
         raise NotFound("Attempt not found.", code="attempt_not_found")
-    attempt, challenge = found
+    attempt, challenge = cast("tuple[Attempt, Challenge]", found)  # an inner JOIN: a row has both
     attempt.challenge = challenge
     if attempt.status != Attempt.Status.STARTED:
         raise AttemptAlreadySubmitted()

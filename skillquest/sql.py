@@ -13,22 +13,27 @@ Everything else reads and writes through the ORM; reach for this only where a be
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from django.db import DEFAULT_DB_ALIAS, connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import DEFERRED, Field, Model, Value
 
 M = TypeVar("M", bound=Model)
+A = TypeVar("A", bound=Model)
+B = TypeVar("B", bound=Model)
+
+Converters = list[tuple[int, list[Callable[..., Any]]]]
 
 
-class Columns:
+class Columns(Generic[M]):
     """Some (or all) concrete columns of a model: how to SELECT them and load them back."""
 
     def __init__(self, model: type[M], fields: Sequence[str] | None = None) -> None:
         meta = model._meta
         self.model = model
         self.fields: list[Field] = (
-            [meta.get_field(name) for name in fields] if fields else list(meta.concrete_fields)
+            [_concrete_field(model, name) for name in fields] if fields else list(meta.concrete_fields)
         )
         if meta.pk in self.fields:
             self.fields.remove(meta.pk)
@@ -37,7 +42,7 @@ class Columns:
         position = {field: index for index, field in enumerate(self.fields)}
         self._order = [position.get(field) for field in meta.concrete_fields]
         self._attnames = [field.attname for field in meta.concrete_fields]
-        self._converters: dict[str, list[tuple[int, list[Callable]]]] = {}
+        self._converters: dict[str, Converters] = {}
 
     @property
     def using(self) -> str:
@@ -47,7 +52,7 @@ class Columns:
 
     def select_list(self, alias: str) -> str:
         quote = connections[self.using].ops.quote_name
-        return ", ".join(f"{alias}.{quote(field.column)}" for field in self.fields)
+        return ", ".join(f"{alias}.{quote(_column(field))}" for field in self.fields)
 
     def load(self, values: Sequence[Any]) -> M:
         """A model instance from a row of `select_list()` values, as the ORM would build it."""
@@ -78,13 +83,13 @@ class Statement:
         self.params = list(params)
         self._text: dict[str, str] = {}
 
-    def prepare(self, values: Sequence[Any], connection) -> list[Any]:
+    def prepare(self, values: Sequence[Any], connection: BaseDatabaseWrapper) -> list[Any]:
         return [
             field.get_db_prep_value(value, connection)
             for field, value in zip(self.params, values, strict=True)
         ]
 
-    def text(self, connection) -> str:
+    def text(self, connection: BaseDatabaseWrapper) -> str:
         text = self._text.get(connection.vendor)
         if text is None:
             quote = connection.ops.quote_name
@@ -92,9 +97,17 @@ class Statement:
         return text
 
 
+@overload
+def fetch_all(statement: Statement, params: Sequence[Any], first: Columns[A], /) -> list[tuple[A | None]]: ...
+@overload
 def fetch_all(
-    statement: Statement, params: Sequence[Any], *columns: Columns
-) -> list[tuple[Model | None, ...]]:
+    statement: Statement, params: Sequence[Any], first: Columns[A], second: Columns[B], /
+) -> list[tuple[A | None, B | None]]: ...
+@overload
+def fetch_all(
+    statement: Statement, params: Sequence[Any], *columns: Columns[Any]
+) -> list[tuple[Model | None, ...]]: ...
+def fetch_all(statement: Statement, params: Sequence[Any], *columns: Columns[Any]) -> list[tuple[Any, ...]]:
     """Run a SELECT of `columns[0].select_list(...)`, `columns[1].select_list(...)`, ... and load each
     row's instances, one per `Columns`, in order (None for a part whose primary key is NULL: the
     missing side of a LEFT JOIN)."""
@@ -104,7 +117,8 @@ def fetch_all(
         rows = cursor.fetchall()
     result = []
     for row in rows:
-        instances, start = [], 0
+        instances: list[Model | None] = []
+        start = 0
         for part in columns:
             end = start + len(part.fields)
             values = row[start:end]
@@ -114,15 +128,29 @@ def fetch_all(
     return result
 
 
+@overload
 def fetch_one(
-    statement: Statement, params: Sequence[Any], *columns: Columns
+    statement: Statement, params: Sequence[Any], first: Columns[A], /
+) -> tuple[A | None] | None: ...
+@overload
+def fetch_one(
+    statement: Statement, params: Sequence[Any], first: Columns[A], second: Columns[B], /
+) -> tuple[A | None, B | None] | None: ...
+@overload
+def fetch_one(
+    statement: Statement, params: Sequence[Any], *columns: Columns[Any]
+) -> tuple[Model | None, ...] | None: ...
+def fetch_one(
+    statement: Statement, params: Sequence[Any], *columns: Columns[Any]
 ) -> tuple[Model | None, ...] | None:
     """`fetch_all` for a statement that finds at most one row; None without a row."""
     rows = fetch_all(statement, params, *columns)
     return rows[0] if rows else None
 
 
-def fetch_values(statement: Statement | str, params: Sequence[Any], fields: Sequence[Field]) -> list[tuple]:
+def fetch_values(
+    statement: Statement | str, params: Sequence[Any], fields: Sequence[Field]
+) -> list[tuple[Any, ...]]:
     """Rows of plain values, column i converted as the ORM converts a value of `fields[i]` (a UUID
     or a date is text on SQLite). A `str` statement's params must already be prepared."""
     model = next((field.model for field in fields if hasattr(field, "model")), None)
@@ -138,7 +166,7 @@ def fetch_values(statement: Statement | str, params: Sequence[Any], fields: Sequ
     return [tuple(_convert(row, converters, fields, connection)) for row in rows]
 
 
-def _converters(expressions: Sequence[Any], connection) -> list[tuple[int, list[Callable]]]:
+def _converters(expressions: Sequence[Any], connection: BaseDatabaseWrapper) -> Converters:
     """Per column, what the ORM's compiler would call on a value read for that expression."""
     found = []
     for index, expression in enumerate(expressions):
@@ -148,7 +176,9 @@ def _converters(expressions: Sequence[Any], connection) -> list[tuple[int, list[
     return found
 
 
-def _convert(row: Sequence[Any], converters: list, fields: Sequence[Field], connection) -> list[Any]:
+def _convert(
+    row: Sequence[Any], converters: Converters, fields: Sequence[Field], connection: BaseDatabaseWrapper
+) -> list[Any]:
     values = list(row)
     for index, functions in converters:
         for convert in functions:
@@ -168,7 +198,7 @@ def insert(instance: Model) -> None:
     statement = _INSERTS.get((meta.label, connection.vendor))
     if statement is None:
         quote = connection.ops.quote_name
-        columns = ", ".join(quote(field.column) for field in meta.concrete_fields)
+        columns = ", ".join(quote(_column(field)) for field in meta.concrete_fields)
         marks = ", ".join(["%s"] * len(meta.concrete_fields))
         statement = _INSERTS[(meta.label, connection.vendor)] = (
             f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608 (model metadata only)
@@ -196,13 +226,13 @@ def update_if(instance: Model, fields: Sequence[str], *, expected: dict[str, Any
     using = router.db_for_write(type(instance))
     connection = connections[using]
     quote = connection.ops.quote_name
-    targets = [meta.get_field(name) for name in fields]
-    conditions = [meta.get_field(name) for name in expected]
+    targets = [_concrete_field(type(instance), name) for name in fields]
+    conditions = [_concrete_field(type(instance), name) for name in expected]
     key = (meta.label, connection.vendor, tuple(fields), tuple(expected))
     statement = _UPDATES.get(key)
     if statement is None:
-        assignments = ", ".join(f"{quote(field.column)} = %s" for field in targets)
-        where = " AND ".join(f"{quote(field.column)} = %s" for field in [meta.pk, *conditions])
+        assignments = ", ".join(f"{quote(_column(field))} = %s" for field in targets)
+        where = " AND ".join(f"{quote(_column(field))} = %s" for field in [meta.pk, *conditions])
         statement = _UPDATES[key] = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {where}"  # noqa: S608
     values = [field.get_db_prep_save(field.pre_save(instance, add=False), connection) for field in targets]
     values.append(meta.pk.get_db_prep_value(instance.pk, connection))
@@ -212,4 +242,19 @@ def update_if(instance: Model, fields: Sequence[str], *, expected: dict[str, Any
         return cursor.rowcount == 1
 
 
-_UPDATES: dict[tuple, str] = {}
+_UPDATES: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], str] = {}
+
+
+def _concrete_field(model: type[Model], name: str) -> Field:
+    """The forward field `name` of `model`: these statements name columns, never a reverse relation."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field):
+        raise TypeError(f"{model._meta.label}.{name} is a reverse relation, not a column")
+    return field
+
+
+def _column(field: Field) -> str:
+    """A field's column: every field these statements read or write has one (not a many-to-many)."""
+    if field.column is None:
+        raise TypeError(f"{field} has no column")
+    return field.column

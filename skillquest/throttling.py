@@ -20,14 +20,24 @@ import hashlib
 import logging
 import math
 import time
+from typing import TYPE_CHECKING
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.redis import RedisCache
+from redis import Redis
 from redis.exceptions import RedisError
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
 from accounts.selectors import user_id_for_login
+
+if TYPE_CHECKING:
+    from rest_framework.views import APIView
+
+    _APIView = APIView
+else:
+    # Not imported at run time: rest_framework.views imports this module (DEFAULT_THROTTLE_CLASSES).
+    _APIView = object
 
 logger = logging.getLogger("skillquest.throttling")
 
@@ -72,12 +82,13 @@ _window_hits_script = None
 Window = tuple[str, int, int]  # cache key, limit, duration in seconds
 
 
-def _redis_client(backend: RedisCache):
+def _redis_client(backend: RedisCache) -> Redis:
     """The cache's Redis client, made once: `get_client()` builds a new one (~0.1 ms) on every call."""
     cache_client = backend._cache
     client = getattr(cache_client, "throttle_client", None)
     if client is None:
-        client = cache_client.throttle_client = cache_client.get_client(write=True)
+        # An attribute of ours on Django's client object (unknown to its stub): it lives as long.
+        client = cache_client.throttle_client = cache_client.get_client(write=True)  # type: ignore[attr-defined]
     return client
 
 
@@ -114,8 +125,16 @@ def window_hits(windows: list[Window]) -> list[tuple[bool, float]]:
 class _FixedWindowThrottle(throttling.SimpleRateThrottle):
     """DRF's SimpleRateThrottle (rate parsing, keys, idents) counting with `window_hits`."""
 
+    # Set by SimpleRateThrottle.__init__ from the rate (None without one: `window` checks the rate).
+    num_requests: int
+    duration: int
+    # Seconds until the window ends, set by `check_together` before `wait` is asked.
+    remaining: float
+
+    # The attribute DRF's SimpleRateThrottle reads (never writes), as a property so that a settings
+    # override applies; the stub declares a writable attribute, which a read-only property is not.
     @property
-    def THROTTLE_RATES(self):  # the attribute name DRF's SimpleRateThrottle reads
+    def THROTTLE_RATES(self):  # type: ignore[override]
         return api_settings.DEFAULT_THROTTLE_RATES
 
     def window(self, request, view) -> Window | None:
@@ -157,7 +176,7 @@ def check_together(throttles: list[_FixedWindowThrottle], request, view) -> list
     return waits
 
 
-class ThrottlesInOneCall:
+class ThrottlesInOneCall(_APIView):
     """APIView mixin: the view's fixed-window throttles are checked and counted in one Redis call.
 
     DRF calls each throttle in turn (one round trip each: two or three per request on the
@@ -167,14 +186,18 @@ class ThrottlesInOneCall:
     def check_throttles(self, request):
         throttles = self.get_throttles()
         windows = [throttle for throttle in throttles if isinstance(throttle, _FixedWindowThrottle)]
-        waits = [wait for wait in check_together(windows, request, self) if wait is not None]
+        waits: list[float | None] = [
+            wait for wait in check_together(windows, request, self) if wait is not None
+        ]
         refused = bool(waits)
         for throttle in throttles:
             if not isinstance(throttle, _FixedWindowThrottle) and not throttle.allow_request(request, self):
                 refused = True
                 waits.append(throttle.wait())  # may be None: DRF then sends no Retry-After
         if refused:
-            self.throttled(request, max((wait for wait in waits if wait is not None), default=None))
+            longest = max((wait for wait in waits if wait is not None), default=None)
+            # DRF's stub says float; APIView.throttled hands None on to Throttled (then no Retry-After).
+            self.throttled(request, longest)  # type: ignore[arg-type]
 
 
 class AnonThrottle(_FixedWindowThrottle, throttling.AnonRateThrottle):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -13,6 +15,7 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from accounts import services
 from accounts.api import serializers as s
+from accounts.models import User
 from skillquest import throttling
 
 
@@ -102,6 +105,7 @@ class MeView(generics.RetrieveUpdateAPIView):
 
     def perform_update(self, serializer):
         try:
-            services.user_update_profile(user=self.request.user, **serializer.validated_data)
+            user = cast(User, self.request.user)  # IsAuthenticated: never the anonymous user
+            services.user_update_profile(user=user, **serializer.validated_data)
         except DjangoValidationError as exc:
             raise _as_drf_validation_error(exc)

@@ -62,10 +62,9 @@ class ChallengeStaffSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(str(exc))
 
     def validate_slug(self, value):
-        if (
-            value
-            and Challenge.objects.exclude(pk=getattr(self.instance, "pk", None)).filter(slug=value).exists()
-        ):
+        # pk=None (a new challenge) is a valid lookup, IS NULL, which the plugin's lookup types leave out.
+        current = getattr(self.instance, "pk", None)
+        if value and Challenge.objects.exclude(pk=current).filter(slug=value).exists():  # type: ignore[misc]
             raise serializers.ValidationError("A challenge with this slug already exists.")
         return value
 

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from model_bakery import baker
 
+from accounts.models import User
 from challenges.models import Attempt, Challenge
 from challenges.tests.helpers import make_challenge
 
@@ -20,7 +21,7 @@ ATTEMPTS_CHANGELIST = "/admin/challenges/attempt/"
 
 @pytest.fixture
 def admin_client_(db) -> Client:
-    superuser = baker.make("accounts.User", username="root", email="root@example.com", is_staff=True)
+    superuser = baker.make(User, username="root", email="root@example.com", is_staff=True)
     superuser.is_superuser = True
     superuser.save()
     client = Client()
@@ -64,7 +65,7 @@ def test_challenge_form_saves_valid_grading_and_records_the_creator(admin_client
     assert response.status_code == 302
     challenge = Challenge.objects.get(slug="admin-made")
     assert challenge.grading == grading
-    assert challenge.created_by.username == "root"
+    assert challenge.created_by is not None and challenge.created_by.username == "root"
 
 
 def test_publish_and_unpublish_actions(admin_client_):

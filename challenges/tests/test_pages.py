@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from model_bakery import baker
 
-from challenges.models import Attempt, Challenge
+from challenges.models import Attempt, Challenge, Tag
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def queries_for(client, url: str) -> int:
 
 
 def add_cards(user, count: int) -> None:
-    tags = baker.make("challenges.Tag", _quantity=2)
+    tags = baker.make(Tag, _quantity=2)
     for _ in range(count):
         challenge = make_challenge(tags=tags)
         baker.make(Attempt, user=user, challenge=challenge, status="passed", score=80)
@@ -45,7 +45,7 @@ def test_catalogue_is_open_to_everyone(client, who, user, staff_user):
 
 
 def test_catalogue_filters_by_difficulty_tag_and_search(client):
-    python = baker.make("challenges.Tag", name="Python", slug="python")
+    python = baker.make(Tag, name="Python", slug="python")
     make_challenge(title="Easy python", difficulty="easy", tags=[python])
     make_challenge(title="Hard python", difficulty="hard", tags=[python])
     make_challenge(title="Hard other", difficulty="hard")
@@ -203,7 +203,7 @@ def test_someone_elses_result_is_not_shown(client, user, other_user):
 
 
 def test_detail_query_count_does_not_grow_with_history(client, user):
-    challenge = make_challenge(slug="self", tags=baker.make("challenges.Tag", _quantity=2))
+    challenge = make_challenge(slug="self", tags=baker.make(Tag, _quantity=2))
     client.force_login(user)
     baker.make(Attempt, user=user, challenge=challenge, status="passed", score=50, _quantity=2)
     result = baker.make(Attempt, user=user, challenge=challenge, status="passed", score=60)

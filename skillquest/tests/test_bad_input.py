@@ -76,6 +76,7 @@ def gunicorn_server():
          "--bind", f"127.0.0.1:{GUNICORN_PORT}", "--workers", "1"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
+    assert process.stderr is not None  # stderr=PIPE
     try:
         deadline = time.monotonic() + 20
         while True:

@@ -153,7 +153,9 @@ def test_demo_against_procfile_processes_moves_metrics_and_shares_request_id(pro
     assert moved("django_http_requests_total_by_method_total", method="POST") >= 4
     assert any(name == "django_db_execute_total" and value > 0 for (name, _), value in after.items())
 
-    request_id = re.search(r"^request id: (\S+)$", demo.stdout, re.MULTILINE).group(1)
+    request_line = re.search(r"^request id: (\S+)$", demo.stdout, re.MULTILINE)
+    assert request_line
+    request_id = request_line.group(1)
     web, worker = json_lines(logs["web"]), json_lines(logs["worker"])
     web_events = {line["event"] for line in web if line.get("request_id") == request_id}
     worker_events = {line["event"] for line in worker if line.get("request_id") == request_id}

@@ -73,8 +73,9 @@ def test_dockerfile_is_multi_stage_slim_non_root_and_runs_the_procfile_web():
     user = re.search(r"^USER (\S+)", final, re.MULTILINE)
     assert user and user.group(1) not in {"root", "0"}
     assert final.index("collectstatic") < final.index("USER ")
-    cmd = re.search(r"^CMD (\[.*\])$", final, re.MULTILINE).group(1)
-    assert yaml.safe_load(cmd) == shlex.split(procfile()["web"])
+    cmd = re.search(r"^CMD (\[.*\])$", final, re.MULTILINE)
+    assert cmd
+    assert yaml.safe_load(cmd.group(1)) == shlex.split(procfile()["web"])
 
 
 def test_dockerignore_keeps_secrets_and_local_state_out():

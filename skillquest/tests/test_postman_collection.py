@@ -15,6 +15,7 @@ def load_script():
     spec = importlib.util.spec_from_file_location(
         "postman_from_openapi", ROOT / "scripts" / "postman_from_openapi.py"
     )
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -32,6 +32,7 @@ def test_a_whole_row_loads_as_the_orm_loads_it(user):
     )
     expected = User.objects.get(pk=user.pk)
     loaded = user_by_id(user_id=user.pk)
+    assert loaded is not None
     assert {name: getattr(loaded, name) for name in CONCRETE} == {
         name: getattr(expected, name) for name in CONCRETE
     }
@@ -49,7 +50,10 @@ def test_some_columns_leave_the_others_deferred(user):
         lambda table: f"SELECT {columns.select_list('u')} FROM {table(User)} u WHERE u.id = %s",
         params=[User._meta.pk],
     )
-    (loaded,) = sql.fetch_one(statement, [user.pk], columns)
+    found = sql.fetch_one(statement, [user.pk], columns)
+    assert found is not None
+    (loaded,) = found
+    assert loaded is not None
     assert (loaded.pk, loaded.username, loaded.total_xp) == (user.pk, "alice", 0)
     assert loaded.get_deferred_fields() == set(CONCRETE) - {"id", "username", "total_xp"}
     assert loaded.__dict__.get("email", DEFERRED) is DEFERRED
@@ -68,7 +72,9 @@ def test_the_missing_side_of_a_left_join_is_none(user):
         params=[Challenge._meta.pk],
     )
     assert sql.fetch_all(statement, [challenge.pk], challenges, attempts) == [(challenge, None)]
-    assert sql.fetch_one(statement, [challenge.pk], challenges, attempts)[0].title == challenge.title
+    found = sql.fetch_one(statement, [challenge.pk], challenges, attempts)
+    assert found is not None and found[0] is not None
+    assert found[0].title == challenge.title
 
 
 def test_insert_writes_what_create_would(user):
