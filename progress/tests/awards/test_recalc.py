@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from model_bakery import baker
@@ -14,6 +16,7 @@ from challenges.models import Attempt, Challenge
 from progress.awards import rules
 from progress.awards import services as award_services
 from progress.awards.recalc import LEVEL_SQL
+from progress.models import UserBadge
 
 pytestmark = pytest.mark.django_db
 
@@ -131,3 +134,37 @@ def test_pending_attempts_are_left_for_the_award_job():
     award_services.xp_recalculate()
     pending.refresh_from_db()
     assert pending.xp_awarded is None
+
+
+def test_recalculation_awards_the_missing_badges_of_every_condition_type(make_badge, make_challenge):
+    """The set-based path hands out badges: every type at once, to the players who qualify only."""
+    player = baker.make(User, timezone="Asia/Tokyo")
+    idle = baker.make(User)
+    now = timezone.now()
+    challenges = [make_challenge(f"C{n}", difficulty="hard", xp=100, tags=["sql"]) for n in range(3)]
+    for day, challenge in enumerate(challenges):
+        attempt = _graded_attempt(player, challenge, 100)
+        Attempt.objects.filter(pk=attempt.pk).update(
+            submitted_at=now - timedelta(days=2 - day), xp_awarded=0, awarded_at=now - timedelta(days=2 - day)
+        )
+    expected = {
+        make_badge("Rich", {"type": "xp", "threshold": 300}).slug,
+        make_badge("Level 2", {"type": "level", "level": 2}).slug,
+        make_badge("Three", {"type": "attempt_count", "count": 3}).slug,
+        make_badge(
+            "Hard SQL", {"type": "challenges_completed", "count": 3, "difficulty": "hard", "tag": "sql"}
+        ).slug,
+        make_badge("Streak", {"type": "consecutive_days", "days": 3}).slug,
+        make_badge("Busy week", {"type": "xp_in_window", "xp": 300, "days": 7}).slug,
+    }
+    make_badge("Too far", {"type": "consecutive_days", "days": 4})
+
+    result = award_services.xp_recalculate()
+
+    assert result["attempts_changed"] == 3  # each attempt's 0 XP is recomputed to 100
+    assert result["badges_awarded"] == len(expected)
+    held = UserBadge.objects.filter(user=player)
+    assert {badge.badge.slug for badge in held} == expected
+    assert {badge.metadata["source"] for badge in held} == {"recalculation"}
+    assert not UserBadge.objects.filter(user=idle).exists()
+    assert award_services.xp_recalculate()["badges_awarded"] == 0  # never twice

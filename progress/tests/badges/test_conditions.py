@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from progress.badges import conditions
@@ -169,3 +171,31 @@ class TestKindsChangedBy:
         assert conditions.needs_of(["xp", "level"]) == {conditions.STAT_USER}
         assert conditions.needs_of(["attempt_count", "consecutive_days"]) == {conditions.STAT_PASSED_DAYS}
         assert conditions.needs_of(["challenges_completed"]) == {conditions.STAT_COMPLETED}
+
+
+class TestXpInWindow:
+    def test_valid_and_described(self):
+        config = {"type": "xp_in_window", "xp": 500, "days": 7}
+        assert conditions.validate(config) == config
+        assert conditions.describe(config) == "Earn 500 XP within 7 days."
+
+    @pytest.mark.parametrize(
+        ("config", "message"),
+        [
+            ({"type": "xp_in_window", "xp": 500}, "'days' is required"),
+            ({"type": "xp_in_window", "days": 7}, "'xp' is required"),
+            ({"type": "xp_in_window", "xp": 500, "days": 367}, "'days' must be at most 366"),
+            ({"type": "xp_in_window", "xp": 0, "days": 7}, "'xp' must be a positive number"),
+        ],
+    )
+    def test_invalid_configs_say_why(self, config, message):
+        with pytest.raises(ConditionError, match=message):
+            conditions.validate(config)
+
+    def test_counts_only_the_last_days_including_today(self):
+        condition = conditions.parse({"type": "xp_in_window", "xp": 50, "days": 2})
+        today = date(2025, 1, 10)
+        stats = PlayerStats(xp_by_day={today: 20, date(2025, 1, 9): 20, date(2025, 1, 8): 40}, today=today)
+        assert condition.progress(stats) == (40, 50)
+        assert not condition.evaluate(stats)
+        assert condition.evaluate(PlayerStats(xp_by_day={today: 50}, today=today))
