@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 
 from accounts.models import User
@@ -13,7 +14,7 @@ from skillquest.errors import NotFound
 HOME_LATEST_BADGES = 3
 
 
-def badge_list(*, viewer: User | None) -> QuerySet[Badge]:
+def badge_list(*, viewer: User | AnonymousUser | None) -> QuerySet[Badge]:
     """Active badges for everyone; staff also see inactive ones (to edit them)."""
     badges = Badge.objects.all()
     if not (viewer and viewer.is_authenticated and viewer.is_staff):

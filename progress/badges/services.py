@@ -12,6 +12,7 @@ import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from itertools import islice
 from typing import Any
 
@@ -129,7 +130,7 @@ def badges_award_missing(*, now: datetime | None = None) -> int:
         count = _insert_qualifying(badge_id=badge.pk, condition=condition, now=now)
         if count:
             log_event(logger, "badges_awarded_missing", badge=badge.slug, count=count)
-            transaction.on_commit(lambda slug=badge.slug, n=count: metrics.badge_awarded(slug, count=n))
+            transaction.on_commit(partial(metrics.badge_awarded, badge.slug, count=count))
         awarded += count
     return awarded
 

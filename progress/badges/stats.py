@@ -93,7 +93,7 @@ def passed_days(*, user_ids: Sequence[uuid.UUID], zone: Any) -> dict[uuid.UUID, 
     quote = connection.ops.quote_name
     # The name TruncDate would pass: for fixed-offset zones ("Etc/GMT+10") it is the offset ("-10"),
     # which the backend turns into "-10:00"; the key itself would be read as name and offset, sign flipped.
-    tzname = timezone._get_timezone_name(zone)
+    tzname = timezone._get_timezone_name(zone)  # type: ignore[attr-defined]  # private, not in the stubs
     day, day_params = connection.ops.datetime_cast_date_sql(quote("submitted_at"), (), tzname)
     user_field = Attempt._meta.get_field("user")
     marks = ", ".join(["%s"] * len(user_ids))

@@ -95,7 +95,7 @@ class SqlBackend:
     def record(self, *, user_ids: Sequence[uuid.UUID], at: datetime) -> None:
         return None
 
-    def rebuild(self, windows: list[Window], on_progress: Callable[[int], None] | None) -> list[Rebuilt]:
+    def rebuild(self, windows: list[Window], on_progress: Callable[[int], object] | None) -> list[Rebuilt]:
         return [Rebuilt(window.key, board_queryset(window).count()) for window in windows]
 
 
@@ -173,7 +173,7 @@ class RedisBackend:
                 pipe.expireat(window.key, window.expires_at)
         pipe.execute()
 
-    def rebuild(self, windows: list[Window], on_progress: Callable[[int], None] | None) -> list[Rebuilt]:
+    def rebuild(self, windows: list[Window], on_progress: Callable[[int], object] | None) -> list[Rebuilt]:
         """Fill a temporary key per board, then swap it in with RENAME: readers see the old board
         until the new one is complete, never an empty or half-built one."""
         report = []

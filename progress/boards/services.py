@@ -53,7 +53,7 @@ def record_awards(awards: Sequence[Awarded]) -> bool:
 def rebuild(
     *,
     at: datetime | None = None,
-    on_progress: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], object] | None = None,
     backend: Backend | None = None,
 ) -> list[Rebuilt]:
     """Rebuild every current board (all-time, this week, this month) from the database."""

@@ -18,7 +18,8 @@ def _shade(count: int) -> int:
 def heatmap(*, activity: dict[date, int], first: date, today: date, left: int = 30, top: int = 16) -> dict:
     """Cells for a weeks-by-weekdays calendar (columns are weeks, rows Monday to Sunday)."""
     step = HEATMAP_CELL + HEATMAP_GAP
-    cells, months = [], []
+    cells: list[dict[str, Any]] = []
+    months: list[dict[str, Any]] = []
     day, last_month = first, None
     while day <= today:
         column, row = (day - first).days // 7, day.weekday()

@@ -97,19 +97,19 @@ def leaderboard_context(
     num_pages = max(1, -(-board.count // per_page))
     if page > num_pages:
         raise NotFound("No such page.", code="page_not_found")
-    signed_in = viewer is not None and viewer.is_authenticated
-    viewer_on_page = signed_in and any(entry.user_id == viewer.pk for entry in board.results)
+    player = viewer if viewer is not None and viewer.is_authenticated else None
+    viewer_on_page = player is not None and any(entry.user_id == player.pk for entry in board.results)
     own_entry = None
-    if signed_in and not viewer_on_page:
-        standing = boards.standing_for(viewer, period)
+    if player is not None and not viewer_on_page:
+        standing = boards.standing_for(player, period)
         if standing is not None:
-            own_entry = Entry(standing.rank, viewer.pk, viewer.username, standing.xp, viewer.level)
+            own_entry = Entry(standing.rank, player.pk, player.username, standing.xp, player.level)
     return {
         "period": period,
         "board": board,
         "page_number": page,
         "num_pages": num_pages,
-        "viewer_id": viewer.pk if signed_in else None,
+        "viewer_id": player.pk if player is not None else None,
         "viewer_on_page": viewer_on_page,
         "own_entry": own_entry,
     }

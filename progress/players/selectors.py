@@ -58,10 +58,12 @@ def user_progress(*, user_id: uuid.UUID, now: datetime | None = None) -> dict[st
         raise NotFound("User not found.", code="user_not_found")
     recent = []
     for attempt, challenge in sql.fetch_all(_RECENT_ATTEMPTS, [user.pk], _RECENT_ATTEMPT, _RECENT_CHALLENGE):
+        assert attempt is not None and challenge is not None  # an inner JOIN: a row has both
         attempt.challenge = challenge
         recent.append(attempt)
     earned, unearned = [], []
     for badge, award in sql.fetch_all(_PLAYER_BADGES, [user.pk, True], _BADGE, _EARNED):
+        assert badge is not None  # the FROM side of the LEFT JOIN
         if award is None:
             unearned.append(badge)
         else:

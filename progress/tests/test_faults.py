@@ -159,6 +159,7 @@ def _expected_total(user: User) -> int:
     best: dict = {}
     total = 0
     for attempt in Attempt.objects.filter(user=user, status__in=Attempt.GRADED).select_related("challenge"):
+        assert attempt.score is not None  # graded attempts carry a score
         base = rules.attempt_base_xp(
             challenge_xp=attempt.challenge.xp, score=attempt.score, pass_score=attempt.challenge.pass_score
         )
@@ -171,7 +172,7 @@ def _assert_awarded_exactly_once(user: User, badges: set[str]) -> None:
     user.refresh_from_db()
     attempts = Attempt.objects.filter(user=user, status__in=Attempt.GRADED)
     assert attempts.filter(xp_awarded__isnull=True).count() == 0
-    paid = sum(attempts.values_list("xp_awarded", flat=True))
+    paid = sum(xp for xp in attempts.values_list("xp_awarded", flat=True) if xp is not None)
     assert user.total_xp == paid == _expected_total(user)
     assert user.level == rules.level_for_xp(user.total_xp)
     held = list(UserBadge.objects.filter(user=user).values_list("badge__slug", flat=True))
@@ -266,6 +267,7 @@ def blocking_award(db):
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = %s",
             [ADVISORY_KEY],
         ).fetchone()
+        assert row is not None  # count(*) always returns a row
         return row[0] > 0
 
     def release() -> None:
@@ -430,7 +432,7 @@ def test_database_connection_dropped_mid_request_fails_cleanly_and_the_next_succ
             lambda: holder.execute(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = %s",
                 [ADVISORY_KEY],
-            ).fetchone()[0],
+            ).fetchall()[0][0],
             what="the submit to park",
         )
         [pid] = _web_backend_pids()

@@ -25,7 +25,7 @@ from datetime import date, datetime
 from typing import Any, ClassVar
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, Model
 
 from accounts.models import User
 from challenges.models import Attempt
@@ -155,7 +155,9 @@ def table(model: type[Model]) -> str:
 
 def column(model: type[Model], name: str, alias: str | None = None) -> str:
     """A field's quoted column name (of `alias.` when given), for the set-based SQL."""
-    quoted = connection.ops.quote_name(model._meta.get_field(name).column)
+    model_field = model._meta.get_field(name)
+    assert isinstance(model_field, Field) and model_field.column is not None  # forward, concrete fields only
+    quoted = connection.ops.quote_name(model_field.column)
     return f"{alias}.{quoted}" if alias else quoted
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -48,7 +49,8 @@ def test_anyone_reads_the_board_with_ranks_usernames_and_levels(api_client, back
 def test_periods_are_separate_boards(api_client, backend_name):
     now = timezone.now()
     month_start = windows.window_for("month", now).start
-    player("old", (500, month_start - timezone.timedelta(days=3)))
+    assert month_start is not None
+    player("old", (500, month_start - timedelta(days=3)))
     player("new", (10, now))
     board_services.rebuild()
     assert rows(api_client.get(URL, {"period": "all"})) == [(1, "old", 500, 3), (2, "new", 10, 1)]

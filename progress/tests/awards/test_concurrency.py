@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -120,7 +121,7 @@ def test_parallel_awards_of_one_challenge_pay_the_best_result_once(user):
     for attempt_id, score in zip(ids, scores, strict=True):
         assert submit(client, attempt_id, score=score).status_code == 200
 
-    run_together([lambda attempt_id=attempt_id: jobs.award_xp_and_badges(attempt_id) for attempt_id in ids])
+    run_together([partial(jobs.award_xp_and_badges, attempt_id) for attempt_id in ids])
 
     assert totals(user) == (100, 100)
     assert Attempt.objects.filter(pk__in=ids, xp_awarded__isnull=True).count() == 0

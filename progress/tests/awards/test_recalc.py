@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import timedelta
+from typing import cast
 
 import pytest
 from django.core.management import call_command
@@ -71,7 +72,9 @@ def test_recalculation_equals_incremental_path(history):
         # The incremental path keeps SUM(xp_awarded) == total_xp, and recalculation agrees with it.
         for user in users:
             user.refresh_from_db()
-            awarded = sum(Attempt.objects.filter(user=user).values_list("xp_awarded", flat=True))
+            awarded = sum(
+                cast(int, xp) for xp in Attempt.objects.filter(user=user).values_list("xp_awarded", flat=True)
+            )
             assert user.total_xp == awarded
             assert user.level == rules.level_for_xp(user.total_xp)
         assert award_services.xp_recalculate() == {
@@ -90,7 +93,7 @@ def test_recalculation_equals_incremental_path(history):
         for user in User.objects.all():
             assert user.total_xp == expected.get(user.pk, 0)
             assert user.level == rules.level_for_xp(user.total_xp)
-            assert user.total_xp == sum(a.xp_awarded for a in ordered if a.user_id == user.pk)
+            assert user.total_xp == sum(cast(int, a.xp_awarded) for a in ordered if a.user_id == user.pk)
         transaction.set_rollback(True)
 
 

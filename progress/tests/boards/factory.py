@@ -58,6 +58,7 @@ def random_history(rng: random.Random, *, at: datetime, players: int = 40) -> li
     week, earlier this month, last month and long ago, a few inactive. Returns awards in time order."""
     week = windows.window_for("week", at)
     month = windows.window_for("month", at)
+    assert week.start is not None and month.start is not None  # only the all-time window has none
     spans = [
         (week.start, at),
         (month.start, at),

@@ -8,7 +8,7 @@ from django.utils import timezone
 from model_bakery import baker
 
 from accounts.models import User
-from challenges.models import Attempt, Challenge
+from challenges.models import Attempt, Challenge, Tag
 from progress.boards import services as board_services
 from progress.models import Badge, UserBadge
 from progress.tests.boards.factory import player
@@ -24,7 +24,9 @@ QUEST_MARKDOWN = (
 
 @pytest.fixture
 def catalogue():
-    tags = [baker.make("challenges.Tag", name=name, slug=name.lower()) for name in ("Python", "SQL", "Web")]
+    tags: list[Tag] = [
+        baker.make("challenges.Tag", name=name, slug=name.lower()) for name in ("Python", "SQL", "Web")
+    ]
     quest = baker.make(
         Challenge, title="Window functions", slug="window-functions", xp=150, pass_score=70, published=True,
         difficulty="hard", grading={"type": "self_reported"},

@@ -354,7 +354,9 @@ def test_recalc_button_starts_a_job_and_the_dashboard_shows_its_status(client, u
     client.force_login(staff_user)
     response = client.post("/staff/recalc/")
     assert response.status_code == 302
-    job_id = re.fullmatch(r"/staff/\?job=([0-9a-f]{32})#recalc", response["Location"]).group(1)
+    location = re.fullmatch(r"/staff/\?job=([0-9a-f]{32})#recalc", response["Location"])
+    assert location is not None
+    job_id = location.group(1)
     assert get_queue("default").job_ids == [job_id]
     queued = client.get(f"/staff/?job={job_id}").content.decode()
     assert "<strong data-job-status>queued</strong>" in queued
