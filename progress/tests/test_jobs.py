@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime, timedelta
 
 import django_rq
 import pytest
 from django.db import transaction
 from django.db.models import Sum
+from rq import SimpleWorker, get_current_job
 
 from accounts.models import User
 from challenges import services as challenge_services
@@ -203,3 +205,53 @@ def test_the_award_log_line_keeps_its_log_level(auth_client, user, caplog):
     )
     assert award["new_level"] == 2
     assert (lines["level_up"]["level"], lines["level_up"]["new_level"]) == ("info", 2)
+
+
+class FakeClock:
+    """A clock whose present is a fixed moment after the running job was enqueued; sleeps are recorded."""
+
+    def __init__(self, seconds_after_enqueue: float) -> None:
+        self.after = timedelta(seconds=seconds_after_enqueue)
+        self.slept: list[float] = []
+
+    def now(self) -> datetime:
+        job = get_current_job()
+        assert job is not None and job.enqueued_at is not None
+        return job.enqueued_at.replace(tzinfo=UTC) + self.after
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+
+class TestCoalescing:
+    def run_one_award_job(self, monkeypatch, clock: FakeClock) -> dict:
+        monkeypatch.setattr(jobs, "clock", clock)
+        queue = django_rq.get_queue("default")
+        job = queue.enqueue(jobs.award_xp_and_badges, None)
+        SimpleWorker([queue], connection=queue.connection).work(burst=True)
+        job.refresh()
+        return job.return_value()
+
+    def test_the_job_waits_out_the_rest_of_the_window_after_its_enqueue(self, db, monkeypatch, settings):
+        settings.AWARD_COALESCE_SECONDS = 0.05
+        clock = FakeClock(seconds_after_enqueue=0.02)
+        assert self.run_one_award_job(monkeypatch, clock) == {"awarded": 0, "badges": []}
+        assert clock.slept == [pytest.approx(0.03)]
+
+    def test_a_job_that_waited_in_the_queue_longer_does_not_sleep(self, db, monkeypatch, settings):
+        settings.AWARD_COALESCE_SECONDS = 0.05
+        clock = FakeClock(seconds_after_enqueue=0.2)
+        self.run_one_award_job(monkeypatch, clock)
+        assert clock.slept == []
+
+    def test_a_clock_behind_the_web_host_waits_at_most_one_window(self, db, monkeypatch, settings):
+        settings.AWARD_COALESCE_SECONDS = 0.05
+        clock = FakeClock(seconds_after_enqueue=-5)
+        self.run_one_award_job(monkeypatch, clock)
+        assert clock.slept == [0.05]
+
+    def test_a_zero_window_awards_at_once(self, db, monkeypatch, settings):
+        settings.AWARD_COALESCE_SECONDS = 0
+        clock = FakeClock(seconds_after_enqueue=0)
+        self.run_one_award_job(monkeypatch, clock)
+        assert clock.slept == []
