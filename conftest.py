@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import django_rq
 import pytest
 from model_bakery import baker
 from rest_framework.test import APIClient
+
+from skillquest.redis_client import redis_connection
 
 
 @pytest.fixture(autouse=True)
 def _clean_redis(settings):
     """Each test starts with an empty Redis database (tests use their own index, see pyproject.toml)."""
     if settings.REDIS_URL:
-        connection = django_rq.get_connection("default")
+        connection = redis_connection()
         connection.flushdb()
         yield
         connection.flushdb()

@@ -12,7 +12,8 @@ from django.conf import settings
 from redis.exceptions import RedisError
 from rq import get_current_job
 
-from skillquest.queue import enqueue, redis_connection
+from skillquest.queue import enqueue
+from skillquest.redis_client import redis_connection
 
 logger = logging.getLogger("skillquest.jobs")
 

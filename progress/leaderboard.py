@@ -35,6 +35,7 @@ from redis.exceptions import RedisError
 from accounts.models import User
 from challenges.models import Attempt
 from skillquest.logging import log_event
+from skillquest.redis_client import redis_connection
 
 logger = logging.getLogger("skillquest.leaderboard")
 T = TypeVar("T")
@@ -212,8 +213,6 @@ class RedisBackend:
 
     def __init__(self, connection: Any | None = None) -> None:
         if connection is None:
-            from skillquest.queue import redis_connection
-
             connection = redis_connection()
         self.redis = connection
 

@@ -28,6 +28,7 @@ from rest_framework import throttling
 from rest_framework.settings import api_settings
 
 from accounts.selectors import user_id_for_login
+from skillquest.redis_client import cache_client
 
 logger = logging.getLogger("skillquest.throttling")
 
@@ -72,15 +73,6 @@ _window_hits_script = None
 Window = tuple[str, int, int]  # cache key, limit, duration in seconds
 
 
-def _redis_client(backend: RedisCache):
-    """The cache's Redis client, made once: `get_client()` builds a new one (~0.1 ms) on every call."""
-    cache_client = backend._cache
-    client = getattr(cache_client, "throttle_client", None)
-    if client is None:
-        client = cache_client.throttle_client = cache_client.get_client(write=True)
-    return client
-
-
 def window_hits(windows: list[Window]) -> list[tuple[bool, float]]:
     """Count one request in each window unless one of them already holds its limit.
 
@@ -90,7 +82,7 @@ def window_hits(windows: list[Window]) -> list[tuple[bool, float]]:
     backend = caches[DEFAULT_CACHE_ALIAS]
     if isinstance(backend, RedisCache):
         keys = [backend.make_and_validate_key(key) for key, _, _ in windows]
-        client = _redis_client(backend)
+        client = cache_client(backend)
         global _window_hits_script
         if _window_hits_script is None:
             _window_hits_script = client.register_script(WINDOW_HITS_LUA)  # EVALSHA, loaded on first use

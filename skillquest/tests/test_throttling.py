@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import django_rq
 import pytest
 from django.core.cache import cache
 from model_bakery import baker
@@ -16,6 +15,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from challenges.models import Challenge
+from skillquest.redis_client import redis_connection
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -232,7 +232,7 @@ def test_throttle_counters_live_in_redis(rates, settings, auth_client, user, cha
     assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     rates(start="5/minute")
     start(auth_client, challenge)
-    keys = [key.decode() for key in django_rq.get_connection("default").keys("*throttle_start_*")]
+    keys = [key.decode() for key in redis_connection().keys("*throttle_start_*")]
     assert keys and all(key.endswith(f"throttle_start_{user.pk}") for key in keys)
 
 
@@ -297,10 +297,7 @@ def test_a_refused_request_uses_no_budget_and_waits_for_the_window(rates, auth_c
         refused = start(auth_client, challenge)
         assert_throttled(refused)
         assert int(refused["Retry-After"]) <= 60
-    counter = [
-        django_rq.get_connection("default").get(key)
-        for key in django_rq.get_connection("default").keys(f"*throttle_start_{user.pk}")
-    ]
+    counter = [redis_connection().get(key) for key in redis_connection().keys(f"*throttle_start_{user.pk}")]
     assert counter == [b"2"]
     assert user.attempts.count() == 2
 
@@ -320,7 +317,7 @@ def test_without_redis_the_counters_live_in_process_memory(rates, settings, auth
     refused = start(auth_client, challenge)
     assert_throttled(refused)
     assert int(refused["Retry-After"]) <= 60
-    assert django_rq.get_connection("default").keys("*throttle_start_*") == []
+    assert redis_connection().keys("*throttle_start_*") == []
 
 
 def test_a_request_refused_by_one_limit_counts_against_none(rates, auth_client, user, challenge):
@@ -328,14 +325,14 @@ def test_a_request_refused_by_one_limit_counts_against_none(rates, auth_client, 
     assert start(auth_client, challenge).status_code == 201
     for _ in range(2):
         assert_throttled(start(auth_client, challenge))
-    redis = django_rq.get_connection("default")
+    redis = redis_connection()
     assert [redis.get(key) for key in redis.keys(f"*throttle_user_{user.pk}")] == [b"1"]
     assert [redis.get(key) for key in redis.keys(f"*throttle_start_{user.pk}")] == [b"1"]
 
 
 def test_all_limits_of_an_attempt_request_cost_one_redis_call(rates, auth_client, challenge):
     rates(start="100/minute", user="100/minute")
-    redis = django_rq.get_connection("default")
+    redis = redis_connection()
     start(auth_client, challenge)  # loads the script
 
     def script_calls():

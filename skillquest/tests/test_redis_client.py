@@ -1,8 +1,11 @@
-"""The queue's Redis client is shared per process (no new connection per enqueue), per configuration."""
+"""The process's Redis clients are made once (no new connection per call), per configuration."""
 
 from __future__ import annotations
 
-from skillquest.queue import default_queue, redis_connection
+from django.core.cache import caches
+
+from skillquest.queue import default_queue
+from skillquest.redis_client import cache_client, redis_connection
 
 
 def test_one_client_and_pool_serve_every_call(settings):
@@ -20,3 +23,11 @@ def test_pointing_the_queue_elsewhere_gets_a_client_for_that_server(settings):
     elsewhere = redis_connection()
     assert elsewhere is not working
     assert elsewhere.connection_pool.connection_kwargs["port"] == 1
+
+
+def test_the_cache_client_is_made_once_per_cache(settings):
+    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    first = cache_client(caches["default"])
+    assert cache_client(caches["default"]) is first
+    client_ids = {cache_client(caches["default"]).client_id() for _ in range(5)}
+    assert len(client_ids) == 1
