@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from model_bakery import baker
 from rest_framework.test import APIClient
 
@@ -19,6 +20,22 @@ def _clean_redis(settings):
         connection.flushdb()
     else:
         yield
+
+
+@pytest.fixture
+def rates(settings):
+    """Set some throttle rates for one test (the suite's defaults are deliberately huge)."""
+    cache.clear()
+
+    def set_rates(**overrides):
+        framework = settings.REST_FRAMEWORK
+        settings.REST_FRAMEWORK = {
+            **framework,
+            "DEFAULT_THROTTLE_RATES": {**framework["DEFAULT_THROTTLE_RATES"], **overrides},
+        }
+
+    yield set_rates
+    cache.clear()
 
 
 @pytest.fixture
