@@ -95,9 +95,10 @@ class Challenge(models.Model):
 
 
 class Attempt(models.Model):
+    # An attempt is started, then graded on submission in one UPDATE (challenges.services):
+    # there is no state between the two.
     class Status(models.TextChoices):
         STARTED = "started", "Started"
-        SUBMITTED = "submitted", "Submitted"
         PASSED = "passed", "Passed"
         FAILED = "failed", "Failed"
 
