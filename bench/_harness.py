@@ -39,6 +39,8 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 DB_PREFIX = os.environ.get("BENCH_DB_PREFIX", "bench_")
 assert DB_PREFIX.startswith("bench_"), "BENCH_DB_PREFIX must start with bench_"
 PORT = int(os.environ.get("BENCH_PORT", "8170"))
+# The URLconf of the site plus the ceiling views (bench/urls.py), for the web servers that need them.
+CEILINGS_URLCONF = "bench.urls"
 SECRET_KEY = "bench-only-secret-key-not-for-production-0123456789"
 THROTTLES = ("SUBMIT", "START", "LOGIN", "REGISTER", "ANON", "USER")
 
@@ -236,6 +238,7 @@ class Harness:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "THROTTLE_"))}
+        env.pop("ROOT_URLCONF", None)  # the site's URLconf unless a scenario asks for the ceilings
         env.update(
             PATH=f"{VENV_BIN}:{env.get('PATH', '/usr/bin:/bin')}",
             DEBUG="false",

@@ -95,7 +95,9 @@ CSP_RELAXED_STYLE_PATHS = ["/api/", "/api-auth/"]
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
 
-ROOT_URLCONF = "skillquest.urls"
+# Benchmarks only: the bench harness sets bench.urls (the site plus its ceiling views,
+# bench/README.md) for the gunicorn it starts. Never set in production.
+ROOT_URLCONF = env.str("ROOT_URLCONF", default="skillquest.urls")
 WSGI_APPLICATION = "skillquest.wsgi.application"
 
 TEMPLATES = [
@@ -253,9 +255,6 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "skillquest.logging.ExceptionReporterFilter"
 # How long each web process reuses a rendered `GET /api/v1/leaderboard` page (0: never). Boards
 # change with every award; a second of staleness lets one process answer a busy board from memory.
 LEADERBOARD_CACHE_SECONDS = env.float("LEADERBOARD_CACHE_SECONDS", default=1.0)
-
-# Benchmark-only ceiling views under /bench/ (bench/README.md); never turn on in production.
-BENCH_CEILINGS = env.bool("BENCH_CEILINGS", default=False)
 
 # --- Logging: one JSON object per line in production, readable lines with DEBUG on.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
