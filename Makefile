@@ -16,6 +16,10 @@ $(BIN)/.installed-dev: requirements.txt requirements-dev.txt $(BIN)/.installed-r
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
+$(BIN)/.installed-bench: requirements.txt requirements-bench.txt $(BIN)/.installed-runtime
+	$(BIN)/pip install -q -r requirements-bench.txt
+	touch $@
+
 # Without DATABASE_URL/REDIS_URL this is the no-server quickstart: SQLite and in-process jobs.
 run: $(BIN)/.installed-runtime
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
@@ -61,12 +65,12 @@ format: $(BIN)/.installed-dev
 	$(BIN)/ruff format .
 
 # Benchmarks against PostgreSQL + Redis (bench/README.md): bench-quick proves every script runs (CI),
-# bench runs the full sizes by hand. Needs wrk (apt-get install -y wrk).
-bench-quick: $(BIN)/.installed-runtime
+# bench runs the full sizes by hand. Installs requirements-bench.txt; needs wrk (apt-get install -y wrk).
+bench-quick: $(BIN)/.installed-bench
 	command -v wrk >/dev/null || (apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk))
 	$(BIN)/python bench/run_all.py --quick
 
-bench: $(BIN)/.installed-runtime
+bench: $(BIN)/.installed-bench
 	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 clean:

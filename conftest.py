@@ -2,22 +2,40 @@
 
 from __future__ import annotations
 
-import django_rq
 import pytest
+from django.core.cache import cache
 from model_bakery import baker
 from rest_framework.test import APIClient
+
+from skillquest.redis_client import redis_connection
 
 
 @pytest.fixture(autouse=True)
 def _clean_redis(settings):
     """Each test starts with an empty Redis database (tests use their own index, see pyproject.toml)."""
     if settings.REDIS_URL:
-        connection = django_rq.get_connection("default")
+        connection = redis_connection()
         connection.flushdb()
         yield
         connection.flushdb()
     else:
         yield
+
+
+@pytest.fixture
+def rates(settings):
+    """Set some throttle rates for one test (the suite's defaults are deliberately huge)."""
+    cache.clear()
+
+    def set_rates(**overrides):
+        framework = settings.REST_FRAMEWORK
+        settings.REST_FRAMEWORK = {
+            **framework,
+            "DEFAULT_THROTTLE_RATES": {**framework["DEFAULT_THROTTLE_RATES"], **overrides},
+        }
+
+    yield set_rates
+    cache.clear()
 
 
 @pytest.fixture

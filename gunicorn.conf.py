@@ -45,6 +45,8 @@ logger_class = AppLogger
 
 
 def child_exit(server, worker):
-    from skillquest import metrics
+    # Imported here, not at the top: gunicorn reads this file before it puts `--chdir` on sys.path,
+    # so the project's packages may not be importable yet when the file is read.
+    from skillquest.multiprocess_metrics import process_dead
 
-    metrics.process_dead(worker.pid)
+    process_dead(worker.pid)

@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_FILES = ["requirements.txt", "requirements-dev.txt"]
+DEFAULT_FILES = ["requirements.txt", "requirements-dev.txt", "requirements-bench.txt"]
 PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==([^\s;#]+)")
 
 

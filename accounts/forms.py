@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 
 from accounts import services
 from accounts.models import User
+from accounts.throttles import login_throttle_wait
 from accounts.validators import available_timezones, validate_username
-from skillquest.throttling import login_throttle_wait
 
 
 class SignupForm(forms.Form):
@@ -44,7 +44,7 @@ class SignupForm(forms.Form):
 
 
 class ThrottledLoginFormMixin(AuthenticationForm):
-    """Counts every submission against the login limits (skillquest.throttling) before the password
+    """Counts every submission against the login limits (accounts.throttles) before the password
     is checked; over a limit the form is invalid and `throttle_wait` says for how many seconds.
 
     An AuthenticationForm itself (the forms below mix it into one and into the admin's subclass of

@@ -22,9 +22,14 @@ import django
 django.setup()
 
 from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
+from django.test import Client, override_settings  # noqa: E402
 
+from accounts.models import User  # noqa: E402
 from bench._harness import latency_ms  # noqa: E402
+from challenges.models import Attempt, Challenge  # noqa: E402
+from progress import jobs  # noqa: E402
+from progress.api.views import leaderboard_pages  # noqa: E402
+from skillquest.redis_client import redis_connection  # noqa: E402
 
 
 def timed(fn, repeat: int) -> list[float]:
@@ -70,12 +75,6 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=200)
     p.add_argument("--awards", type=int, default=0)
     args = p.parse_args()
-    import redis
-    from django.conf import settings
-
-    from accounts.models import User
-    from progress import jobs
-
     out: dict = {"endpoints": {}, "redis": {}, "sql": {}}
     headers = {"HTTP_HOST": "127.0.0.1"}
     client = Client()
@@ -89,10 +88,6 @@ def main() -> None:
         "leaderboard deep page (page built)": f"/api/v1/leaderboard?period=all&limit=10&offset={total // 2}",
         "progress (+ rank)": f"/api/v1/users/{one}/progress",
     }
-    from django.test import override_settings
-
-    from progress.api.views import leaderboard_pages
-
     # The cost of building each answer: leaderboard pages are not reused from memory here.
     leaderboard_pages.clear()
     with override_settings(LEADERBOARD_CACHE_SECONDS=0):
@@ -103,7 +98,7 @@ def main() -> None:
         client, paths["leaderboard top 10 (page built)"], args.repeat, headers
     )
 
-    r = redis.Redis.from_url(settings.REDIS_URL)
+    r = redis_connection()  # the client the leaderboard itself uses
     key = "bench:ceiling:zset"
     if r.zcard(key):
         member = r.zrange(key, r.zcard(key) // 2, r.zcard(key) // 2)[0]
@@ -136,8 +131,6 @@ def main() -> None:
     out["sql"]["user by PK"] = sql("SELECT id, total_xp, level FROM accounts_user WHERE id = %s", [one])
 
     if args.awards:
-        from challenges.models import Attempt, Challenge
-
         challenges = list(Challenge.objects.filter(published=True))
         pending = []
         for i in range(args.awards):

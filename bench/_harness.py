@@ -26,6 +26,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+import redis
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 LUA = BENCH / "lua"
@@ -39,6 +42,8 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 DB_PREFIX = os.environ.get("BENCH_DB_PREFIX", "bench_")
 assert DB_PREFIX.startswith("bench_"), "BENCH_DB_PREFIX must start with bench_"
 PORT = int(os.environ.get("BENCH_PORT", "8170"))
+# The URLconf of the site plus the ceiling views (bench/urls.py), for the web servers that need them.
+CEILINGS_URLCONF = "bench.urls"
 SECRET_KEY = "bench-only-secret-key-not-for-production-0123456789"
 THROTTLES = ("SUBMIT", "START", "LOGIN", "REGISTER", "ANON", "USER")
 
@@ -128,52 +133,20 @@ def report(results: list[Result], json_path: str | None = None) -> None:
         Path(json_path).write_text(json.dumps(payload, indent=2))
 
 
-def machine_context() -> dict:
-    load = os.getloadavg()
-    return {
-        "nproc": os.cpu_count(),
-        "loadavg": [round(x, 2) for x in load],
-        "date": time.strftime("%Y-%m-%d"),
-    }
-
-
 # ------------------------------------------------------------------------------------------- memory
 
 
-def _children_of() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        tree.setdefault(ppid, []).append(int(entry))
-    return tree
-
-
-def _rss_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 class MemoryWatch:
-    """Samples the RSS of a process tree: peak of the sum (all processes) and of the largest one."""
+    """Samples the RSS of process trees (psutil) every `interval` seconds: the peak of each tree's sum.
+
+    Sampled, so a peak that lasts less than an interval can be missed; Python processes rarely give
+    memory back, so the last samples of a command are close to its high-water mark.
+    """
 
     def __init__(self, interval: float = 0.25):
         self.interval = interval
         self.roots: dict[str, int] = {}
         self.peak_total: dict[str, int] = {}
-        self.peak_single: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -183,27 +156,34 @@ class MemoryWatch:
 
     def reset(self, label: str) -> None:
         self.peak_total.pop(label, None)
-        self.peak_single.pop(label, None)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            tree = _children_of()
             for label, root in list(self.roots.items()):
-                pids, todo = [], [root]
-                while todo:
-                    pid = todo.pop()
-                    pids.append(pid)
-                    todo.extend(tree.get(pid, []))
-                sizes_kb = [_rss_kb(p) for p in pids]
-                self.peak_total[label] = max(self.peak_total.get(label, 0), sum(sizes_kb))
-                self.peak_single[label] = max(self.peak_single.get(label, 0), max(sizes_kb, default=0))
+                total = _tree_rss(root)
+                if total:
+                    self.peak_total[label] = max(self.peak_total.get(label, 0), total)
 
     def peak_mb(self, label: str) -> float | None:
-        kb = self.peak_total.get(label)
-        return round(kb / 1024, 1) if kb else None
+        peak = self.peak_total.get(label)
+        return round(peak / 2**20, 1) if peak else None
 
     def stop(self) -> None:
         self._stop.set()
+
+
+def _tree_rss(root: int) -> int:
+    """Bytes resident in `root` and all its descendants now (0 once `root` has exited)."""
+    try:
+        process = psutil.Process(root)
+        tree = [process, *process.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for member in tree:
+        with contextlib.suppress(psutil.Error):  # a child that exited between the two calls
+            total += member.memory_info().rss
+    return total
 
 
 # ------------------------------------------------------------------------------------------ harness
@@ -236,6 +216,7 @@ class Harness:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "THROTTLE_"))}
+        env.pop("ROOT_URLCONF", None)  # the site's URLconf unless a scenario asks for the ceilings
         env.update(
             PATH=f"{VENV_BIN}:{env.get('PATH', '/usr/bin:/bin')}",
             DEBUG="false",
@@ -256,13 +237,16 @@ class Harness:
 
     def manage(self, *args: str, check: bool = True, capture: bool = True, timeout: float = 3600) -> tuple:
         """Run `manage.py ARGS`: (wall seconds, peak RSS MB of the command, stdout)."""
+        label = f"manage {args[0]}"
         started = time.perf_counter()
         proc = subprocess.Popen(
             [PYTHON, "manage.py", *args], cwd=ROOT, env=self.env(),
             stdout=subprocess.PIPE if capture else None, stderr=subprocess.PIPE, text=True,
             start_new_session=True,
         )  # fmt: skip
-        self.procs.append((f"manage {args[0]}", proc))
+        self.procs.append((label, proc))
+        self.memory.reset(label)
+        self.memory.watch(label, proc.pid)
         try:
             out, err = proc.communicate(timeout=timeout)
         except BaseException:  # timeout, Ctrl-C: end the command's process group, then re-raise
@@ -271,8 +255,7 @@ class Harness:
         self._forget(proc)
         wall = time.perf_counter() - started
         self._rc = proc.returncode
-        # ru_maxrss of the reaped child, in KB on Linux.
-        peak = _reaped_maxrss_mb(proc)
+        peak = self.memory.peak_mb(label)
         if check and proc.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)} failed ({proc.returncode}):\n{err[-3000:]}")
         return wall, peak, out or ""
@@ -287,10 +270,6 @@ class Harness:
             if line.startswith("DIRECTJSON "):
                 return json.loads(line[11:])
         raise RuntimeError(f"bench/_direct.py failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-
-    def has_command(self, name: str) -> bool:
-        _, _, out = self.manage("help", "--commands")
-        return name in out.split()
 
     # --- databases
 
@@ -371,9 +350,7 @@ class Harness:
 
     # --- redis (our index only)
 
-    def redis(self):
-        import redis
-
+    def redis(self) -> redis.Redis:
         return redis.Redis.from_url(REDIS_URL)
 
     def redis_reset(self, zset_members: int = 0) -> None:
@@ -390,8 +367,7 @@ class Harness:
                     },
                 )
                 pipe.execute()
-        if self.has_command("rebuild_leaderboard"):
-            self.manage("rebuild_leaderboard")
+        self.manage("rebuild_leaderboard")
 
     # --- processes
 
@@ -507,34 +483,6 @@ class Harness:
         return pairs  # type: ignore[return-value]
 
 
-_rusage: dict[int, float] = {}
-
-
-def _reaped_maxrss_mb(proc: subprocess.Popen) -> float | None:
-    # communicate() reaped the child with waitpid; its max RSS is in RUSAGE_CHILDREN only as a maximum
-    # over every child so far, so the commands are measured with /usr/bin/time-like wait4 instead.
-    return _rusage.pop(proc.pid, None)
-
-
-def _patch_wait4() -> None:
-    """Record each child's ru_maxrss as subprocess reaps it (Linux: KB)."""
-    original = subprocess.Popen._try_wait
-
-    def _try_wait(self, wait_flags):
-        try:
-            pid, status, usage = os.wait4(self.pid, wait_flags)
-        except ChildProcessError:
-            return original(self, wait_flags)
-        if pid:
-            _rusage[pid] = round(usage.ru_maxrss / 1024, 1)
-        return pid, status
-
-    subprocess.Popen._try_wait = _try_wait
-
-
-_patch_wait4()
-
-
 def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -643,16 +591,3 @@ def wrk_result(scenario: str, name: str, data: dict, memory_mb: float | None = N
         p50_ms=data["latency_ms"]["p50"], p95_ms=data["latency_ms"]["p95"], p99_ms=data["latency_ms"]["p99"],
         peak_rss_mb=memory_mb, errors=errors, **kw,
     )  # fmt: skip
-
-
-def timed(fn, repeat: int) -> list[float]:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    return samples
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values) if values else 0.0

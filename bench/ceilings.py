@@ -1,32 +1,26 @@
 """Ceiling views for the benchmarks: the cheapest thing each layer of our stack can do per request.
 
-Routed under /bench/ only when BENCH_CEILINGS is on (see skillquest/urls.py); never in production.
-They read and write only `bench_counter`, a table the harness creates in its own bench_* database,
-and the Redis key `bench:ceiling:zset` that the harness fills: no real data is touched.
+Routed under /bench/ only by bench/urls.py, the URLconf the bench harness gives its own gunicorn
+(ROOT_URLCONF=bench.urls); never in production. They read and write only `bench_counter`, a table
+the harness creates in its own bench_* database, and the Redis key `bench:ceiling:zset` that the
+harness fills: no real data is touched. Redis is reached through the client the site uses.
 """
 
 from __future__ import annotations
 
 import random
-from functools import cache
 
-import redis
-from django.conf import settings
 from django.db import connection
 from django.db.utils import ProgrammingError
 from django.http import JsonResponse
-from django.urls import path
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from skillquest.redis_client import redis_connection
+
 COUNTER_ROWS = 1000
 ZSET_KEY = "bench:ceiling:zset"
-
-
-@cache
-def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL or "redis://127.0.0.1:6379/0")
 
 
 def _missing_table() -> JsonResponse:
@@ -73,14 +67,5 @@ def pk_update(request):
 
 
 def redis_top10(request):
-    rows = _redis().zrevrange(ZSET_KEY, 0, 9, withscores=True)
+    rows = redis_connection().zrevrange(ZSET_KEY, 0, 9, withscores=True)
     return JsonResponse({"top": [[member.decode(), score] for member, score in rows]})
-
-
-urlpatterns = [
-    path("json", plain_json),
-    path("drf", DrfView.as_view()),
-    path("pk-select", pk_select),
-    path("pk-update", pk_update),
-    path("redis-top10", redis_top10),
-]

@@ -52,7 +52,7 @@ def main() -> int:
             )
             paths = Path(tempfile.mkstemp(prefix="bench-paths-", suffix=".txt")[1])
             paths.write_text("".join(f"/api/v1/users/{uid}/progress\n" for uid in ids.split()))
-            bench.start_web(BENCH_CEILINGS="true")
+            bench.start_web(ROOT_URLCONF=h.CEILINGS_URLCONF)
             shape = {"seconds": args.seconds, "threads": 2, "connections": 32}
             deep_path = f"/api/v1/leaderboard?period=all&limit=10&offset={users // 2}"
             status, _ = bench.get(TOP10)

@@ -40,7 +40,7 @@ def main() -> int:
         bench.redis_reset(zset_members=args.users)
         tokens_file = bench.tokens_file(min(args.connections, args.users))
         challenges = bench.self_reported_challenges()
-        bench.start_web(BENCH_CEILINGS="true")
+        bench.start_web(ROOT_URLCONF=h.CEILINGS_URLCONF)
         # Same wrk shape for every URL in this run (threads = connections, see lua/submit.lua).
         shape = {"threads": args.connections, "connections": args.connections, "seconds": args.seconds}
         h.wrk("/bench/json", **{**shape, "seconds": 1})  # warm every gunicorn worker

@@ -94,16 +94,23 @@ class Challenge(models.Model):
         return grading.needs_solution(self.grading)
 
 
+# Graded and not yet awarded: the award job's work. Written once, here: the partial index
+# `attempt_pending_award` holds exactly these rows and `Attempt.objects.award_pending()` selects
+# them (a query filtered by this condition can use the index; challenges/tests/test_models.py).
+AWARD_PENDING = models.Q(status__in=["passed", "failed"], xp_awarded__isnull=True)
+
+
 class AttemptQuerySet(models.QuerySet):
     def award_pending(self) -> AttemptQuerySet:
-        """Graded attempts whose XP is not awarded yet: the partial index `attempt_pending_award`."""
-        return self.filter(status__in=Attempt.GRADED, xp_awarded__isnull=True)
+        """Graded attempts whose XP is not awarded yet (`Attempt.award_pending` for one attempt)."""
+        return self.filter(AWARD_PENDING)
 
 
 class Attempt(models.Model):
+    # An attempt is started, then graded on submission in one UPDATE (challenges.services):
+    # there is no state between the two.
     class Status(models.TextChoices):
         STARTED = "started", "Started"
-        SUBMITTED = "submitted", "Submitted"
         PASSED = "passed", "Passed"
         FAILED = "failed", "Failed"
 
@@ -128,11 +135,7 @@ class Attempt(models.Model):
         indexes = [
             models.Index(fields=["user", "-started_at"], name="attempt_user_recent"),
             models.Index(fields=["user", "challenge", "status"], name="attempt_user_challenge"),
-            models.Index(
-                fields=["submitted_at"],
-                name="attempt_pending_award",
-                condition=models.Q(status__in=["passed", "failed"], xp_awarded__isnull=True),
-            ),
+            models.Index(fields=["submitted_at"], name="attempt_pending_award", condition=AWARD_PENDING),
             models.Index(fields=["awarded_at"], name="attempt_awarded_at"),
         ]
         constraints = [

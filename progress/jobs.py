@@ -18,7 +18,8 @@ from progress.awards.compute import Award
 from progress.awards.services import AWARD_BATCH_SIZE, awards_process, xp_recalculate
 from progress.badges.services import badges_reevaluate
 from progress.boards.services import record_awards
-from skillquest.queue import enqueue, redis_connection
+from skillquest.queue import enqueue
+from skillquest.redis_client import redis_connection
 
 logger = logging.getLogger("skillquest.jobs")
 

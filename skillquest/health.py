@@ -8,7 +8,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from redis.exceptions import RedisError
 
-from skillquest.queue import redis_connection
+from skillquest.redis_client import redis_connection
 
 
 @never_cache

@@ -2,22 +2,25 @@
 
 Services call the one-line functions below at the moment an event is committed:
 
-- `challenge_submitted()`: challenges.services.attempt_submit, after commit.
-- `xp_awarded(xp=..., lag_seconds=...)`: progress.services.xp_award, after commit.
-- `badge_awarded(slug)`: the badges code, once per badge newly awarded, after commit.
+- `challenge_submitted()`: by the challenges service that grades a submission, after commit.
+- `xp_awarded(xp=..., lag_seconds=...)`: by the award job (progress.jobs), once per attempt it
+  awarded, after the batch's commit.
+- `badge_awarded(slug)`: by the badges code, once per badge newly awarded, after commit.
 
 RQ queue depth, failed jobs and workers are not counted by anyone: a collector reads them from
 Redis at scrape time. Web (gunicorn workers) and RQ workers share counters through
-prometheus_client's multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set (docs/architecture.md).
+prometheus_client's multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set (docs/architecture.md);
+the files are named by skillquest.multiprocess_metrics, which runs before this module (and any
+metric) is imported. This module needs settings (django_rq reads them on import), so nothing
+imports it ahead of them.
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
-import os
-import socket
 
+import django_rq
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from prometheus_client import (
@@ -28,38 +31,14 @@ from prometheus_client import (
     Histogram,
     generate_latest,
     multiprocess,
-    values,
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from redis.exceptions import RedisError
+from rq import Worker
 
-HOST = socket.gethostname()
-
-
-def process_identifier() -> str:
-    # Worker containers of a compose project share one metrics volume and each runs its worker as
-    # the same small pid: the host name keeps their files apart. Called on every metric update.
-    return f"{HOST}-{os.getpid()}"  # process_dead() below names files the same way
-
-
-def configure_multiprocess() -> None:
-    """Name multiprocess files by host and pid. Must run before any metric is created, hence this
-    module is imported by skillquest/__init__.py, ahead of settings and of django_prometheus."""
-    if multiprocess_dir():
-        values.ValueClass = values.MultiProcessValue(process_identifier=process_identifier)
-
-
-def process_dead(pid: int) -> None:
-    """Drop a dead process's live-gauge files (gunicorn's child_exit); its counters stay summed."""
-    if multiprocess_dir():
-        multiprocess.mark_process_dead(f"{HOST}-{pid}")
-
-
-def multiprocess_dir() -> str | None:
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
-
-
-configure_multiprocess()
+from skillquest.multiprocess_metrics import multiprocess_dir
+from skillquest.redis_client import redis_connection
 
 CHALLENGE_SUBMITTED = Counter("skillquest_challenge_submitted", "Attempts submitted and graded (committed).")
 XP_AWARDED = Counter("skillquest_xp_awarded", "XP points awarded to players (sum over awards).")
@@ -90,16 +69,12 @@ class RQCollector(Collector):
     """Queue depth, failed-job count and worker count of every configured queue, read at scrape time."""
 
     def describe(self):
-        # Registering must not read settings or Redis (this module is imported before settings exist).
+        # Registering must not read Redis: the collector is registered on import, scraped later.
         return []
 
     def collect(self):
         if settings.JOBS_IN_PROCESS:
             return
-        import django_rq
-        from redis.exceptions import RedisError
-        from rq import Worker
-
         up = GaugeMetricFamily("skillquest_rq_up", "1 if the RQ Redis answered this scrape.")
         depth = GaugeMetricFamily("skillquest_rq_queue_depth", "Jobs waiting in the queue.", labels=["queue"])
         failed = GaugeMetricFamily(
@@ -110,7 +85,7 @@ class RQCollector(Collector):
         )
         try:
             for name in settings.RQ_QUEUES:
-                queue = django_rq.get_queue(name)
+                queue = django_rq.get_queue(name, connection=redis_connection(name))
                 depth.add_metric([name], queue.count)
                 failed.add_metric([name], queue.failed_job_registry.count)
                 workers.add_metric([name], Worker.count(queue=queue))

@@ -10,7 +10,6 @@ from typing import Any
 import django_rq
 from django.conf import settings
 from django.core.cache import cache
-from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
@@ -18,26 +17,11 @@ from rq.job import Job, JobStatus
 
 from skillquest.errors import ServiceUnavailable
 from skillquest.logging import current_request_id
+from skillquest.redis_client import redis_connection
 
 logger = logging.getLogger("skillquest.queue")
 
 DEFAULT_RETRY = Retry(max=3, interval=[2, 10, 60])
-
-# One client (and so one connection pool) per process and Redis configuration. django_rq builds a
-# new client, with a new pool, on every get_connection()/get_queue() call: a fresh TCP connection
-# and HELLO/SELECT handshake per enqueue, which cost more than the enqueue itself. Keyed by the
-# queue's configuration so that code (and tests) pointing settings.RQ_QUEUES elsewhere get a client
-# for that server. redis-py pools notice a fork and reconnect in the child.
-_connections: dict[str, Redis] = {}
-
-
-def redis_connection() -> Redis:
-    """The process's shared Redis client for the default queue (also used for our own keys)."""
-    key = repr(sorted((name, repr(value)) for name, value in settings.RQ_QUEUES["default"].items()))
-    connection = _connections.get(key)
-    if connection is None:
-        connection = _connections.setdefault(key, django_rq.get_connection("default"))
-    return connection
 
 
 def default_queue() -> Queue:

@@ -96,7 +96,9 @@ CSP_RELAXED_STYLE_PATHS = ["/api/", "/api-auth/"]
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
 
-ROOT_URLCONF = "skillquest.urls"
+# Benchmarks only: the bench harness sets bench.urls (the site plus its ceiling views,
+# bench/README.md) for the gunicorn it starts. Never set in production.
+ROOT_URLCONF = env.str("ROOT_URLCONF", default="skillquest.urls")
 WSGI_APPLICATION = "skillquest.wsgi.application"
 
 TEMPLATES = [
@@ -257,9 +259,6 @@ LEADERBOARD_CACHE_SECONDS = env.float("LEADERBOARD_CACHE_SECONDS", default=1.0)
 # How long an award job waits after it was enqueued, so that submissions of those milliseconds share
 # its batch (progress.jobs); 0 awards at once.
 AWARD_COALESCE_SECONDS = env.float("AWARD_COALESCE_SECONDS", default=0.05)
-
-# Benchmark-only ceiling views under /bench/ (bench/README.md); never turn on in production.
-BENCH_CEILINGS = env.bool("BENCH_CEILINGS", default=False)
 
 # --- Logging: one JSON object per line in production, readable lines with DEBUG on.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

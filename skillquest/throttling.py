@@ -12,11 +12,14 @@ request and lasts the rate's period: one atomic Lua call (one round trip) per th
 a view's throttles at once with `ThrottlesInOneCall`. As with DRF, a refused request uses no budget
 (with `ThrottlesInOneCall`, on none of its counters); it is told to retry when the window ends.
 Like any fixed window, a client can fit up to twice the rate across a window boundary, never more.
+
+This module holds the counting and the project-wide limits (anonymous, per player, and the players'
+attempt starts and submissions); an app keys its own requests in its own module on top of
+`FixedWindowThrottle` (login and registration: accounts/throttles.py).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import time
@@ -24,12 +27,11 @@ from typing import TYPE_CHECKING
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.redis import RedisCache
-from redis import Redis
 from redis.exceptions import RedisError
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
-from accounts.selectors import user_id_for_login
+from skillquest.redis_client import cache_client
 
 if TYPE_CHECKING:
     from rest_framework.views import APIView
@@ -82,16 +84,6 @@ _window_hits_script = None
 Window = tuple[str, int, int]  # cache key, limit, duration in seconds
 
 
-def _redis_client(backend: RedisCache) -> Redis:
-    """The cache's Redis client, made once: `get_client()` builds a new one (~0.1 ms) on every call."""
-    cache_client = backend._cache
-    client = getattr(cache_client, "throttle_client", None)
-    if client is None:
-        # An attribute of ours on Django's client object (unknown to its stub): it lives as long.
-        client = cache_client.throttle_client = cache_client.get_client(write=True)  # type: ignore[attr-defined]
-    return client
-
-
 def window_hits(windows: list[Window]) -> list[tuple[bool, float]]:
     """Count one request in each window unless one of them already holds its limit.
 
@@ -101,7 +93,7 @@ def window_hits(windows: list[Window]) -> list[tuple[bool, float]]:
     backend = caches[DEFAULT_CACHE_ALIAS]
     if isinstance(backend, RedisCache):
         keys = [backend.make_and_validate_key(key) for key, _, _ in windows]
-        client = _redis_client(backend)
+        client = cache_client(backend)
         global _window_hits_script
         if _window_hits_script is None:
             _window_hits_script = client.register_script(WINDOW_HITS_LUA)  # EVALSHA, loaded on first use
@@ -122,7 +114,7 @@ def window_hits(windows: list[Window]) -> list[tuple[bool, float]]:
     return [(allowed, ends - now) for _, _, ends, allowed in state]
 
 
-class _FixedWindowThrottle(throttling.SimpleRateThrottle):
+class FixedWindowThrottle(throttling.SimpleRateThrottle):
     """DRF's SimpleRateThrottle (rate parsing, keys, idents) counting with `window_hits`."""
 
     # Set by SimpleRateThrottle.__init__ from the rate (None without one: `window` checks the rate).
@@ -154,7 +146,7 @@ class _FixedWindowThrottle(throttling.SimpleRateThrottle):
         return max(self.remaining, 1)
 
 
-def check_together(throttles: list[_FixedWindowThrottle], request, view) -> list[float | None]:
+def check_together(throttles: list[FixedWindowThrottle], request, view) -> list[float | None]:
     """Check and count `throttles` in one round trip; per throttle, None if it allows the request,
     else the seconds to wait."""
     counted = [(throttle, window) for throttle in throttles if (window := throttle.window(request, view))]
@@ -185,13 +177,13 @@ class ThrottlesInOneCall(_APIView):
 
     def check_throttles(self, request):
         throttles = self.get_throttles()
-        windows = [throttle for throttle in throttles if isinstance(throttle, _FixedWindowThrottle)]
+        windows = [throttle for throttle in throttles if isinstance(throttle, FixedWindowThrottle)]
         waits: list[float | None] = [
             wait for wait in check_together(windows, request, self) if wait is not None
         ]
         refused = bool(waits)
         for throttle in throttles:
-            if not isinstance(throttle, _FixedWindowThrottle) and not throttle.allow_request(request, self):
+            if not isinstance(throttle, FixedWindowThrottle) and not throttle.allow_request(request, self):
                 refused = True
                 waits.append(throttle.wait())  # may be None: DRF then sends no Retry-After
         if refused:
@@ -200,75 +192,17 @@ class ThrottlesInOneCall(_APIView):
             self.throttled(request, longest)  # type: ignore[arg-type]
 
 
-class AnonThrottle(_FixedWindowThrottle, throttling.AnonRateThrottle):
+class AnonThrottle(FixedWindowThrottle, throttling.AnonRateThrottle):
     scope = "anon"
 
 
-class UserThrottle(_FixedWindowThrottle, throttling.UserRateThrottle):
+class UserThrottle(FixedWindowThrottle, throttling.UserRateThrottle):
     scope = "user"
 
 
-class AttemptStartThrottle(_FixedWindowThrottle, throttling.UserRateThrottle):
+class AttemptStartThrottle(FixedWindowThrottle, throttling.UserRateThrottle):
     scope = "start"
 
 
-class AttemptSubmitThrottle(_FixedWindowThrottle, throttling.UserRateThrottle):
+class AttemptSubmitThrottle(FixedWindowThrottle, throttling.UserRateThrottle):
     scope = "submit"
-
-
-class RegisterThrottle(_FixedWindowThrottle):
-    scope = "register"
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-
-class LoginIPThrottle(_FixedWindowThrottle):
-    """Every login attempt from one client IP, successful or not."""
-
-    scope = "login"
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": "login_ip", "ident": self.get_ident(request)}
-
-
-class LoginUsernameThrottle(_FixedWindowThrottle):
-    """Every login attempt naming one account, whatever IP it comes from.
-
-    Username and email of one account share a counter (else alternating them doubles the budget);
-    a name that matches no account is counted under the name itself.
-    """
-
-    scope = "login"
-
-    def get_cache_key(self, request, view):
-        identifier = login_identifier(request)
-        if not identifier:
-            return None
-        account_id = user_id_for_login(identifier=identifier)
-        ident = f"id:{account_id}" if account_id else f"name:{identifier}"
-        digest = hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()
-        return self.cache_format % {"scope": "login_user", "ident": digest}
-
-
-def login_identifier(request) -> str:
-    """The username or email a login request names, from a DRF request (JSON) or a form post."""
-    data = request.data if hasattr(request, "data") else request.POST
-    value = data.get("username") if hasattr(data, "get") else None
-    return value.strip().lower() if isinstance(value, str) else ""
-
-
-LOGIN_THROTTLES = (LoginIPThrottle, LoginUsernameThrottle)
-
-
-def login_throttle_wait(request) -> float | None:
-    """Count one login attempt against the IP and username limits; seconds to wait if over either.
-
-    The same throttles guard the API login and the login form, so the two share one budget.
-    """
-    waits = []
-    for throttle_class in LOGIN_THROTTLES:
-        throttle = throttle_class()
-        if not throttle.allow_request(request, None):
-            waits.append(throttle.wait() or 1)
-    return max(waits) if waits else None

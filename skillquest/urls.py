@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -36,10 +35,6 @@ urlpatterns = [
     path("challenges/", include("challenges.urls")),
     path("", include("progress.urls")),
 ]
-
-# Benchmark-only ceiling views (bench/ceilings.py), off unless BENCH_CEILINGS is set: see bench/README.md.
-if settings.BENCH_CEILINGS:
-    urlpatterns.append(path("bench/", include("bench.ceilings")))
 
 handler400 = "skillquest.views.bad_request"
 handler403 = "skillquest.views.permission_denied"

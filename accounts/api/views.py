@@ -16,7 +16,8 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from accounts import services
 from accounts.api import serializers as s
 from accounts.models import User
-from skillquest import throttling
+from accounts.throttles import LOGIN_THROTTLES, RegisterThrottle
+from skillquest.throttling import AnonThrottle
 
 
 def _as_drf_validation_error(exc: DjangoValidationError) -> exceptions.ValidationError:
@@ -34,7 +35,7 @@ class PublicAuthView(APIView):
 
 
 class RegisterView(PublicAuthView):
-    throttle_classes = [throttling.AnonThrottle, throttling.RegisterThrottle]
+    throttle_classes = [AnonThrottle, RegisterThrottle]
 
     @extend_schema(request=s.RegisterInputSerializer, responses={201: s.UserCreatedSerializer})
     def post(self, request):
@@ -49,7 +50,7 @@ class RegisterView(PublicAuthView):
 
 class LoginView(PublicAuthView):
     # Checked before the password, so failed and successful attempts both count.
-    throttle_classes = [throttling.AnonThrottle, *throttling.LOGIN_THROTTLES]
+    throttle_classes = [AnonThrottle, *LOGIN_THROTTLES]
 
     @extend_schema(request=s.LoginInputSerializer, responses={200: s.TokenPairSerializer})
     def post(self, request):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import itertools
 
-import django_rq
 from model_bakery import baker
 from rq import SimpleWorker
 
 from challenges.models import Challenge
+from skillquest.queue import default_queue
 
 ATTEMPTS = "/api/v1/attempts"
 CHALLENGES = "/api/v1/challenges"
@@ -41,12 +41,12 @@ def submit(api, attempt_id, **body):
 
 
 def queued_count() -> int:
-    return django_rq.get_queue("default").count
+    return default_queue().count
 
 
 def drain_queue() -> int:
     """Run a real RQ worker in burst mode on the default queue; returns how many jobs it ran."""
-    queue = django_rq.get_queue("default")
+    queue = default_queue()
     before = len(queue.finished_job_registry) + len(queue.failed_job_registry)
     SimpleWorker([queue], connection=queue.connection).work(burst=True)
     return len(queue.finished_job_registry) + len(queue.failed_job_registry) - before

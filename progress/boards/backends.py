@@ -25,7 +25,7 @@ from accounts.models import User
 from challenges.models import Attempt
 from progress.boards.ranks import Rebuilt
 from progress.boards.windows import PERIODS, Window, window_for
-from skillquest.queue import redis_connection
+from skillquest.redis_client import redis_connection
 
 # A half-built temporary key from a crashed rebuild cleans itself up.
 REBUILD_TEMP_TTL = 3600

@@ -223,7 +223,7 @@ def test_redis_stops_while_players_submit_then_the_sweep_awards_each_once(
         for attempt_id, score in zip(started[pk], (80, 100, 40), strict=True):
             response = submit(client, attempt_id, score=score)
             assert response.status_code == 200, response.content
-    assert Attempt.objects.filter(status__in=Attempt.GRADED, xp_awarded__isnull=True).count() == 6
+    assert Attempt.objects.award_pending().count() == 6
     assert User.objects.filter(total_xp__gt=0).count() == 0
     ready = APIClient().get("/readyz")
     assert ready.status_code == 503

@@ -230,7 +230,9 @@ class TestCoalescing:
         job = queue.enqueue(jobs.award_xp_and_badges, None)
         SimpleWorker([queue], connection=queue.connection).work(burst=True)
         job.refresh()
-        return job.return_value()
+        result = job.return_value()
+        assert isinstance(result, dict)
+        return result
 
     def test_the_job_waits_out_the_rest_of_the_window_after_its_enqueue(self, db, monkeypatch, settings):
         settings.AWARD_COALESCE_SECONDS = 0.05

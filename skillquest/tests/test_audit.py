@@ -123,7 +123,7 @@ def test_every_project_pin_is_audited(tmp_path, osv_server):
     )
     pinned = {
         line.split("==")[0].split("[")[0].lower()
-        for name in ("requirements.txt", "requirements-dev.txt")
+        for name in ("requirements.txt", "requirements-dev.txt", "requirements-bench.txt")
         for line in (ROOT / name).read_text().splitlines()
         if "==" in line and not line.startswith("#")
     }

@@ -1,38 +1,27 @@
+"""The bench's ceiling views: routed only by bench/urls.py, which the harness selects by environment."""
+
 from __future__ import annotations
 
-import importlib
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.urls import clear_url_caches
-
-import skillquest.urls
 
 pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
 CEILINGS = ["/bench/json", "/bench/drf", "/bench/pk-select", "/bench/pk-update", "/bench/redis-top10"]
 
 
-@pytest.fixture
-def routed(settings):
-    """Reload the root URLconf with BENCH_CEILINGS as the test sets it, and restore it afterwards."""
-
-    def reload(enabled: bool) -> None:
-        settings.BENCH_CEILINGS = enabled
-        importlib.reload(skillquest.urls)
-        clear_url_caches()
-
-    yield reload
-    reload(False)
-
-
 @pytest.mark.parametrize("url", CEILINGS)
-def test_ceiling_views_are_not_routed_by_default(client, routed, url):
-    routed(False)
+def test_the_site_does_not_route_the_ceiling_views(client, url):
     assert client.get(url).status_code == 404
 
 
-def test_ceiling_views_answer_when_enabled(client, routed):
-    routed(True)
+@pytest.mark.urls("bench.urls")
+def test_the_bench_urlconf_routes_the_ceiling_views(client):
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMPORARY TABLE bench_counter (id integer PRIMARY KEY, n bigint NOT NULL)")
         cursor.execute("INSERT INTO bench_counter SELECT g, 0 FROM generate_series(0, 999) g")
@@ -44,3 +33,33 @@ def test_ceiling_views_answer_when_enabled(client, routed):
         assert cursor.fetchone()[0] == 1
     assert client.get("/bench/pk-select").status_code == 200
     assert client.get("/bench/redis-top10").json() == {"top": []}
+
+
+@pytest.mark.urls("bench.urls")
+def test_the_bench_urlconf_serves_the_whole_site_with_its_error_pages(api_client):
+    assert api_client.get("/healthz").json() == {"status": "ok"}
+    assert api_client.get("/api/v1/challenges").status_code == 200
+    # The site's error handlers, not Django's defaults: JSON under /api/, the site's page elsewhere.
+    assert api_client.get("/api/v1/no-such-thing").json()["code"] == "not_found"
+    page = api_client.get("/no-such-page/")
+    assert page.status_code == 404
+    assert "404.html" in [template.name for template in page.templates]
+
+
+def root_urlconf_in_a_fresh_process(env: dict[str, str]) -> str:
+    code = "import django; django.setup(); from django.conf import settings; print(settings.ROOT_URLCONF)"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "skillquest.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def test_the_urlconf_is_the_sites_unless_the_environment_names_another():
+    env = {name: value for name, value in os.environ.items() if name != "ROOT_URLCONF"}
+    assert root_urlconf_in_a_fresh_process(env) == "skillquest.urls"
+    assert root_urlconf_in_a_fresh_process({**env, "ROOT_URLCONF": "bench.urls"}) == "bench.urls"

@@ -9,6 +9,7 @@ import pytest
 from model_bakery import baker
 
 from challenges.models import Challenge
+from progress import jobs
 from skillquest.logging import JsonFormatter, log_context, log_event
 from skillquest.worker import Worker
 
@@ -112,8 +113,6 @@ def test_one_submit_logs_from_web_and_worker_share_the_request_id(auth_client, u
 
 
 def test_sweep_jobs_have_no_request_id(user, json_log, django_capture_on_commit_callbacks):
-    from progress import jobs
-
     with django_capture_on_commit_callbacks(execute=True):
         challenge = baker.make(Challenge, xp=10, published=True)
         jobs.schedule_award(baker.make("challenges.Attempt", user=user, challenge=challenge).pk)

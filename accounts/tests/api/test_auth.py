@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.db import IntegrityError
 from model_bakery import baker
+from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import User
 
@@ -167,10 +170,6 @@ class TestMe:
         assert response["Content-Type"].startswith("application/json")
 
     def test_expired_token_is_401(self, api_client, user, settings):
-        from datetime import timedelta
-
-        from rest_framework_simplejwt.tokens import AccessToken
-
         token = AccessToken.for_user(user)
         token.set_exp(lifetime=-timedelta(seconds=1))
         response = api_client.get(ME, HTTP_AUTHORIZATION=f"Bearer {token}")

@@ -8,6 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from challenges import grading
+from challenges.api.serializers import AttemptSerializer, attempt_data
 from challenges.models import ATTEMPT_METADATA_MAX_BYTES, Attempt
 from challenges.tests.helpers import ATTEMPTS, make_challenge, start, submit
 from progress import jobs
@@ -280,8 +281,6 @@ def test_submit_for_unknown_user_attempt_does_not_leak_existence(auth_client, ot
 def test_start_and_submit_answer_exactly_what_the_attempt_serializer_says(
     auth_client, user, settings, django_capture_on_commit_callbacks
 ):
-    from challenges.api.serializers import AttemptSerializer, attempt_data
-
     settings.JOBS_IN_PROCESS = True
     challenge = make_challenge(title="Ünïcode & <title>", xp=100, pass_score=60)
     started = auth_client.post(ATTEMPTS, {"challenge_id": str(challenge.pk)}, format="json")

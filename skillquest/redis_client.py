@@ -1,0 +1,50 @@
+"""The process's Redis clients: every module that talks to Redis takes its client from here.
+
+Two clients, because two settings name a Redis server:
+
+- `redis_connection()`: the client of an RQ queue's configuration (settings.RQ_QUEUES), shared by
+  the queue itself and by our own keys on that server (leaderboards, the award job's slot, health
+  and metrics checks).
+- `cache_client(backend)`: the Django cache's own client (settings.CACHES), for code that must count
+  where the cache counts (the throttles) and so follows the cache when a test or a deployment points
+  it elsewhere.
+
+Why made once: django_rq builds a new client, with a new pool, on every get_connection()/get_queue()
+call, and Django's RedisCache builds a new client on every get_client() call (~0.1 ms): a fresh TCP
+connection and HELLO/SELECT handshake per enqueue cost more than the enqueue itself. redis-py pools
+notice a fork and reconnect in the child, so a client made before gunicorn or RQ forks is safe.
+
+Importing django_rq reads settings, so this module is imported only once settings exist (never
+from skillquest/__init__.py or skillquest/multiprocess_metrics.py, which run ahead of settings).
+"""
+
+from __future__ import annotations
+
+import django_rq
+from django.conf import settings
+from django.core.cache.backends.redis import RedisCache
+from redis import Redis
+
+# Keyed by the queue's name and configuration, so that code (and tests) pointing settings.RQ_QUEUES
+# elsewhere get a client for that server.
+_connections: dict[str, Redis] = {}
+
+
+def redis_connection(queue: str = "default") -> Redis:
+    """The process's shared Redis client for the RQ queue `queue` (also used for our own keys)."""
+    config = settings.RQ_QUEUES[queue]
+    key = repr((queue, sorted((name, repr(value)) for name, value in config.items())))
+    connection = _connections.get(key)
+    if connection is None:
+        connection = _connections.setdefault(key, django_rq.get_connection(queue))
+    return connection
+
+
+def cache_client(backend: RedisCache) -> Redis:
+    """The cache backend's Redis client, made once per backend (kept on Django's client object)."""
+    cache = backend._cache
+    client = getattr(cache, "shared_client", None)
+    if client is None:
+        # An attribute of ours on Django's client object (unknown to its stub): it lives as long.
+        client = cache.shared_client = cache.get_client(write=True)  # type: ignore[attr-defined]
+    return client
