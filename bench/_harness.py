@@ -3,6 +3,10 @@
 Everything a scenario starts is stopped on exit, on an error and on Ctrl-C (each child runs in its
 own process group, which is ended by its id). Only loopback addresses, only ports 8170-8179, only
 PostgreSQL databases named bench_* and one Redis database index (BENCH_REDIS_URL, default index 8).
+
+Longer than our ~250-line rule: it is one script's plumbing (databases, processes, wrk, memory,
+reports) that every scenario shares, outside the app, and splitting it would only spread its
+clean-up guarantees over several files.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""SkillQuest settings: one module, configured only from the environment (see .env.example)."""
+"""SkillQuest settings: one module, configured only from the environment (see .env.example).
+
+Longer than our ~250-line rule on purpose: Django reads one settings module, and every setting here
+sits next to the environment variable it comes from and the reason for its default.
+"""
 
 from __future__ import annotations
 

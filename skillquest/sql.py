@@ -8,6 +8,9 @@ fields' own `pre_save` / `get_db_prep_save`, so defaults, `auto_now_add` and JSO
 ORM's. Portable SQL only: the same statements run on PostgreSQL and on the SQLite quickstart.
 
 Everything else reads and writes through the ORM; reach for this only where a benchmark says so.
+
+Longer than ~250 lines on purpose: the loaders, the statement cache and the two writes share the
+converter plumbing, and keeping them in one module keeps that plumbing private.
 """
 
 from __future__ import annotations

@@ -12,26 +12,11 @@ from django.db import connection
 
 from progress.badges import services as badge_services
 from progress.models import UserBadge
+from progress.tests.badges.conftest import held
 
 pytestmark = pytest.mark.django_db
 
 DAY = datetime(2025, 1, 10, 12, tzinfo=UTC)
-
-
-@pytest.fixture
-def catalogue(make_badge):
-    return {
-        "first": make_badge("First Steps", {"type": "attempt_count", "count": 1}),
-        "xp": make_badge("Conqueror", {"type": "xp", "threshold": 1000}),
-        "level": make_badge("Level 3", {"type": "level", "level": 3}),
-        "easy": make_badge("Two Easy", {"type": "challenges_completed", "count": 2, "difficulty": "easy"}),
-        "sql": make_badge("SQL Adept", {"type": "challenges_completed", "count": 2, "tag": "sql"}),
-        "streak": make_badge("Streak", {"type": "consecutive_days", "days": 3}),
-    }
-
-
-def held(user) -> set[str]:
-    return set(UserBadge.objects.filter(user=user).values_list("badge__slug", flat=True))
 
 
 def test_a_player_with_nothing_earns_nothing(user, catalogue):
