@@ -6,9 +6,10 @@ import os
 
 import django_rq
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 
-from skillquest.queue import redis_connection
+from skillquest.redis_client import cache_client, redis_connection
 from skillquest.tests.redis_per_worker import worker_redis_url
 
 
@@ -47,5 +48,7 @@ def test_settings_cache_queue_and_child_processes_all_use_this_workers_database(
     assert os.environ["REDIS_URL"] == url  # what the processes that tests start inherit
     assert settings.CACHES["default"]["LOCATION"] == settings.RQ_QUEUES["default"]["URL"] == url
     index = int(url.rsplit("/", 1)[1])
-    for client in (redis_connection(), django_rq.get_connection("default"), cache._cache.get_client()):
+    backend = caches["default"]
+    assert isinstance(backend, RedisCache)
+    for client in (redis_connection(), django_rq.get_connection("default"), cache_client(backend)):
         assert client.connection_pool.connection_kwargs["db"] == index
