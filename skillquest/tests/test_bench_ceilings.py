@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from django.db import connection
+
+from skillquest.tests.helpers import settings_in_a_fresh_process
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,16 +47,7 @@ def test_the_bench_urlconf_serves_the_whole_site_with_its_error_pages(api_client
 
 
 def root_urlconf_in_a_fresh_process(env: dict[str, str]) -> str:
-    code = "import django; django.setup(); from django.conf import settings; print(settings.ROOT_URLCONF)"
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**env, "DJANGO_SETTINGS_MODULE": "skillquest.settings"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return result.stdout.strip()
+    return settings_in_a_fresh_process(env, "s.ROOT_URLCONF")
 
 
 def test_the_urlconf_is_the_sites_unless_the_environment_names_another():

@@ -6,10 +6,7 @@ The login and registration limits are tested with their keys, in accounts/tests/
 from __future__ import annotations
 
 import itertools
-import json
 import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -25,7 +22,7 @@ from rest_framework.views import APIView
 from challenges.models import Challenge
 from progress.api.views import leaderboard_pages
 from skillquest.redis_client import redis_connection
-from skillquest.tests.helpers import assert_throttled
+from skillquest.tests.helpers import assert_throttled, settings_in_a_fresh_process
 from skillquest.throttling import ThrottlesInOneCall
 
 pytestmark = pytest.mark.django_db
@@ -121,19 +118,10 @@ def test_throttle_counters_live_in_redis(rates, settings, auth_client, user, cha
 
 def rates_and_proxies_in_a_fresh_process(env: dict[str, str]) -> tuple[dict, int]:
     """The throttle rates and NUM_PROXIES that settings.py reads from `env` (a new interpreter)."""
-    code = (
-        "import json, django; django.setup(); from django.conf import settings as s; "
-        "print(json.dumps([s.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'], s.REST_FRAMEWORK['NUM_PROXIES']]))"
+    rates, proxies = settings_in_a_fresh_process(
+        env, "[s.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'], s.REST_FRAMEWORK['NUM_PROXIES']]"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**env, "DJANGO_SETTINGS_MODULE": "skillquest.settings"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return tuple(json.loads(result.stdout))
+    return rates, proxies
 
 
 def test_rates_and_proxies_come_from_the_environment():
