@@ -65,15 +65,15 @@ def badges_evaluate(
         .annotate(held=FilteredRelation("awards", condition=Q(awards__user_id__in=user_ids)))
         .annotate(holder=F("held__user_id"))
     )
-    badges: dict[uuid.UUID, tuple[Badge, Condition]] = {}
+    # A row per (badge, holder among these players): each badge is parsed once, whoever holds it.
+    parsed: dict[uuid.UUID, tuple[Badge, Condition | None]] = {}
     held: set[tuple[uuid.UUID, uuid.UUID]] = set()
     for badge in rows:
         if badge.holder is not None:
             held.add((badge.holder, badge.pk))
-        if badge.pk not in badges:
-            condition = _parsed(badge)
-            if condition is not None:
-                badges[badge.pk] = (badge, condition)
+        if badge.pk not in parsed:
+            parsed[badge.pk] = (badge, _parsed(badge))
+    badges = {pk: (badge, condition) for pk, (badge, condition) in parsed.items() if condition is not None}
     candidates = {
         pk: [
             (badge, condition)
