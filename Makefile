@@ -42,8 +42,11 @@ node_modules/axe-core/axe.min.js: package.json package-lock.json
 
 # Tests run against real PostgreSQL and Redis (defaults in pyproject.toml, overridable by environment).
 # Browser tests also need Debian's chromium at /usr/bin/chromium (`apt-get install chromium`).
+# On PYTEST_WORKERS processes (pytest-xdist; 0 runs everything in this one); tests marked `serial`
+# share one worker (conftest.py says why).
+PYTEST_WORKERS ?= 2
 test: $(BIN)/.installed-dev node_modules/axe-core/axe.min.js
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # mypy's Django plugin imports skillquest.settings, which refuses to load without a SECRET_KEY when
 # DEBUG is off; type checking signs nothing, so any value will do when the environment has none.

@@ -10,6 +10,34 @@ from rest_framework.test import APIClient
 from skillquest.redis_client import redis_connection
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker reads the groups (plugins added late run first)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `serial` go to one xdist group, so one worker runs them one after another.
+
+    They bind fixed ports (two at once would collide) or start servers and workers whose start-up
+    waits are sized for a machine that is not also running two of them. Without xdist it changes
+    nothing.
+    """
+    for item in items:
+        if item.get_closest_marker("serial"):
+            item.add_marker(pytest.mark.xdist_group("serial"))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """On an xdist worker, fail loudly if the `serial` group did not reach the scheduler.
+
+    xdist passes a group to its scheduler as an `@group` suffix of the node id; a pytest that ignores
+    the suffix (9.2, pytest-xdist#1386) would spread the serial tests over both workers unnoticed.
+    """
+    if not session.config.getvalue("loadgroup"):
+        return
+    lost = [
+        item.nodeid for item in session.items if item.get_closest_marker("serial") and "@" not in item.nodeid
+    ]
+    if lost:
+        raise pytest.UsageError(f"--dist loadgroup lost the `serial` group of {lost[:3]} (pytest-xdist#1386)")
+
+
 @pytest.fixture(autouse=True)
 def _clean_redis(settings):
     """Each test starts with an empty Redis database (tests use their own index, see pyproject.toml)."""

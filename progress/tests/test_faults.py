@@ -10,11 +10,9 @@ import json
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -38,27 +36,14 @@ from progress.awards import rules
 from progress.boards import backends
 from progress.boards import selectors as board_selectors
 from progress.models import Badge, UserBadge
+from skillquest.tests.helpers import port_open, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 FAULT_REDIS_PORT = int(os.environ.get("FAULT_REDIS_PORT", "8163"))
 FAULT_WEB_PORT = int(os.environ.get("FAULT_WEB_PORT", "8164"))
 ADVISORY_KEY = 770_077
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _wait_for(predicate, timeout: float = 20.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+WORKER_APP = "sq-fault-worker"
+pytestmark = pytest.mark.serial
 
 
 class OwnRedis:
@@ -70,7 +55,7 @@ class OwnRedis:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        assert not _port_open(self.port), f"port {self.port} is taken"
+        assert not port_open(self.port), f"port {self.port} is taken"
         self.process = subprocess.Popen(
             [
                 "redis-server",
@@ -86,13 +71,13 @@ class OwnRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        _wait_for(lambda: _port_open(self.port), what="redis-server to listen")
+        wait_until(lambda: port_open(self.port), what="redis-server to listen", processes=[self.process])
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(10)
-        _wait_for(lambda: not _port_open(self.port), what="redis-server to stop")
+        wait_until(lambda: not port_open(self.port), what="redis-server to stop")
 
 
 @pytest.fixture
@@ -151,7 +136,8 @@ def _run_worker_line(redis_url: str) -> subprocess.CompletedProcess:
 
 def _rq_worker(redis_url: str, **popen) -> subprocess.Popen:
     command = [sys.executable, "manage.py", "rqworker", "--worker-class", "skillquest.worker.Worker"]
-    return subprocess.Popen([*command, "--burst", "default"], cwd=ROOT, env=_service_env(redis_url), **popen)
+    env = {**_service_env(redis_url), "PGAPPNAME": WORKER_APP}  # names its backends in pg_stat_activity
+    return subprocess.Popen([*command, "--burst", "default"], cwd=ROOT, env=env, **popen)
 
 
 def _expected_total(user: User) -> int:
@@ -288,12 +274,13 @@ def _libpq_params() -> dict:
     return {"host": db["HOST"], "port": db["PORT"], "user": db["USER"], "dbname": db["NAME"]}
 
 
-def _other_backends() -> int:
+def _worker_backends() -> int:
+    """Connections of the RQ worker processes we started (not this process' own, a live server's...)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
-            " AND application_name <> 'sq-fault-holder'"
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = %s",
+            [WORKER_APP],
         )
         return cursor.fetchone()[0]
 
@@ -309,7 +296,7 @@ def test_worker_killed_mid_award_rolls_back_and_the_sweep_awards_exactly(
 
     worker = _rq_worker(own_redis.url, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for(parked, what="the award to reach the player's total")
+        wait_until(parked, what="the award to reach the player's total")
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)
     finally:
@@ -317,7 +304,7 @@ def test_worker_killed_mid_award_rolls_back_and_the_sweep_awards_exactly(
             worker.kill()
     release()
     # The dead worker's backend sees its client gone and rolls the batch back.
-    _wait_for(lambda: _other_backends() == 0, what="the killed worker's connection to end")
+    wait_until(lambda: _worker_backends() == 0, what="the killed worker's connection to end")
     assert Attempt.objects.filter(xp_awarded__isnull=False).count() == 0
     assert User.objects.get(pk=user.pk).total_xp == 0
     assert not UserBadge.objects.exists()
@@ -369,7 +356,12 @@ def web_server(own_redis, db):
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_for(lambda: _port_open(FAULT_WEB_PORT), what="gunicorn to listen")
+        wait_until(
+            lambda: port_open(FAULT_WEB_PORT),
+            what="gunicorn to listen",
+            processes=[server],
+            logs=log.read_text,
+        )
         yield f"http://127.0.0.1:{FAULT_WEB_PORT}", log
     finally:
         server.terminate()
@@ -428,7 +420,7 @@ def test_database_connection_dropped_mid_request_fails_cleanly_and_the_next_succ
     )
     try:
         request.start()
-        _wait_for(
+        wait_until(
             lambda: holder.execute(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = %s",
                 [ADVISORY_KEY],
@@ -454,7 +446,7 @@ def test_database_connection_dropped_mid_request_fails_cleanly_and_the_next_succ
         None,
     )  # nothing half-written
     request_id = headers["X-Request-ID"]
-    _wait_for(
+    wait_until(
         lambda: request_id in log.read_text() and "terminat" in log.read_text(), what="the error in the log"
     )
 

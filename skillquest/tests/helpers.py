@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +39,46 @@ def settings_in_a_fresh_process(env: dict[str, str], expression: str) -> Any:
         check=True,
     )
     return json.loads(result.stdout)
+
+
+def wait_until(
+    predicate: Callable[[], Any],
+    *,
+    what: str,
+    seconds: float = 20.0,
+    processes: Iterable[subprocess.Popen] = (),
+    logs: Callable[[], object] | None = None,
+) -> Any:
+    """Poll `predicate` until it returns something truthy, and return that.
+
+    Fails as soon as one of `processes` exits (it will never become ready) or when `seconds` run out,
+    naming `what` and showing `logs()` if given. The one readiness wait of the suite: servers,
+    workers and the conditions tests wait on.
+    """
+    processes = list(processes)
+    deadline = time.monotonic() + seconds
+    while True:
+        value = predicate()
+        if value:
+            return value
+        exited = [process.args for process in processes if process.poll() is not None]
+        if exited or time.monotonic() > deadline:
+            problem = f"{exited} exited" if exited else f"timed out after {seconds} s"
+            raise AssertionError(f"{problem} while waiting for {what}" + (f"\n{logs()}" if logs else ""))
+        time.sleep(0.05)
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something accepts TCP connections on `port`."""
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+def answers_ok(url: str) -> bool:
+    """Whether `url` answers 200 now (False on a refused connection, a timeout or another status)."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:  # URLError and HTTPError are OSErrors
+        return False

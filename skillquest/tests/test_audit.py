@@ -14,6 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 OSV_PORT = 8162
+pytestmark = pytest.mark.serial
 ADVISORY = {
     "id": "GHSA-test-0000-0000",
     "aliases": ["CVE-2099-0001"],

@@ -9,7 +9,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -19,8 +18,9 @@ from model_bakery import baker
 from prometheus_client.parser import text_string_to_metric_families
 
 from challenges.models import Attempt, Challenge
+from skillquest.tests.helpers import answers_ok, wait_until
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.serial, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
 PORT = 8151
 
@@ -44,21 +44,6 @@ def scrape(base: str) -> dict[tuple[str, tuple], float]:
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
-
-
-def wait_until_ready(base: str, processes: list, *, seconds: float, logs) -> None:
-    """Poll /readyz until it answers 200; fail with the processes' logs if one exits or time runs out."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        assert all(process.poll() is None for process in processes), logs()
-        assert time.monotonic() < deadline, logs()
-        time.sleep(0.3)
 
 
 def json_lines(path: Path) -> list[dict]:
@@ -101,8 +86,12 @@ def procfile_processes(tmp_path, settings):
         )
     base = f"http://127.0.0.1:{PORT}"
     try:
-        wait_until_ready(
-            base, processes, seconds=60, logs=lambda: {n: p.read_text()[-3000:] for n, p in logs.items()}
+        wait_until(
+            lambda: answers_ok(f"{base}/readyz"),
+            what="/readyz to answer 200",
+            seconds=60,
+            processes=processes,
+            logs=lambda: {n: p.read_text()[-3000:] for n, p in logs.items()},
         )
         yield base, logs
     finally:
@@ -190,7 +179,13 @@ def test_demo_script_passes_against_make_run_quickstart(tmp_path):
     )
     base = f"http://127.0.0.1:{QUICKSTART_PORT}"
     try:
-        wait_until_ready(base, [server], seconds=120, logs=lambda: (tmp_path / "run.log").read_text())
+        wait_until(
+            lambda: answers_ok(f"{base}/readyz"),
+            what="/readyz to answer 200",
+            seconds=120,
+            processes=[server],
+            logs=(tmp_path / "run.log").read_text,
+        )
         demo = subprocess.run(
             ["bash", "scripts/demo.sh"],
             cwd=ROOT,

@@ -14,7 +14,7 @@ from progress.models import Badge, UserBadge
 from progress.tests.boards.factory import player
 from progress.tests.browser.support import assert_accessible, check_layout, save_readme_screenshot
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.serial, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "Sturdy-Pass-991-x"
 QUEST_MARKDOWN = (

@@ -5,10 +5,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from model_bakery import baker
 
 from accounts.models import User
 from challenges.models import Attempt, Challenge
+from skillquest.tests.helpers import port_open, wait_until
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,30 +68,29 @@ class TestOversizedBodies:
 
 
 @pytest.fixture
-def gunicorn_server():
+def gunicorn_server(tmp_path):
     env = {**os.environ, "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "false"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "skillquest.wsgi:application",
-         "--bind", f"127.0.0.1:{GUNICORN_PORT}", "--workers", "1"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    assert process.stderr is not None  # stderr=PIPE
+    log = tmp_path / "gunicorn.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "skillquest.wsgi:application",
+             "--bind", f"127.0.0.1:{GUNICORN_PORT}", "--workers", "1"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=out,
+        )  # fmt: skip
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", GUNICORN_PORT), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"gunicorn did not start: {process.stderr.read().decode()}")
-                time.sleep(0.2)
+        wait_until(
+            lambda: port_open(GUNICORN_PORT),
+            what="gunicorn to listen",
+            processes=[process],
+            logs=log.read_text,
+        )
         yield f"127.0.0.1:{GUNICORN_PORT}"
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
+@pytest.mark.serial
 def test_oversized_body_through_real_gunicorn_is_413_json(gunicorn_server):
     connection = http.client.HTTPConnection(gunicorn_server, timeout=20)
     connection.request(
