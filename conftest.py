@@ -29,7 +29,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     xdist passes a group to its scheduler as an `@group` suffix of the node id; a pytest that ignores
     the suffix (9.2, pytest-xdist#1386) would spread the serial tests over both workers unnoticed.
     """
-    if not session.config.getvalue("loadgroup"):
+    if not getattr(session.config.option, "loadgroup", False):  # set on xdist workers only
         return
     lost = [
         item.nodeid for item in session.items if item.get_closest_marker("serial") and "@" not in item.nodeid
