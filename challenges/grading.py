@@ -1,14 +1,26 @@
-"""Server-side grading: validate a challenge's grading config and score a solution. Pure, no I/O."""
+"""Server-side grading: validate a challenge's grading config and score a solution. Pure, no I/O.
+
+Staff regexes run under a time limit (the `regex` package's `timeout`; Python's `re` has none), so
+a pattern with catastrophic backtracking cannot hold a web process: it grades as failed in
+REGEX_TIMEOUT_SECONDS and the Grade says it timed out (the caller logs it). Saving a pattern also
+tries it on long runs of the characters it names (`_probes`), so most such patterns are refused
+before any player meets them.
+"""
 
 from __future__ import annotations
 
+import itertools
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
 
+import regex
+
 GRADING_TYPES = ("self_reported", "exact", "regex", "numeric")
 SOLUTION_MAX_CHARS = 10_000
+# A timed-out match answers well inside the 100 ms a submit may spend on it.
+REGEX_TIMEOUT_SECONDS = 0.05
+REGEX_PROBE_LENGTH = 40
 
 
 class GradingConfigError(ValueError):
@@ -27,6 +39,7 @@ class SubmissionError(ValueError):
 @dataclass(frozen=True)
 class Grade:
     score: int
+    timed_out: bool = False  # a regex that ran out of time: graded as failed
 
 
 def _require(config: dict[str, Any], key: str, kinds: tuple[type, ...], label: str) -> Any:
@@ -58,9 +71,17 @@ def validate_config(config: Any) -> dict[str, Any]:
     elif kind == "regex":
         pattern = _require(config, "pattern", (str,), "a string")
         try:
-            re.compile(pattern)
-        except re.error as exc:
+            compiled = regex.compile(pattern)
+        except regex.error as exc:
             raise GradingConfigError(f"'pattern' is not a valid regular expression: {exc}.")
+        for probe in _probes(pattern):
+            try:
+                compiled.fullmatch(probe, timeout=REGEX_TIMEOUT_SECONDS)
+            except TimeoutError:
+                raise GradingConfigError(
+                    f"'pattern' takes too long to match (catastrophic backtracking on {probe[:12]!r}...); "
+                    "simplify nested repetitions such as (a|aa)+."
+                )
         allowed |= {"pattern"}
     elif kind == "numeric":
         answer = _require(config, "answer", (int, float), "a number")
@@ -74,6 +95,20 @@ def validate_config(config: Any) -> dict[str, Any]:
     if unknown:
         raise GradingConfigError(f"Unknown keys for {kind} grading: {', '.join(sorted(unknown))}.")
     return config
+
+
+def _probes(pattern: str) -> list[str]:
+    """Inputs that make a backtracking pattern explode: a long run of one character the pattern names
+    (or of a letter, a digit, a space), or of two it names side by side (`ab` in `(a|ab|b)*`), then a
+    character that fails the match at the very end."""
+    singles = dict.fromkeys(c for c in pattern if c.isalnum() or c == " ")
+    singles.update(dict.fromkeys("a0 "))
+    pairs = dict.fromkeys(
+        a + b for a, b in itertools.pairwise(pattern) if a.isalnum() and b.isalnum() and a != b
+    )
+    runs = [c * REGEX_PROBE_LENGTH for c in list(singles)[:16]]
+    runs += [pair * (REGEX_PROBE_LENGTH // 2) for pair in list(pairs)[:16]]
+    return [run + "\x00" for run in runs]
 
 
 def needs_solution(config: dict[str, Any]) -> bool:
@@ -96,7 +131,11 @@ def grade(config: dict[str, Any], *, score: Any = None, solution: str | None = N
             return Grade(score=100 if text == expected else 0)
         return Grade(score=100 if text.casefold() == expected.casefold() else 0)
     if kind == "regex":
-        return Grade(score=100 if re.fullmatch(config["pattern"], text) else 0)
+        try:
+            matched = regex.fullmatch(config["pattern"], text, timeout=REGEX_TIMEOUT_SECONDS)
+        except TimeoutError:
+            return Grade(score=0, timed_out=True)
+        return Grade(score=100 if matched else 0)
     try:
         value = float(text)
     except ValueError:

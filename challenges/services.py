@@ -170,6 +170,11 @@ def attempt_submit(
         result = grading.grade(challenge.grading, score=score, solution=solution)
     except grading.SubmissionError as exc:
         raise InvalidInput(exc.message, field=exc.field, code="invalid_submission")
+    if result.timed_out:
+        logger.warning(
+            "grading_timed_out",
+            extra={"challenge_id": str(challenge.pk), "attempt_id": str(attempt.pk), "grading": "regex"},
+        )
     attempt.metadata = _attempt_metadata(solution=solution, client=client)
     attempt.score = result.score
     attempt.status = Attempt.Status.PASSED if result.score >= challenge.pass_score else Attempt.Status.FAILED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 
@@ -58,6 +59,32 @@ class TestRegex:
 
     def test_a_partial_match_scores_zero(self):
         assert grading.grade(self.config, solution="hello world").score == 0
+
+    def test_a_match_in_time_is_not_marked_timed_out(self):
+        assert grading.grade(self.config, solution="hello-world-2").timed_out is False
+
+    def test_a_catastrophic_pattern_grades_as_failed_within_its_time_limit(self):
+        # Saved before patterns were probed (validation refuses it now): (a|aa)+ backtracks through
+        # every way of splitting the run, about 10^8 paths for 40 characters, before it fails at "!".
+        config = {"type": "regex", "pattern": "(a|aa)+$"}
+        started = time.perf_counter()
+        result = grading.grade(config, solution="a" * 40 + "!")
+        elapsed = time.perf_counter() - started
+        assert (result.score, result.timed_out) == (0, True)
+        assert (
+            elapsed < 10 * grading.REGEX_TIMEOUT_SECONDS
+        )  # generous for a loaded machine, yet far from 10^8 paths
+
+    @pytest.mark.parametrize("pattern", ["(a|aa)+$", "(x|xx|xxx)+y", "^(a|ab|b)*$"])
+    def test_saving_a_catastrophic_pattern_is_refused(self, pattern):
+        with pytest.raises(grading.GradingConfigError, match="takes too long to match"):
+            grading.validate_config({"type": "regex", "pattern": pattern})
+
+    @pytest.mark.parametrize(
+        "pattern", [r"[a-z0-9]+(-[a-z0-9]+)*", r"(\w+\s?)*", r"(a+)+", r"\d{3}-\d{4}", "Paris|paris"]
+    )
+    def test_ordinary_patterns_are_accepted(self, pattern):
+        assert grading.validate_config({"type": "regex", "pattern": pattern})["pattern"] == pattern
         assert grading.grade(self.config, solution="Hello-world").score == 0
 
     def test_the_client_score_is_ignored(self):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 import pytest
@@ -157,6 +158,19 @@ class TestSubmitAnswerChecked:
         assert submit(auth_client, start(auth_client, challenge), solution="a-slug").json()["score"] == 100
         partial = submit(auth_client, start(auth_client, challenge), score=100, solution="a slug")
         assert partial.json()["score"] == 0
+
+    def test_a_regex_that_runs_out_of_time_fails_the_attempt_and_logs_a_warning(self, auth_client, caplog):
+        # Stored without validation (saving it now is refused): a catastrophic pattern.
+        challenge = make_challenge(grading={"type": "regex", "pattern": "(a|aa)+$"}, pass_score=100)
+        attempt_id = start(auth_client, challenge)
+        with caplog.at_level(logging.WARNING, logger="skillquest.attempts"):
+            response = submit(auth_client, attempt_id, solution="a" * 40 + "!")
+        assert response.status_code == 200, response.content
+        assert (response.json()["status"], response.json()["score"]) == ("failed", 0)
+        assert Attempt.objects.get(pk=attempt_id).status == "failed"
+        [record] = [r for r in caplog.records if r.getMessage() == "grading_timed_out"]
+        assert record.levelno == logging.WARNING
+        assert (record.challenge_id, record.attempt_id) == (str(challenge.pk), attempt_id)
 
     def test_numeric_within_tolerance_decides(self, auth_client):
         challenge = make_challenge(grading={"type": "numeric", "answer": 3.14, "tolerance": 0.005})

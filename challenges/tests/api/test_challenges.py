@@ -237,6 +237,7 @@ class TestStaffWrites:
         [
             ({"grading": {"type": "essay"}}, "grading"),
             ({"grading": {"type": "regex", "pattern": "(unclosed"}}, "grading"),
+            ({"grading": {"type": "regex", "pattern": "(a|aa)+$"}}, "grading"),
             ({"grading": {"type": "exact"}}, "grading"),
             ({"grading": {"type": "numeric", "answer": "3"}}, "grading"),
             ({"grading": {"type": "self_reported", "answer": "x"}}, "grading"),
