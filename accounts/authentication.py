@@ -15,10 +15,12 @@ from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts import selectors
 from accounts.models import User
+from accounts.services import SESSION_EPOCH_CLAIM
 
 
 class JWTAuthentication(authentication.JWTAuthentication):
-    """The same checks as simplejwt's `get_user` (user exists, is active, token not revoked).
+    """The same checks as simplejwt's `get_user` (user exists, is active, token not revoked), and
+    the token's session epoch (accounts.services.user_sign_out_everywhere).
 
     simplejwt loads the user with `objects.get()`, whose query compilation costs more CPU than the
     lookup itself on every authenticated request (bench/README.md); `user_by_id` reads the same row.
@@ -39,6 +41,8 @@ class JWTAuthentication(authentication.JWTAuthentication):
             api_settings.REVOKE_TOKEN_CLAIM
         ) != get_md5_hash_password(user.password):
             raise AuthenticationFailed(_("The user's password has been changed."), code="password_changed")
+        if validated_token.get(SESSION_EPOCH_CLAIM, 0) != user.session_epoch:
+            raise AuthenticationFailed(_("Signed out everywhere: sign in again."), code="signed_out")
         return user
 
 

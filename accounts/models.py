@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from typing import ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.crypto import salted_hmac
 
 from accounts.validators import validate_profile, validate_timezone, validate_username
 
@@ -30,6 +33,10 @@ class User(AbstractUser):
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     total_xp = models.IntegerField(default=0, db_index=True)
     level = models.IntegerField(default=1)
+    # Raised by "sign out everywhere" (accounts.services.user_sign_out_everywhere): part of the
+    # session hash below, so every session signed in before it no longer verifies. A database default
+    # too: the seed's bulk COPY names only the columns it fills.
+    session_epoch = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -52,3 +59,29 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.username
+
+    def get_session_auth_hash(self) -> str:
+        """Django's hash of the password, plus the sign-out epoch once there has been one.
+
+        Django ends a session whose stored hash no longer matches, so a password change (Django's
+        own rule) and a raised epoch both end every session. At epoch 0 the hash is Django's own,
+        so sessions from before this field existed stay valid.
+        """
+        if not self.session_epoch:
+            return super().get_session_auth_hash()
+        return self._epoch_hash(secret=None)
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        if not self.session_epoch:
+            yield from super().get_session_auth_fallback_hash()
+            return
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._epoch_hash(secret=secret)
+
+    def _epoch_hash(self, *, secret: str | bytes | None) -> str:
+        return salted_hmac(
+            "skillquest.accounts.User.session",
+            f"{self.password}\x00{self.session_epoch}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()

@@ -5,7 +5,10 @@ from __future__ import annotations
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone as django_timezone
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
@@ -75,8 +78,14 @@ def user_update_profile(
     return user
 
 
+# The player's session epoch when a token was issued; accounts.authentication refuses the token once
+# the epoch has moved on ("sign out everywhere"). Refreshed access tokens inherit the claim.
+SESSION_EPOCH_CLAIM = "sep"
+
+
 def tokens_issue(*, user: User) -> dict[str, str]:
     refresh = RefreshToken.for_user(user)
+    refresh[SESSION_EPOCH_CLAIM] = user.session_epoch
     return {"refresh_token": str(refresh), "access_token": str(refresh.access_token)}
 
 
@@ -87,11 +96,31 @@ def token_revoke(*, refresh_token: str) -> None:
     token.blacklist()
 
 
+@transaction.atomic
+def user_sign_out_everywhere(*, user: User) -> int:
+    """End every way the player is signed in; returns how many refresh tokens it revoked.
+
+    Every unexpired refresh token is blacklisted (no device can get a new access token), and the
+    session epoch is raised: access tokens issued before it are refused (their `sep` claim is
+    stale) and every browser session stops verifying (`User.get_session_auth_hash`).
+    """
+    live = OutstandingToken.objects.filter(
+        user=user, expires_at__gt=django_timezone.now(), blacklistedtoken__isnull=True
+    )
+    revoked = BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in live], ignore_conflicts=True
+    )
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+    user.refresh_from_db(fields=["session_epoch"])
+    return len(revoked)
+
+
 __all__ = [
     "TokenError",
     "token_revoke",
     "tokens_issue",
     "user_identity_conflicts",
     "user_register",
+    "user_sign_out_everywhere",
     "user_update_profile",
 ]

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView as DjangoLoginView
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from accounts import services
 from accounts.forms import LoginForm, ProfileForm, SignupForm
 
 
@@ -70,3 +71,13 @@ def profile_edit(request):
             return redirect("accounts:profile-edit")
     status = 400 if form.errors else 200
     return render(request, "accounts/profile_edit.html", {"form": form}, status=status)
+
+
+@login_required
+@require_http_methods(["POST"])
+def logout_all(request):
+    """Sign out everywhere (accounts.services.user_sign_out_everywhere), this browser included."""
+    services.user_sign_out_everywhere(user=request.user)
+    logout(request)
+    messages.success(request, "Signed out on every device.")
+    return redirect("accounts:login")

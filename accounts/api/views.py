@@ -96,6 +96,17 @@ class LogoutView(PublicAuthView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class LogoutAllView(APIView):
+    """Sign out everywhere: every refresh token revoked, older access tokens and sessions refused."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        services.user_sign_out_everywhere(user=cast(User, request.user))  # IsAuthenticated: a User
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class MeView(generics.RetrieveUpdateAPIView):
     serializer_class = s.MeSerializer
     permission_classes = [IsAuthenticated]

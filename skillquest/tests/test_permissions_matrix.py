@@ -58,6 +58,7 @@ API_ROWS = [
     Row("POST", f"{API}/auth/login/", "200 200 200 200", body={"username": "carol", "password": PASSWORD}),
     Row("POST", f"{API}/auth/refresh/", "200 200 200 200", body={"refresh_token": "{carol_refresh}"}),
     Row("POST", f"{API}/auth/logout/", "204 204 204 204", body={"refresh_token": "{carol_refresh}"}),
+    Row("POST", f"{API}/auth/logout-all/", "401 204 204 204"),
     Row("GET", f"{API}/auth/login/", "405 405 405 405", schema_path="-"),
     Row("GET", f"{API}/auth/me/", "401 200 200 200"),
     Row("PATCH", f"{API}/auth/me/", "401 200 200 200", body={"profile": {"bio": "hi"}}),
@@ -115,6 +116,8 @@ PAGE_ROWS = [
     Row("GET", "/accounts/login/", "200 302 302 302"),
     Row("POST", "/accounts/logout/", "302 302 302 302", form=True),
     Row("GET", "/accounts/profile/", "302 200 200 200"),
+    Row("POST", "/accounts/logout-all/", "302 302 302 302", form=True),  # to the login page, signed out
+    Row("GET", "/accounts/logout-all/", "302 405 405 405"),
     Row("GET", "/admin/", "302 302 302 200"),
     Row("GET", "/api-auth/login/", "200 302 302 302"),
     Row("POST", "/api-auth/logout/", "302 302 302 302", form=True),

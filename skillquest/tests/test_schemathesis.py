@@ -27,19 +27,27 @@ MAX_TIME = int(os.environ.get("SCHEMATHESIS_MAX_TIME", "90"))  # seconds per run
 CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance"
 
 
-def _run(base_url: str, token: str, report: Path) -> subprocess.CompletedProcess:
+# Sign out everywhere ends the identity the fuzzing runs as: every operation after it would only see
+# 401s. The main runs leave it out; it is fuzzed on its own, as the last thing its account does.
+SIGN_OUT_EVERYWHERE = "/auth/logout-all"
+
+
+def _run(
+    base_url: str, token: str, report: Path, *select: str, max_time: int = MAX_TIME
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [
             *(ST, "run", f"{base_url}/api/schema/"),
+            *select,
             *("--header", f"Authorization: Bearer {token}"),
             *("--checks", CHECKS),
-            *("--seed", str(SEED), "--max-examples", str(MAX_EXAMPLES), "--max-time", str(MAX_TIME)),
+            *("--seed", str(SEED), "--max-examples", str(MAX_EXAMPLES), "--max-time", str(max_time)),
             *("--phases", "examples,coverage,fuzzing", "--workers", "1", "--no-color"),
             *("--report", "junit", "--report-junit-path", str(report)),
         ],
         capture_output=True,
         text=True,
-        timeout=MAX_TIME + 120,
+        timeout=max_time + 120,
         cwd=report.parent,  # its cache of past failures stays out of the repository, each run starts fresh
         env={**os.environ, "SCHEMATHESIS_TELEMETRY": "false"},
     )
@@ -53,11 +61,34 @@ def test_schemathesis_finds_no_500_and_no_schema_violation(live_server, role, tm
         make_challenge(xp=10 * (index + 1))
     Badge.objects.create(name="Ten", slug="ten", condition={"type": "xp", "threshold": 10})
 
-    result = _run(live_server.url, str(AccessToken.for_user(account)), tmp_path / "junit.xml")
+    result = _run(
+        live_server.url,
+        str(AccessToken.for_user(account)),
+        tmp_path / "junit.xml",
+        *("--exclude-path-regex", SIGN_OUT_EVERYWHERE),
+    )
 
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-20000:]
     assert "No issues found" in output or " passed" in output, output[-5000:]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_schemathesis_on_sign_out_everywhere(live_server, tmp_path):
+    account = baker.make(User, username="fuzz-sign-out")
+    result = _run(
+        live_server.url,
+        str(AccessToken.for_user(account)),
+        tmp_path / "junit.xml",
+        *("--include-path-regex", SIGN_OUT_EVERYWHERE),
+        max_time=15,  # one operation without a body: its examples are done long before
+    )
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-20000:]
+    assert "1 passed" in output or "No issues found" in output, output[-5000:]
+    account.refresh_from_db()
+    assert account.session_epoch >= 1  # it was really called, and signed the account out
 
 
 # Regressions schemathesis found (each was a 500 or a schema violation before its fix).
