@@ -115,10 +115,30 @@ def user_sign_out_everywhere(*, user: User) -> int:
     return len(revoked)
 
 
+@transaction.atomic
+def user_change_password(*, user: User, current_password: str, new_password: str) -> dict[str, str]:
+    """Change the password and sign out every other device; returns fresh tokens for this one.
+
+    Raises ValidationError (nothing changed) if the current password is wrong or the new one fails
+    the password validators.
+    """
+    if not user.check_password(current_password):
+        raise ValidationError({"current_password": ["The current password is not correct."]})
+    try:
+        validate_password(new_password, user)
+    except ValidationError as exc:
+        raise ValidationError({"new_password": exc.messages})
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    user_sign_out_everywhere(user=user)
+    return tokens_issue(user=user)
+
+
 __all__ = [
     "TokenError",
     "token_revoke",
     "tokens_issue",
+    "user_change_password",
     "user_identity_conflicts",
     "user_register",
     "user_sign_out_everywhere",

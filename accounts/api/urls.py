@@ -11,5 +11,6 @@ urlpatterns = [
     re_path(r"^refresh/?$", views.RefreshView.as_view(), name="refresh"),
     re_path(r"^logout/?$", views.LogoutView.as_view(), name="logout"),
     re_path(r"^logout-all/?$", views.LogoutAllView.as_view(), name="logout-all"),
+    re_path(r"^password/?$", views.PasswordView.as_view(), name="password"),
     re_path(r"^me/?$", views.MeView.as_view(), name="me"),
 ]

@@ -59,11 +59,12 @@ class LoginView(PublicAuthView):
         user = authenticate(request, **data.validated_data)
         if user is None:
             raise exceptions.AuthenticationFailed("Invalid username or password.", code="invalid_credentials")
-        tokens = services.tokens_issue(user=user)
-        lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
-        return Response(
-            {**tokens, "token_type": "bearer", "expires_in": int(lifetime.total_seconds())},
-        )
+        return _token_pair(services.tokens_issue(user=user))
+
+
+def _token_pair(tokens: dict[str, str]) -> Response:
+    lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
+    return Response({**tokens, "token_type": "bearer", "expires_in": int(lifetime.total_seconds())})
 
 
 class RefreshView(PublicAuthView):
@@ -105,6 +106,22 @@ class LogoutAllView(APIView):
     def post(self, request):
         services.user_sign_out_everywhere(user=cast(User, request.user))  # IsAuthenticated: a User
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordView(APIView):
+    """Change the password: every other device is signed out; this one gets a fresh token pair."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=s.PasswordChangeInputSerializer, responses={200: s.TokenPairSerializer})
+    def post(self, request):
+        data = s.PasswordChangeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            tokens = services.user_change_password(user=cast(User, request.user), **data.validated_data)
+        except DjangoValidationError as exc:
+            raise _as_drf_validation_error(exc)
+        return _token_pair(tokens)
 
 
 class MeView(generics.RetrieveUpdateAPIView):

@@ -115,3 +115,62 @@ def test_the_profile_page_button_signs_out_everywhere(user, password):
 def test_the_page_action_needs_a_signed_in_post(client, user, password):
     assert client.post("/accounts/logout-all/").status_code == 302  # anonymous: to the login page
     assert browser(password).get("/accounts/logout-all/").status_code == 405
+
+
+NEW_PASSWORD = "Brand-New-Staple-77"
+
+
+def change_password(tokens: dict, **body):
+    return bearer(tokens).post(f"{API}/password", body, format="json")
+
+
+def test_a_password_change_signs_out_every_other_device_and_keeps_this_one(user, other_user, password):
+    here, phone, bobs = log_in(password), log_in(password), log_in(password, "bob")
+    tablet = browser(password)
+
+    response = change_password(here, current_password=password, new_password=NEW_PASSWORD)
+
+    assert response.status_code == 200, response.content
+    fresh = response.json()
+    assert set(fresh) == {"access_token", "refresh_token", "token_type", "expires_in"}
+    assert bearer(fresh).get(f"{API}/me").status_code == 200  # this device goes on
+    assert refresh(fresh).status_code == 200
+    for device in (here, phone):  # the tokens from before, of every device, this one's included
+        assert bearer(device).get(f"{API}/me").status_code == 401
+        assert refresh(device).status_code == 401
+    assert tablet.get("/accounts/profile/").status_code == 302
+    assert bearer(bobs).get(f"{API}/me").status_code == 200
+    old = {"username": "alice", "password": password}
+    assert APIClient().post(f"{API}/login", old, format="json").status_code == 401
+    log_in(NEW_PASSWORD)
+
+
+def test_a_wrong_current_password_is_400_and_changes_nothing(user, password):
+    tokens = log_in(password)
+    response = change_password(tokens, current_password="not-it-at-all", new_password=NEW_PASSWORD)
+    assert response.status_code == 400
+    assert "current_password" in response.json()
+    assert bearer(tokens).get(f"{API}/me").status_code == 200 and refresh(tokens).status_code == 200
+    assert User.objects.get(pk=user.pk).check_password(password)
+
+
+@pytest.mark.parametrize("new_password", ["short", "alice", "12345678901", "password123"])
+def test_a_new_password_the_validators_refuse_is_400_with_the_reasons(user, password, new_password):
+    tokens = log_in(password)
+    response = change_password(tokens, current_password=password, new_password=new_password)
+    assert response.status_code == 400
+    assert response.json()["new_password"]  # the validators' messages
+    assert User.objects.get(pk=user.pk).check_password(password)
+    assert bearer(tokens).get(f"{API}/me").status_code == 200
+
+
+@pytest.mark.parametrize("body", [{}, {"current_password": "x"}, {"new_password": NEW_PASSWORD}])
+def test_missing_fields_are_400(user, password, body):
+    response = change_password(log_in(password), **body)
+    assert response.status_code == 400
+    assert set(response.json()) & {"current_password", "new_password"}
+
+
+def test_changing_the_password_needs_a_signed_in_player(api_client):
+    body = {"current_password": "x", "new_password": NEW_PASSWORD}
+    assert api_client.post(f"{API}/password", body, format="json").status_code == 401

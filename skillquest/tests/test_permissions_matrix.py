@@ -59,6 +59,7 @@ API_ROWS = [
     Row("POST", f"{API}/auth/refresh/", "200 200 200 200", body={"refresh_token": "{carol_refresh}"}),
     Row("POST", f"{API}/auth/logout/", "204 204 204 204", body={"refresh_token": "{carol_refresh}"}),
     Row("POST", f"{API}/auth/logout-all/", "401 204 204 204"),
+    Row("POST", f"{API}/auth/password/", "401 200 200 200", body={"current_password": PASSWORD, "new_password": "Brand-New-Staple-77"}),  # noqa: E501
     Row("GET", f"{API}/auth/login/", "405 405 405 405", schema_path="-"),
     Row("GET", f"{API}/auth/me/", "401 200 200 200"),
     Row("PATCH", f"{API}/auth/me/", "401 200 200 200", body={"profile": {"bio": "hi"}}),
