@@ -1,12 +1,15 @@
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
+from django.template.response import TemplateResponse
 
 from accounts.admin import UserAdmin as AccountsUserAdmin
 from accounts.models import User
 from progress import jobs
 from progress.badges import conditions
-from progress.models import Badge, UserBadge
+from progress.ledger.services import GRANT_MAX_AMOUNT, xp_grant
+from progress.models import Badge, UserBadge, XpEntry
+from skillquest.errors import DomainError
 from skillquest.queue import enqueue_tracked
 
 
@@ -102,7 +105,7 @@ class UserBadgeAdmin(admin.ModelAdmin):
 @admin.action(description="Recalculate everyone's XP, levels, leaderboards and badges (in the background)")
 def recalculate_xp(modeladmin, request, queryset):
     # Recalculation is set-based over every player, so the selection only starts it.
-    job_id = enqueue_tracked(jobs.recalculate_xp)
+    job_id = enqueue_tracked(jobs.recalculate_xp, False, str(request.user.pk))
     modeladmin.message_user(
         request,
         f"Recalculation started (job {job_id}); follow it at /api/v1/admin/jobs/{job_id}.",
@@ -110,9 +113,67 @@ def recalculate_xp(modeladmin, request, queryset):
     )
 
 
+class GrantXpForm(forms.Form):
+    amount = forms.IntegerField(
+        min_value=-GRANT_MAX_AMOUNT,
+        max_value=GRANT_MAX_AMOUNT,
+        help_text="Positive grants, negative revokes.",
+    )
+    reason = forms.CharField(max_length=XpEntry.REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean_amount(self):
+        if self.cleaned_data["amount"] == 0:
+            raise forms.ValidationError("Must not be 0.")
+        return self.cleaned_data["amount"]
+
+
+@admin.action(description="Grant or revoke XP (with a reason shown to the player)")
+def grant_or_revoke_xp(modeladmin, request, queryset):
+    players = list(queryset.order_by("username"))
+    form = GrantXpForm(request.POST if "apply" in request.POST else None)
+    if not form.is_valid():
+        context = {**modeladmin.admin_site.each_context(request), "form": form, "players": players}
+        return TemplateResponse(request, "admin/progress/grant_xp.html", context)
+    done, refused = [], []
+    for player in players:  # one transaction each: a refusal for one player leaves the others granted
+        try:
+            xp_grant(user_id=player.pk, actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            refused.append(f"{player.username}: {exc.message}")
+        else:
+            done.append(player.username)
+    if done:
+        modeladmin.message_user(request, f"{form.cleaned_data['amount']:+d} XP for {', '.join(done)}.")
+    for message in refused:
+        modeladmin.message_user(request, message, messages.ERROR)
+    return None
+
+
 # The accounts app must not depend on progress, so progress adds its actions to the user admin here.
 class PlayerAdmin(AccountsUserAdmin):
-    actions = [reevaluate_user_badges, recalculate_xp]
+    actions = [reevaluate_user_badges, recalculate_xp, grant_or_revoke_xp]
+
+
+@admin.register(XpEntry)
+class XpEntryAdmin(admin.ModelAdmin):
+    """Read-only: the ledger is append-only (the database refuses changes); correct with a grant."""
+
+    list_display = ["created_at", "user", "amount", "kind", "reason", "actor"]
+    list_filter = ["kind", "created_at"]
+    search_fields = ["user__username", "reason", "idempotency_key"]
+    list_select_related = ["user", "actor"]
+    date_hierarchy = "created_at"
+    readonly_fields = [field.name for field in XpEntry._meta.fields]
+    show_full_result_count = False  # no COUNT(*) over millions of entries on every page
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 admin.site.unregister(User)

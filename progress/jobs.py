@@ -15,9 +15,10 @@ from redis.exceptions import RedisError
 from rq import get_current_job
 
 from progress.awards.compute import Award
-from progress.awards.services import AWARD_BATCH_SIZE, awards_process, xp_recalculate
+from progress.awards.services import AWARD_BATCH_SIZE, awards_process
 from progress.badges.services import badges_reevaluate
 from progress.boards.services import record_awards
+from progress.ledger.services import xp_recalculate
 from skillquest.queue import enqueue
 from skillquest.redis_client import redis_connection
 
@@ -112,8 +113,9 @@ def _release_slot() -> None:
         logger.warning("award_slot_release_failed", exc_info=True)
 
 
-def recalculate_xp() -> dict[str, int]:
-    return xp_recalculate()
+def recalculate_xp(dry_run: bool = False, actor_id: str | None = None) -> dict[str, Any]:
+    """Recalculation against the ledger; the result is the diff (`progress.ledger.recalc`)."""
+    return xp_recalculate(dry_run=dry_run, actor_id=uuid.UUID(actor_id) if actor_id else None)
 
 
 def reevaluate_badges(user_ids: list[str]) -> int:

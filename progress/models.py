@@ -81,3 +81,74 @@ class UserBadge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} · {self.badge_id}"
+
+
+class XpEntry(models.Model):
+    """One change of a player's XP. Append-only: PostgreSQL (and SQLite) refuse UPDATE and DELETE.
+
+    A player's `total_xp` and `level` are a projection of their entries: every writer (the award
+    job, grants, recalculation) inserts the entries and moves the total in one transaction.
+    """
+
+    class Kind(models.TextChoices):
+        ATTEMPT = "attempt", "Attempt"
+        GRANT = "grant", "Staff grant"
+        REVOKE = "revoke", "Staff revocation"
+        RECALC = "recalc", "Recalculation"
+
+    STAFF_KINDS = (Kind.GRANT, Kind.REVOKE)
+    REASON_MAX_LENGTH = 500
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # PROTECT throughout: an entry is history, and the trigger refuses the DELETE a cascade would
+    # issue. Erasing a player is an anonymisation of the user row, not a deletion of their ledger.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="xp_entries", db_index=False
+    )
+    amount = models.IntegerField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    attempt = models.ForeignKey(
+        "challenges.Attempt", on_delete=models.PROTECT, null=True, blank=True, related_name="xp_entries"
+    )
+    run_id = models.UUIDField(null=True, blank=True, help_text="The recalculation run, for recalc entries.")
+    # A replayed writer inserts nothing twice: `attempt:<id>`, `grant:<id>`, `recalc:<run>:<user>`.
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    reason = models.TextField(blank=True, max_length=REASON_MAX_LENGTH)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="xp_entries_given",
+    )
+    explanation = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "XP entry"
+        verbose_name_plural = "XP entries"
+        indexes = [
+            # A player's history, newest first; also serves every per-player sum.
+            models.Index(fields=["user", "-created_at", "-id"], name="xpentry_user_recent"),
+            # Windowed leaderboards sum the entries of a week or a month.
+            models.Index(fields=["created_at"], name="xpentry_created_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(amount=0), name="progress_xpentry_amount_not_0"),
+            models.CheckConstraint(
+                condition=models.Q(kind="attempt", attempt__isnull=False, amount__gt=0)
+                | models.Q(kind="grant", amount__gt=0)
+                | models.Q(kind="revoke", amount__lt=0)
+                | models.Q(kind="recalc", run_id__isnull=False),
+                name="progress_xpentry_kind_fits",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind__in=["grant", "revoke"])
+                | (~models.Q(reason="") & models.Q(actor__isnull=False)),
+                name="progress_xpentry_staff_kind_has_reason_and_actor",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.amount:+d} ({self.kind})"

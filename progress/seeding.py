@@ -16,8 +16,9 @@ from django.utils.text import slugify
 from accounts.models import User
 from challenges.models import Attempt, Challenge, Tag
 from challenges.services import attempt_submit
-from progress.awards.services import xp_recalculate
 from progress.badges.services import badges_reevaluate
+from progress.ledger.services import xp_recalculate
+from progress.ledger.sql import BASE_XP_SQL, DIALECTS
 from progress.models import Badge
 
 DEMO_PASSWORD = "SkillQuest-demo-2026"
@@ -164,8 +165,8 @@ def _load_attempt_rows(count: int, user_ids: list, challenges: list, rng: random
         status = Attempt.Status.PASSED if score >= pass_score else Attempt.Status.FAILED
         submitted = now - timedelta(seconds=rng.randrange(LOAD_DAYS * 86400))
         started = submitted - timedelta(seconds=rng.randrange(1, 3600))
-        # xp_awarded 0 is a placeholder: the recalculation that follows computes every award by the rules.
-        yield (uuid.uuid4(), user_ids[rng.randrange(len(user_ids))], challenge_id, status, score, 0, submitted,
+        # Pending (xp_awarded NULL): `_award_loaded_attempts` then pays them set-based, by the rules.
+        yield (uuid.uuid4(), user_ids[rng.randrange(len(user_ids))], challenge_id, status, score, None, None,
                started, submitted)  # fmt: skip
 
 
@@ -234,9 +235,60 @@ def seed_load(
                 _insert(Attempt, ATTEMPT_COLUMNS, _load_attempt_rows(size, user_ids, challenges, rng, now), {
                     "metadata": {}
                 }, tick)  # fmt: skip
+    awarded = _award_loaded_attempts()
     result = xp_recalculate()
     report.append(
-        f"Load data: {len(user_ids)} players, {max(existing_attempts, attempts)} attempts; "
-        f"recalculation changed {result['attempts_changed']} attempts and {result['users_changed']} players."
+        f"Load data: {len(user_ids)} players, {max(existing_attempts, attempts)} attempts "
+        f"({awarded} awarded now); recalculation changed {result['players_changed']} players."
     )
     return report
+
+
+# The award job's rules in one pass over every pending attempt, in submission order after the awarded
+# ones: too slow one batch at a time for millions of rows. Each pays the improvement of its base over
+# the best earlier one on its challenge, and gets its ledger entry (dated its submission) when it
+# pays; the recalculation that follows moves the players' totals to their ledgers.
+SEED_AWARDS_SQL = """
+CREATE TEMP TABLE seed_awards AS
+SELECT id AS attempt_id, user_id, challenge_xp, score, at, base AS earned, previous_best,
+       {greatest}(base - previous_best, 0) AS paid
+FROM (
+    SELECT a.id, a.user_id, a.score, c.xp AS challenge_xp, a.xp_awarded IS NULL AS pending,
+           COALESCE(a.awarded_at, a.submitted_at) AS at, {base_xp} AS base,
+           COALESCE(MAX({base_xp}) OVER (
+               PARTITION BY a.user_id, a.challenge_id
+               ORDER BY a.xp_awarded IS NULL, COALESCE(a.awarded_at, a.submitted_at), a.id
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+           ), 0) AS previous_best
+    FROM challenges_attempt a
+    JOIN challenges_challenge c ON c.id = a.challenge_id
+    WHERE a.status IN ('passed', 'failed')
+) ranked
+WHERE pending
+"""
+
+SEED_ENTRIES_SQL = """
+INSERT INTO progress_xpentry (id, user_id, amount, kind, attempt_id, idempotency_key, reason, explanation, created_at)
+SELECT {new_id}, user_id, paid, 'attempt', attempt_id, 'attempt:' || {attempt_id_text}, '',
+       {json}('challenge_xp', challenge_xp, 'score', score, 'earned', earned, 'previous_best', previous_best,
+              'paid', paid), at
+FROM seed_awards WHERE paid > 0
+"""
+
+SEED_ATTEMPTS_SQL = """
+UPDATE challenges_attempt SET xp_awarded = s.paid, awarded_at = s.at
+FROM seed_awards s WHERE challenges_attempt.id = s.attempt_id
+"""
+
+
+def _award_loaded_attempts() -> int:
+    dialect = DIALECTS[connection.vendor]
+    base_xp = BASE_XP_SQL.format(score="a.score", pass_score="c.pass_score", xp="c.xp")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS seed_awards")
+        cursor.execute(SEED_AWARDS_SQL.format(base_xp=base_xp, greatest=dialect["greatest"]))
+        cursor.execute(SEED_ENTRIES_SQL.format(**dialect))
+        cursor.execute(SEED_ATTEMPTS_SQL)
+        awarded = cursor.rowcount
+        cursor.execute("DROP TABLE IF EXISTS seed_awards")
+    return awarded

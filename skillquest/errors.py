@@ -41,6 +41,16 @@ class BadgeHasAwards(Conflict):
     message = "This badge has been awarded and cannot be deleted; deactivate it instead."
 
 
+class XpWouldGoNegative(Conflict):
+    code = "xp_would_go_negative"
+    message = "This revocation would take the player's XP below 0."
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+    message = "This Idempotency-Key was already used for a different request."
+
+
 class InvalidInput(DomainError):
     """Bad input that only the domain can judge; rendered in DRF's per-field shape when `field` is set."""
 

@@ -11,11 +11,13 @@ from rest_framework.response import Response
 
 from progress import jobs
 from progress.api import serializers as s
+from progress.ledger.services import xp_grant
 from progress.staff.selectors import admin_stats
 from skillquest import queue
-from skillquest.errors import NotFound
+from skillquest.errors import InvalidInput, NotFound
 
 JOB_ID = re.compile(r"\A[0-9a-f]{32}\Z")
+IDEMPOTENCY_KEY = re.compile(r"\A[\x21-\x7e]{1,100}\Z")
 
 
 class AdminViewSet(viewsets.GenericViewSet):
@@ -28,13 +30,53 @@ class AdminViewSet(viewsets.GenericViewSet):
         return Response(s.AdminStatsSerializer(admin_stats()).data)
 
     @extend_schema(
-        request=None,
+        request=s.RecalcRequestSerializer,
         responses={202: inline_serializer("JobAccepted", fields={"job_id": serializers.CharField()})},
     )
     @action(detail=False, methods=["post"], url_path="recalc-xp")
     def recalc_xp(self, request):
-        job_id = queue.enqueue_tracked(jobs.recalculate_xp)
+        """Recalculate every player's XP against the ledger in the background; follow it at jobs/{id}.
+
+        The finished job's `result`: `dry_run`, `players_changed`, `xp_delta_total`, `changes` (at most
+        1,000, largest first; the counts are complete). A dry run writes nothing.
+        """
+        params = s.RecalcRequestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        job_id = queue.enqueue_tracked(
+            jobs.recalculate_xp, params.validated_data["dry_run"], str(request.user.pk)
+        )
         return Response({"job_id": job_id}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=s.XpGrantRequestSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="1-100 characters: a retried request with the same key grants once.",
+            )
+        ],
+        responses={201: s.XpEntrySerializer, 200: s.XpEntrySerializer},
+    )
+    @action(detail=False, methods=["post"], url_path="xp-grants")
+    def xp_grants(self, request):
+        """Grant (amount > 0) or revoke (amount < 0) a player's XP, with a reason shown to them.
+
+        201 with the entry; 200 with the earlier entry when an Idempotency-Key repeats; 409
+        `xp_would_go_negative` if a revocation would take the total below 0; 404 unknown player.
+        """
+        params = s.XpGrantRequestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not IDEMPOTENCY_KEY.match(key):
+            raise InvalidInput("1 to 100 printable characters.", field="Idempotency-Key")
+        granted = xp_grant(**params.validated_data, actor=request.user, idempotency_key=key)
+        return Response(
+            s.XpEntrySerializer(granted.entry).data,
+            status=status.HTTP_201_CREATED if granted.created else status.HTTP_200_OK,
+        )
 
     @extend_schema(
         parameters=[

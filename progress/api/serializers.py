@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from challenges.api.serializers import AttemptSerializer, attempt_data
 from progress.badges import conditions
 from progress.boards.windows import PERIODS
-from progress.models import Badge
+from progress.ledger.services import GRANT_MAX_AMOUNT
+from progress.models import Badge, XpEntry
 
 
 class BadgeSerializer(serializers.ModelSerializer):
@@ -89,6 +91,61 @@ class AdminStatsSerializer(serializers.Serializer):
     pending_awards = serializers.IntegerField()
     new_users_per_day = DailyCountSerializer(many=True)
     xp_awarded_per_day = DailyCountSerializer(many=True)
+
+
+class XpGrantRequestSerializer(serializers.Serializer):
+    user_id = serializers.UUIDField()
+    amount = serializers.IntegerField(
+        min_value=-GRANT_MAX_AMOUNT,
+        max_value=GRANT_MAX_AMOUNT,
+        help_text="XP to grant (positive) or revoke (negative); never 0.",
+    )
+    reason = serializers.CharField(max_length=XpEntry.REASON_MAX_LENGTH, help_text="Shown to the player.")
+
+    def validate_amount(self, value: int) -> int:
+        if value == 0:
+            raise serializers.ValidationError(
+                "Must not be 0: grant with a positive amount, revoke with a negative."
+            )
+        return value
+
+
+class XpEntrySerializer(serializers.ModelSerializer):
+    """An entry as staff see it (the grant endpoint's answer)."""
+
+    class Meta:
+        model = XpEntry
+        fields = ["id", "user_id", "amount", "kind", "reason", "actor_id", "explanation", "created_at"]
+        read_only_fields = fields
+
+
+class ChallengeRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+
+
+class XpHistoryEntrySerializer(serializers.Serializer):
+    """An entry as its player (and anyone who may see their progress) sees it; no actor."""
+
+    id = serializers.UUIDField()
+    amount = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=XpEntry.Kind.choices)
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    explanation = serializers.JSONField()
+    challenge = serializers.SerializerMethodField()
+
+    @extend_schema_field(ChallengeRefSerializer(allow_null=True))
+    def get_challenge(self, entry) -> dict | None:
+        if entry.challenge_ref is None:
+            return None
+        return {"id": entry.challenge_ref, "title": entry.challenge_title}
+
+
+class RecalcRequestSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField(
+        default=False, help_text="Only report the diff; the job's result lists it and nothing is written."
+    )
 
 
 class JobStatusSerializer(serializers.Serializer):

@@ -15,7 +15,8 @@ from progress.api import serializers as s
 from progress.badges import selectors as badge_selectors
 from progress.badges import services as badge_services
 from progress.boards.selectors import top
-from progress.players.selectors import user_progress
+from progress.ledger import selectors as ledger_selectors
+from progress.players.selectors import player_visible, user_progress
 from skillquest.cache import RecentPages
 from skillquest.errors import NotFound
 from skillquest.throttling import ThrottlesInOneCall
@@ -40,6 +41,14 @@ class UserViewSet(ThrottlesInOneCall, viewsets.GenericViewSet):
     @action(detail=True, methods=["get"])
     def progress(self, request, pk=None):
         return Response(s.progress_data(user_progress(user_id=parse_user_id(pk))))
+
+    @extend_schema(responses={200: s.XpHistoryEntrySerializer(many=True)})
+    @action(detail=True, methods=["get"], url_path="xp-history")
+    def xp_history(self, request, pk=None):
+        """Every change of the player's XP, newest first, each with why (`explanation`)."""
+        user = player_visible(user_id=parse_user_id(pk))
+        page = self.paginate_queryset(ledger_selectors.xp_history(user_id=user.pk))
+        return self.get_paginated_response(s.XpHistoryEntrySerializer(page, many=True).data)
 
     @extend_schema(responses={200: s.EarnedBadgeSerializer(many=True)})
     @action(detail=True, methods=["get"], pagination_class=None)  # the whole list, as the schema says

@@ -1,8 +1,11 @@
 """What a batch of claimed attempts pays, in processing order. Pure: no I/O.
 
-Given each claimed attempt, each player's total before the batch and what each (player, challenge)
-has paid out so far, it applies `progress.awards.rules` attempt by attempt, so that two attempts of
-one player in one batch are paid exactly as if they had been awarded one after the other.
+Given each claimed attempt, each player's total before the batch and each (player, challenge)'s best
+score among earlier awards, it applies `progress.awards.rules` attempt by attempt, so that two
+attempts of one player in one batch are paid exactly as if they had been awarded one after the other.
+
+The earlier best is valued at the challenge's *current* XP and pass mark, as recalculation values
+it: a challenge pays the base of its best result, once, so both agree on what a player is owed.
 """
 
 from __future__ import annotations
@@ -35,7 +38,10 @@ class Award:
     challenge_id: uuid.UUID
     score: int
     passed: bool
-    xp: int
+    challenge_xp: int
+    earned: int  # what this attempt is worth on its own
+    previous_best: int  # what the best earlier award on the challenge is worth
+    xp: int  # what this award pays: the improvement
     total_xp: int
     old_level: int
     level: int
@@ -47,29 +53,41 @@ class Award:
     def levelled_up(self) -> bool:
         return self.level > self.old_level
 
+    @property
+    def explanation(self) -> dict[str, int]:
+        """Why this award paid what it did, as the ledger entry keeps it ("why this XP")."""
+        return {
+            "challenge_xp": self.challenge_xp,
+            "score": self.score,
+            "earned": self.earned,
+            "previous_best": self.previous_best,
+            "paid": self.xp,
+        }
+
 
 def compute_awards(
     claimed: Sequence[Claimed],
     *,
     totals: Mapping[uuid.UUID, int],
-    paid: Mapping[tuple[uuid.UUID, uuid.UUID], int],
+    best_scores: Mapping[tuple[uuid.UUID, uuid.UUID], int],
     now: datetime,
 ) -> list[Award]:
     """The award of each claimed attempt, in the given order.
 
-    `totals` is each player's total XP before the batch; `paid` what each (player, challenge) has
-    paid out in earlier awards, which telescopes to its best result so far.
+    `totals` is each player's total XP before the batch; `best_scores` each (player, challenge)'s
+    best score among earlier awards (absent: none). A base is monotonic in the score, so the best
+    score's base is the best earlier base.
     """
     totals = dict(totals)
-    best = dict(paid)
+    best_scores = dict(best_scores)
     awards: list[Award] = []
     for index, attempt in enumerate(claimed):
-        base = rules.attempt_base_xp(
-            challenge_xp=attempt.challenge_xp, score=attempt.score, pass_score=attempt.pass_score
-        )
         key = (attempt.user_id, attempt.challenge_id)
-        xp = rules.award_for(base=base, best_earlier_base=best.get(key, 0))
-        best[key] = max(best.get(key, 0), base)
+        worth = dict(challenge_xp=attempt.challenge_xp, pass_score=attempt.pass_score)
+        base = rules.attempt_base_xp(score=attempt.score, **worth)
+        previous_best = rules.attempt_base_xp(score=best_scores[key], **worth) if key in best_scores else 0
+        xp = rules.award_for(base=base, best_earlier_base=previous_best)
+        best_scores[key] = max(best_scores.get(key, attempt.score), attempt.score)
         old_total = totals[attempt.user_id]
         totals[attempt.user_id] = old_total + xp
         awards.append(
@@ -79,6 +97,9 @@ def compute_awards(
                 challenge_id=attempt.challenge_id,
                 score=attempt.score,
                 passed=attempt.score >= attempt.pass_score,
+                challenge_xp=attempt.challenge_xp,
+                earned=base,
+                previous_best=previous_best,
                 xp=xp,
                 total_xp=totals[attempt.user_id],
                 old_level=rules.level_for_xp(old_total),

@@ -1,4 +1,4 @@
-"""Awarding XP exactly once, keeping levels and badges in step; recalculating from the database."""
+"""Awarding XP exactly once, keeping the ledger, levels and badges in step."""
 
 from __future__ import annotations
 
@@ -8,18 +8,15 @@ import uuid
 from collections.abc import Sequence
 
 from django.db import transaction
-from django.db.models import Case, F, Sum, Value, When
+from django.db.models import Case, Max, Value, When
 from django.utils import timezone
 
-from accounts.models import User
 from challenges.models import Attempt
-from progress.awards import rules
 from progress.awards.compute import Award, Claimed, compute_awards
-from progress.awards.recalc import recalculate_xp
 from progress.badges import conditions
-from progress.badges.services import badges_award_missing, badges_evaluate
-from progress.boards import services as boards
-from progress.models import UserBadge
+from progress.badges.services import badges_evaluate
+from progress.ledger.services import attempt_key, ledger_append, locked_totals
+from progress.models import UserBadge, XpEntry
 from skillquest import metrics
 from skillquest.logging import log_event
 
@@ -44,27 +41,19 @@ def awards_process(
     if not claimed:
         return []
     user_ids = sorted({attempt.user_id for attempt in claimed})
-    # FOR NO KEY UPDATE, not FOR UPDATE: awards of one player still queue on it, but a start (whose
-    # foreign-key check takes KEY SHARE on the player's row) does not wait for the award to commit.
-    totals = dict(
-        User.objects.select_for_update(no_key=True)
-        .filter(pk__in=user_ids)
-        .order_by("pk")
-        .values_list("pk", "total_xp")
-    )
-    # Earlier awards on a challenge telescope to its best result so far: their sum is what it paid out.
-    paid = {
-        (user_id, challenge_id): amount
-        for user_id, challenge_id, amount in Attempt.objects.filter(
+    totals = locked_totals(user_ids)
+    best_scores = {
+        (user_id, challenge_id): score
+        for user_id, challenge_id, score in Attempt.objects.filter(
             user_id__in=user_ids,
             challenge_id__in={attempt.challenge_id for attempt in claimed},
             xp_awarded__isnull=False,
         )
         .values_list("user_id", "challenge_id")
-        .annotate(amount=Sum("xp_awarded"))
+        .annotate(score=Max("score"))
         .order_by()
     }
-    awards = compute_awards(claimed, totals=totals, paid=paid, now=timezone.now())
+    awards = compute_awards(claimed, totals=totals, best_scores=best_scores, now=timezone.now())
     _write(awards, totals_before=totals)
     # Badges in the same transaction as the XP: a failure rolls both back and the retry redoes both,
     # so no award ever commits without the badges it earned.
@@ -96,19 +85,29 @@ def _claim(*, attempt_ids: Sequence[uuid.UUID] | None, limit: int) -> list[Claim
 
 
 def _write(awards: list[Award], *, totals_before: dict[uuid.UUID, int]) -> None:
-    """The attempts' XP and award times, then the players' totals and levels, in two statements."""
+    """The attempts' XP and award times, then a ledger entry per paying award, moving the totals.
+
+    `xp_awarded` stays on the attempt as a cached copy of its entry's amount (0: no entry, since an
+    entry is never 0); it is what the award job's claim and the pages read.
+    """
     Attempt.objects.filter(pk__in=[award.attempt_id for award in awards]).update(
         xp_awarded=Case(*(When(pk=a.attempt_id, then=Value(a.xp)) for a in awards)),
         awarded_at=Case(*(When(pk=a.attempt_id, then=Value(a.awarded_at)) for a in awards)),
     )
-    totals = {award.user_id: award.total_xp for award in awards}  # each player's last award wins
-    gained = {pk: total - totals_before[pk] for pk, total in totals.items() if total != totals_before[pk]}
-    if gained:
-        # Atomic increments (total_xp = total_xp + x); the rows are locked, so they equal `totals`.
-        User.objects.filter(pk__in=list(gained)).update(
-            total_xp=F("total_xp") + Case(*(When(pk=pk, then=Value(xp)) for pk, xp in gained.items())),
-            level=Case(*(When(pk=pk, then=Value(rules.level_for_xp(totals[pk]))) for pk in gained)),
+    entries = [
+        XpEntry(
+            user_id=award.user_id,
+            amount=award.xp,
+            kind=XpEntry.Kind.ATTEMPT,
+            attempt_id=award.attempt_id,
+            idempotency_key=attempt_key(award.attempt_id),
+            explanation=award.explanation,
+            created_at=award.awarded_at,
         )
+        for award in awards
+        if award.xp
+    ]
+    ledger_append(entries, totals_before=totals_before)
     for award in awards:
         log_event(
             logger,
@@ -157,23 +156,3 @@ def _report(awards: list[Award], badges: list[UserBadge]) -> None:
         metrics.xp_awarded(xp=award.xp, lag_seconds=lag)
     for user_badge in badges:
         metrics.badge_awarded(user_badge.badge.slug)
-
-
-def xp_recalculate() -> dict[str, int]:
-    """Recalculate XP and levels from the database (set-based), then refresh what derives from them:
-    the leaderboards are rebuilt (only a rebuild can lower a score) and missing badges awarded."""
-    result = recalculate_xp()
-    boards.rebuild()
-    badges = badges_award_missing()
-    log_event(
-        logger,
-        "xp_recalculated",
-        attempts_changed=result.attempts_changed,
-        users_changed=result.users_changed,
-        badges_awarded=badges,
-    )
-    return {
-        "attempts_changed": result.attempts_changed,
-        "users_changed": result.users_changed,
-        "badges_awarded": badges,
-    }

@@ -22,9 +22,9 @@ from django.db.models import Expression, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, Collate, Lower
 
 from accounts.models import User
-from challenges.models import Attempt
 from progress.boards.ranks import Rebuilt
 from progress.boards.windows import PERIODS, Window, window_for
+from progress.models import XpEntry
 from skillquest.redis_client import redis_connection
 
 # A half-built temporary key from a crashed rebuild cleans itself up.
@@ -47,23 +47,24 @@ def username_order() -> Expression:
 
 
 def player_window_xp(window: Window) -> Sum:
-    """On a User queryset: the player's XP awarded in the window."""
-    in_window = Q(attempts__awarded_at__gte=window.start, attempts__awarded_at__lt=window.end)
-    return Sum("attempts__xp_awarded", filter=in_window)
+    """On a User queryset: the player's XP gained in the window, by their ledger entries' dates."""
+    in_window = Q(xp_entries__created_at__gte=window.start, xp_entries__created_at__lt=window.end)
+    return Sum("xp_entries__amount", filter=in_window)
 
 
 def board_queryset(window: Window) -> QuerySet:
     """Active players with XP in the window, annotated `xp`, best first, ties by username.
 
-    Windowed boards group the window's attempts (index `attempt_awarded_at`), not every player.
+    Windowed boards sum the window's ledger entries (index `xpentry_created_at`), not every player:
+    awards, staff grants and revocations, recalculations, each in the window it was made in.
     """
     players = User.objects.filter(is_active=True)
     if window.start is None:
         return players.filter(total_xp__gt=0).annotate(xp=F("total_xp")).order_by("-xp", username_order())
     # Filtering the join before annotating makes the sum cover only the window's attempts.
     return (
-        players.filter(attempts__awarded_at__gte=window.start, attempts__awarded_at__lt=window.end)
-        .annotate(xp=Sum("attempts__xp_awarded"))
+        players.filter(xp_entries__created_at__gte=window.start, xp_entries__created_at__lt=window.end)
+        .annotate(xp=Sum("xp_entries__amount"))
         .filter(xp__gt=0)
         .order_by("-xp", username_order())
     )
@@ -87,12 +88,12 @@ class SqlBackend:
             return 0
         if window.start is None:
             return user.total_xp
-        in_window = Attempt.objects.filter(
-            user_id=user.pk, awarded_at__gte=window.start, awarded_at__lt=window.end
+        in_window = XpEntry.objects.filter(
+            user_id=user.pk, created_at__gte=window.start, created_at__lt=window.end
         )
-        return in_window.aggregate(xp=Sum("xp_awarded"))["xp"] or 0
+        return in_window.aggregate(xp=Sum("amount"))["xp"] or 0
 
-    def record(self, *, user_ids: Sequence[uuid.UUID], at: datetime) -> None:
+    def record(self, *, user_ids: Sequence[uuid.UUID], at: datetime, lowered: bool = False) -> None:
         return None
 
     def rebuild(self, windows: list[Window], on_progress: Callable[[int], object] | None) -> list[Rebuilt]:
@@ -144,13 +145,15 @@ class RedisBackend:
         score = self.redis.zscore(window.key, member(username=user.username, user_id=user.pk))
         return -int(score) if score is not None else 0
 
-    def record(self, *, user_ids: Sequence[uuid.UUID], at: datetime) -> None:
-        """Write the players' absolute XP on every board an award at `at` counts for.
+    def record(self, *, user_ids: Sequence[uuid.UUID], at: datetime, lowered: bool = False) -> None:
+        """Write the players' absolute XP on every board an entry at `at` counts for.
 
         One query reads every player's total and window sums, one MULTI writes them, so a batch of
         awards costs the same two round trips as one. ZADD ... LT keeps the larger XP (the smaller
         negated score) when two award jobs of one player race and the one that read earlier writes
-        last; XP only goes down through recalculation, which calls `rebuild()`.
+        last. XP goes down only by a revocation (`lowered`: a plain ZADD, so the lower score lands;
+        an award job racing it may put the old score back until that player's next write or
+        `rebuild_leaderboard`) or a recalculation, which calls `rebuild()`.
         """
         windows = [window_for(period, at) for period in PERIODS]
         sums = {f"{w.period}_xp": Coalesce(player_window_xp(w), 0) for w in windows if w.start}
@@ -165,7 +168,7 @@ class RedisBackend:
             for window in windows:
                 xp = row["total_xp"] if window.start is None else row[f"{window.period}_xp"]
                 if row["is_active"] and xp > 0:
-                    pipe.zadd(window.key, {name: -xp}, lt=True)
+                    pipe.zadd(window.key, {name: -xp}, lt=not lowered)
                 else:
                     pipe.zrem(window.key, name)
         for window in windows:

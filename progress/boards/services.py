@@ -28,8 +28,10 @@ class Awarded(Protocol):
     def awarded_at(self) -> datetime: ...
 
 
-def record_awards(awards: Sequence[Awarded]) -> bool:
+def record_awards(awards: Sequence[Awarded], *, lowered: bool = False) -> bool:
     """After awards commit: write those players' absolute XP on every board the awards count for.
+
+    `lowered`: these entries took XP away (a revocation), so the boards must accept a lower score.
 
     Never raises for Redis: the awards are already committed and the database stays the truth, so
     a failure is logged and repaired by the players' next award or `manage.py rebuild_leaderboard`.
@@ -42,7 +44,7 @@ def record_awards(awards: Sequence[Awarded]) -> bool:
     backend = get_backend()
     try:
         for at, players in by_windows.values():
-            backend.record(user_ids=sorted(players), at=at)
+            backend.record(user_ids=sorted(players), at=at, lowered=lowered)
     except RedisError:
         user_ids = sorted({str(award.user_id) for award in awards})
         logger.warning("leaderboard_update_failed", extra={"user_ids": user_ids}, exc_info=True)

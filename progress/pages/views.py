@@ -184,9 +184,11 @@ def staff_dashboard(request):
 @require_POST
 @staff_required
 def staff_recalc(request):
-    """Start a recalculation in the background; the dashboard then shows the job's status."""
+    """Start a recalculation (a preview if `dry_run`) in the background; the dashboard then shows the
+    job's status and its diff."""
+    dry_run = request.POST.get("dry_run") == "1"
     try:
-        job_id = queue.enqueue_tracked(jobs.recalculate_xp)
+        job_id = queue.enqueue_tracked(jobs.recalculate_xp, dry_run, str(request.user.pk))
     except ServiceUnavailable as exc:
         messages.error(request, exc.message)
         return redirect(reverse("progress:staff-dashboard") + "#recalc")

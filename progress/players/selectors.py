@@ -51,11 +51,17 @@ _PLAYER_BADGES = sql.Statement(
 )
 
 
-def user_progress(*, user_id: uuid.UUID, now: datetime | None = None) -> dict[str, Any]:
-    """Everything the progress endpoint shows, in five queries whatever the history."""
+def player_visible(*, user_id: uuid.UUID) -> User:
+    """The player whose progress anyone may see: every active player; 404 for the rest."""
     user = user_by_id(user_id=user_id)
     if user is None or not user.is_active:
         raise NotFound("User not found.", code="user_not_found")
+    return user
+
+
+def user_progress(*, user_id: uuid.UUID, now: datetime | None = None) -> dict[str, Any]:
+    """Everything the progress endpoint shows, in five queries whatever the history."""
+    user = player_visible(user_id=user_id)
     recent = []
     for attempt, challenge in sql.fetch_all(_RECENT_ATTEMPTS, [user.pk], _RECENT_ATTEMPT, _RECENT_CHALLENGE):
         assert attempt is not None and challenge is not None  # an inner JOIN: a row has both

@@ -84,6 +84,7 @@ API_ROWS = [
     # Progress, badges and leaderboards: public reads of public facts.
     Row("GET", f"{API}/users/{{player_id}}/progress/", "200 200 200 200", schema_path=f"{API}/users/{{id}}/progress/"),  # noqa: E501
     Row("GET", f"{API}/users/{{player_id}}/badges/", "200 200 200 200", schema_path=f"{API}/users/{{id}}/badges/"),  # noqa: E501
+    Row("GET", f"{API}/users/{{player_id}}/xp-history/", "200 200 200 200", schema_path=f"{API}/users/{{id}}/xp-history/"),  # noqa: E501
     Row("GET", f"{API}/users/not-a-uuid/progress/", "404 404 404 404", schema_path="-"),
     Row("GET", f"{API}/leaderboard/", "200 200 200 200"),
     Row("GET", f"{API}/badges/", "200 200 200 200"),
@@ -96,6 +97,8 @@ API_ROWS = [
     # Staff only.
     Row("GET", f"{API}/admin/stats/", "401 403 403 200"),
     Row("POST", f"{API}/admin/recalc-xp/", "401 403 403 202"),
+    Row("POST", f"{API}/admin/recalc-xp/", "401 403 403 202", body={"dry_run": True}, schema_path="-"),
+    Row("POST", f"{API}/admin/xp-grants/", "401 403 403 201", body={"user_id": "{player_id}", "amount": 5, "reason": "Matrix"}),  # noqa: E501
     Row("GET", f"{API}/admin/jobs/{{job}}/", "401 403 403 200", schema_path=f"{API}/admin/jobs/{{job_id}}/"),
 ]  # fmt: skip
 

@@ -81,7 +81,20 @@ class TestRecalcJob:
         SimpleWorker([queue], connection=queue.connection).work(burst=True)
         done = staff_client.get(f"/api/v1/admin/jobs/{job_id}").json()
         assert done["status"] == "finished"
-        assert done["result"] == {"attempts_changed": 1, "users_changed": 1, "badges_awarded": 0}
+        result = done["result"]
+        assert (result["dry_run"], result["players_changed"], result["xp_delta_total"]) == (False, 1, 80)
+        assert result["changes"] == [
+            {
+                "user_id": str(user.pk),
+                "username": user.username,
+                "before": 80,
+                "after": 160,
+                "delta": 80,
+                "level_before": 1,
+                "level_after": 2,
+            }
+        ]
+        assert result["badges_awarded"] == 0
         user.refresh_from_db()
         assert user.total_xp == 160
 
@@ -96,11 +109,14 @@ class TestRecalcJob:
         settings.JOBS_IN_PROCESS = True
         job_id = staff_client.post(RECALC).json()["job_id"]
         done = staff_client.get(f"/api/v1/admin/jobs/{job_id}").json()
-        assert done == {
-            "job_id": job_id,
-            "status": "finished",
-            "result": {"attempts_changed": 0, "users_changed": 0, "badges_awarded": 0},
-        }
+        assert (done["job_id"], done["status"]) == (job_id, "finished")
+        assert (done["result"]["players_changed"], done["result"]["changes"]) == (0, [])
+
+    @pytest.mark.parametrize("body", [{"dry_run": "maybe"}, {"dry_run": [True]}, {"dry_run": None}])
+    def test_a_dry_run_flag_that_is_not_a_boolean_is_400(self, staff_client, body):
+        response = staff_client.post(RECALC, body, format="json")
+        assert response.status_code == 400
+        assert "dry_run" in response.json()
 
     def test_queue_down_is_503(self, staff_client, settings):
         settings.RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:1/0"}}

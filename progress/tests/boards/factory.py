@@ -14,6 +14,8 @@ from accounts.models import User
 from challenges.models import Attempt, Challenge
 from progress.awards import rules
 from progress.boards import windows
+from progress.ledger.services import attempt_key
+from progress.models import XpEntry
 
 
 class Awarded:
@@ -30,8 +32,8 @@ def challenge() -> Challenge:
 
 
 def award(user: User, xp: int, awarded_at: datetime) -> Awarded:
-    """One awarded attempt; keeps `total_xp` and `level` as the award job would."""
-    baker.make(
+    """One awarded attempt and its ledger entry; keeps `total_xp` and `level` as the award job would."""
+    attempt = baker.make(
         Attempt,
         user=user,
         challenge=challenge(),
@@ -40,6 +42,15 @@ def award(user: User, xp: int, awarded_at: datetime) -> Awarded:
         xp_awarded=xp,
         awarded_at=awarded_at,
     )
+    if xp:
+        XpEntry.objects.create(
+            user=user,
+            amount=xp,
+            kind=XpEntry.Kind.ATTEMPT,
+            attempt=attempt,
+            idempotency_key=attempt_key(attempt.pk),
+            created_at=awarded_at,
+        )
     user.total_xp += xp
     user.level = rules.level_for_xp(user.total_xp)
     User.objects.filter(pk=user.pk).update(total_xp=user.total_xp, level=user.level)

@@ -17,6 +17,7 @@ from rq import SimpleWorker
 
 from accounts.models import User
 from challenges.models import Attempt, Challenge
+from progress.awards import services as award_services
 from progress.boards import services as board_services
 from progress.models import UserBadge
 from progress.pages import views as page_views
@@ -336,20 +337,31 @@ def test_recalc_button_access(client, user, staff_user):
 
 
 def test_recalc_button_needs_the_csrf_token(user, staff_user):
-
     client = Client(enforce_csrf_checks=True)
     client.force_login(staff_user)
     assert client.post("/staff/recalc/").status_code == 403
     page = client.get("/staff/").content.decode()
     token = re.search(
-        r'action="/staff/recalc/">\s*<input type="hidden" name="csrfmiddlewaretoken" value="([^"]+)"', page
+        r'action="/staff/recalc/" class="inline-form">\s*<input type="hidden" name="csrfmiddlewaretoken"'
+        r' value="([^"]+)"',
+        page,
     )
     assert token, "the recalculation form carries a CSRF token"
     assert client.post("/staff/recalc/", {"csrfmiddlewaretoken": token.group(1)}).status_code == 302
 
 
+def _awarded_player(username: str, *, challenge_xp: int, score: int) -> User:
+    user = baker.make(User, username=username)
+    challenge = baker.make(Challenge, xp=challenge_xp, pass_score=0, published=True)
+    attempt = Attempt.objects.create(
+        user=user, challenge=challenge, score=score, status=Attempt.Status.PASSED
+    )
+    award_services.awards_process(attempt_ids=[attempt.pk])
+    return user
+
+
 def test_recalc_button_starts_a_job_and_the_dashboard_shows_its_status(client, user, staff_user):
-    player_with_wrong_total = player("drifter", (40, NOW()))
+    player_with_wrong_total = _awarded_player("drifter", challenge_xp=100, score=40)
     User.objects.filter(pk=player_with_wrong_total.pk).update(total_xp=999)
     client.force_login(staff_user)
     response = client.post("/staff/recalc/")
@@ -364,10 +376,27 @@ def test_recalc_button_starts_a_job_and_the_dashboard_shows_its_status(client, u
     run_worker()
     done = client.get(f"/staff/?job={job_id}").content.decode()
     assert "<strong data-job-status>finished</strong>" in done
-    assert re.search(
-        r"<p data-job-result>\d+ players? and \d+ attempts? changed, 0 badges awarded.</p>", done
+    assert "<p data-job-result>Applied: 0 players changed (+0 XP in all), 0 badges awarded.</p>" in done
+    assert User.objects.get(pk=player_with_wrong_total.pk).total_xp == 40  # repaired to its ledger
+
+
+def test_preview_shows_the_diff_writes_nothing_and_offers_to_apply_it(client, staff_user):
+    owed_more = _awarded_player("owed", challenge_xp=100, score=40)
+    Challenge.objects.update(xp=200)  # 40 % of it is now 80
+    client.force_login(staff_user)
+    location = client.post("/staff/recalc/", {"dry_run": "1"})["Location"]
+    run_worker()
+    page = client.get(location.split("#")[0]).content.decode()
+    assert (
+        "<p data-job-result>Preview: 1 player would change (+40 XP in all); nothing was written.</p>" in page
     )
-    assert User.objects.get(pk=player_with_wrong_total.pk).total_xp != 999
+    assert re.search(r"<td>owed</td><td>40</td><td>80</td><td>\+40</td><td>1 → 1</td>", page)
+    assert "Apply these changes" in page
+    assert User.objects.get(pk=owed_more.pk).total_xp == 40
+
+    client.post("/staff/recalc/")
+    run_worker()
+    assert User.objects.get(pk=owed_more.pk).total_xp == 80
 
 
 def test_recalc_button_with_the_queue_down_explains_instead_of_failing(client, staff_user, settings):

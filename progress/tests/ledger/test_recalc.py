@@ -16,10 +16,15 @@ from accounts.models import User
 from challenges.models import Attempt, Challenge
 from progress.awards import rules
 from progress.awards import services as award_services
-from progress.awards.recalc import LEVEL_SQL
-from progress.models import UserBadge
+from progress.ledger.services import xp_recalculate
+from progress.ledger.sql import BASE_XP_SQL, LEVEL_SQL
+from progress.models import UserBadge, XpEntry
 
 pytestmark = pytest.mark.django_db
+
+
+def _ledger_sum(user) -> int:
+    return sum(XpEntry.objects.filter(user=user).values_list("amount", flat=True))
 
 
 def _graded_attempt(user, challenge, score):
@@ -69,55 +74,54 @@ def test_recalculation_equals_incremental_path(history):
             attempt = _graded_attempt(users[user_index], challenge, score)
             award_services.awards_process(attempt_ids=[attempt.pk])
 
-        # The incremental path keeps SUM(xp_awarded) == total_xp, and recalculation agrees with it.
+        # The incremental path keeps SUM(xp_awarded) == total_xp == the ledger, and recalculation agrees.
         for user in users:
             user.refresh_from_db()
             awarded = sum(
                 cast(int, xp) for xp in Attempt.objects.filter(user=user).values_list("xp_awarded", flat=True)
             )
-            assert user.total_xp == awarded
+            assert user.total_xp == awarded == _ledger_sum(user)
             assert user.level == rules.level_for_xp(user.total_xp)
-        assert award_services.xp_recalculate() == {
-            "attempts_changed": 0,
-            "users_changed": 0,
-            "badges_awarded": 0,
-        }
+        unchanged = xp_recalculate()
+        assert (unchanged["players_changed"], unchanged["projections_repaired"]) == (0, 0)
 
         # Change every challenge's XP: recalculation must equal a replay of the rules in award order.
         for challenge, new_xp in zip(challenges, history["new_xp"], strict=False):
             Challenge.objects.filter(pk=challenge.pk).update(xp=new_xp)
-        award_services.xp_recalculate()
+        xp_recalculate()
         challenge_by_id = {c.pk: c for c in Challenge.objects.all()}
         ordered = list(Attempt.objects.order_by("awarded_at", "id"))
         expected = _reference_totals(ordered, challenge_by_id)
         for user in User.objects.all():
-            assert user.total_xp == expected.get(user.pk, 0)
+            assert user.total_xp == expected.get(user.pk, 0) == _ledger_sum(user)
             assert user.level == rules.level_for_xp(user.total_xp)
-            assert user.total_xp == sum(cast(int, a.xp_awarded) for a in ordered if a.user_id == user.pk)
         transaction.set_rollback(True)
 
 
 def test_sql_level_formula_matches_rules():
     totals = [0, 1, 99, 100, 101, 399, 400, 401, 9999, 10000, 250_000, 2_147_483_647]
     values = ", ".join(f"({t})" for t in totals)
+    level = LEVEL_SQL.format(total="totals.total")
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT totals.total, {LEVEL_SQL} FROM (VALUES {values}) AS totals(total)")
+        cursor.execute(f"SELECT totals.total, {level} FROM (VALUES {values}) AS totals(total)")
         rows = cursor.fetchall()
     assert {total: level for total, level in rows} == {t: rules.level_for_xp(t) for t in totals}
 
 
-def test_sql_rounding_matches_rules_half_up():
+@pytest.mark.parametrize(
+    ("xp", "score", "pass_score"),
+    [(5, 50, 0), (7, 50, 0), (100, 49, 50), (100, 50, 50), (1, 1, 0), (250, 99, 10), (0, 100, 0)],
+)
+def test_sql_base_xp_matches_rules_half_up(xp, score, pass_score):
     """xp 5 at score 50 is 2.5, which rounds half up to 3, in SQL exactly as in Python."""
-    challenge = baker.make(Challenge, xp=5, pass_score=0, published=True)
-    user = baker.make(User)
-    attempt = _graded_attempt(user, challenge, 50)
-    Attempt.objects.filter(pk=attempt.pk).update(xp_awarded=0, awarded_at="2026-01-01T00:00:00Z")
-    award_services.xp_recalculate()
-    attempt.refresh_from_db()
-    assert attempt.xp_awarded == 3 == rules.base_xp(challenge_xp=5, score=50)
+    base = BASE_XP_SQL.format(score=score, pass_score=pass_score, xp=xp)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {base}")
+        (value,) = cursor.fetchone()
+    assert value == rules.attempt_base_xp(challenge_xp=xp, score=score, pass_score=pass_score)
 
 
-def test_recalc_command_fixes_drifted_totals_and_reports(capsys):
+def test_recalc_command_repairs_a_drifted_total_without_an_entry(capsys):
     challenge = baker.make(Challenge, xp=100, pass_score=50, published=True)
     user = baker.make(User)
     award_services.awards_process(attempt_ids=[_graded_attempt(user, challenge, 80).pk])
@@ -125,16 +129,17 @@ def test_recalc_command_fixes_drifted_totals_and_reports(capsys):
     call_command("recalc_xp")
     user.refresh_from_db()
     assert (user.total_xp, user.level) == (80, 1)
-    assert "1 player(s) changed" in capsys.readouterr().out
+    assert XpEntry.objects.filter(user=user).count() == 1  # the award's: an entry is never 0
+    assert "0 player(s) changed, +0 XP in all, 1 total(s) repaired" in capsys.readouterr().out
     call_command("recalc_xp")
-    assert "0 attempt(s) and 0 player(s) changed" in capsys.readouterr().out
+    assert "0 player(s) changed, +0 XP in all, 0 total(s) repaired" in capsys.readouterr().out
 
 
 def test_pending_attempts_are_left_for_the_award_job():
     challenge = baker.make(Challenge, xp=100, pass_score=50, published=True)
     user = baker.make(User)
     pending = _graded_attempt(user, challenge, 90)
-    award_services.xp_recalculate()
+    assert xp_recalculate()["players_changed"] == 0
     pending.refresh_from_db()
     assert pending.xp_awarded is None
 
@@ -148,8 +153,10 @@ def test_recalculation_awards_the_missing_badges_of_every_condition_type(make_ba
     for day, challenge in enumerate(challenges):
         attempt = _graded_attempt(player, challenge, 100)
         Attempt.objects.filter(pk=attempt.pk).update(
-            submitted_at=now - timedelta(days=2 - day), xp_awarded=0, awarded_at=now - timedelta(days=2 - day)
-        )
+            submitted_at=now - timedelta(days=2 - day),
+            xp_awarded=100,
+            awarded_at=now - timedelta(days=2 - day),
+        )  # awarded, with neither entry nor total: what recalculation owes them is 300
     expected = {
         make_badge("Rich", {"type": "xp", "threshold": 300}).slug,
         make_badge("Level 2", {"type": "level", "level": 2}).slug,
@@ -162,12 +169,12 @@ def test_recalculation_awards_the_missing_badges_of_every_condition_type(make_ba
     }
     make_badge("Too far", {"type": "consecutive_days", "days": 4})
 
-    result = award_services.xp_recalculate()
+    result = xp_recalculate()
 
-    assert result["attempts_changed"] == 3  # each attempt's 0 XP is recomputed to 100
+    assert result["players_changed"] == 1
     assert result["badges_awarded"] == len(expected)
     held = UserBadge.objects.filter(user=player)
     assert {badge.badge.slug for badge in held} == expected
     assert {badge.metadata["source"] for badge in held} == {"recalculation"}
     assert not UserBadge.objects.filter(user=idle).exists()
-    assert award_services.xp_recalculate()["badges_awarded"] == 0  # never twice
+    assert xp_recalculate()["badges_awarded"] == 0  # never twice
