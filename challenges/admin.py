@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 
 from challenges import grading, services
 from challenges.models import Attempt, Challenge, Tag
+from skillquest.audit.admin import AuditedAdmin
 
 
 class ChallengeAdminForm(forms.ModelForm):
@@ -36,8 +37,10 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(Challenge)
-class ChallengeAdmin(admin.ModelAdmin):
+class ChallengeAdmin(AuditedAdmin):
     form = ChallengeAdminForm
+    audit_name = "challenge"
+    audit_fields = services.AUDITED_FIELDS
     list_display = ["title", "difficulty", "xp", "pass_score", "grading_type", "published", "updated_at"]
     list_filter = ["published", "difficulty", "tags"]
     search_fields = ["title", "slug", "description"]
@@ -54,14 +57,14 @@ class ChallengeAdmin(admin.ModelAdmin):
     @admin.action(description="Publish selected challenges")
     def publish(self, request, queryset):
         count = services.challenge_set_published(
-            challenge_ids=list(queryset.values_list("pk", flat=True)), published=True
+            challenge_ids=list(queryset.values_list("pk", flat=True)), published=True, actor=request.user
         )
         self.message_user(request, f"{count} challenge(s) published.", messages.SUCCESS)
 
     @admin.action(description="Unpublish selected challenges")
     def unpublish(self, request, queryset):
         count = services.challenge_set_published(
-            challenge_ids=list(queryset.values_list("pk", flat=True)), published=False
+            challenge_ids=list(queryset.values_list("pk", flat=True)), published=False, actor=request.user
         )
         self.message_user(request, f"{count} challenge(s) unpublished.", messages.SUCCESS)
 

@@ -18,6 +18,7 @@ from accounts.models import User
 from challenges import grading
 from challenges.models import ATTEMPT_METADATA_MAX_BYTES, Attempt, Challenge, Tag
 from skillquest import metrics, sql
+from skillquest.audit.services import audit_record, changes_between, snapshot
 from skillquest.errors import AttemptAlreadySubmitted, ChallengeHasAttempts, InvalidInput, NotFound
 from skillquest.logging import log_event
 
@@ -34,6 +35,20 @@ def unique_slug(model, text: str, *, exclude_pk=None, max_length: int = 200) -> 
     return slug
 
 
+# What the audit log records of a challenge (skillquest.audit); the admin's saves use it too.
+AUDITED_FIELDS = (
+    "title",
+    "slug",
+    "description",
+    "difficulty",
+    "xp",
+    "pass_score",
+    "grading",
+    "published",
+    "tags",
+)
+
+
 @transaction.atomic
 def challenge_create(*, created_by: User | None, tags: list[Tag] | None = None, **fields: Any) -> Challenge:
     fields.setdefault("grading", {"type": "self_reported"})
@@ -43,36 +58,67 @@ def challenge_create(*, created_by: User | None, tags: list[Tag] | None = None, 
     challenge = Challenge.objects.create(created_by=created_by, **fields)
     if tags:
         challenge.tags.set(tags)
+    audit_record(
+        actor=created_by,
+        action="challenge.create",
+        target=challenge,
+        changes=changes_between({}, snapshot(challenge, AUDITED_FIELDS)),
+    )
     return challenge
 
 
 @transaction.atomic
-def challenge_update(*, challenge: Challenge, tags: list[Tag] | None = None, **fields: Any) -> Challenge:
+def challenge_update(
+    *, challenge: Challenge, actor: User | None = None, tags: list[Tag] | None = None, **fields: Any
+) -> Challenge:
     if "grading" in fields:
         grading.validate_config(fields["grading"])
     if "slug" in fields and not fields["slug"]:
         fields["slug"] = unique_slug(Challenge, fields.get("title", challenge.title), exclude_pk=challenge.pk)
+    before = snapshot(challenge, AUDITED_FIELDS)
     for name, value in fields.items():
         setattr(challenge, name, value)
     challenge.save()
     if tags is not None:
         challenge.tags.set(tags)
+    changes = changes_between(before, snapshot(challenge, AUDITED_FIELDS))
+    if changes:
+        audit_record(actor=actor, action="challenge.update", target=challenge, changes=changes)
     return challenge
 
 
 @transaction.atomic
-def challenge_delete(*, challenge: Challenge) -> None:
+def challenge_delete(*, challenge: Challenge, actor: User | None = None) -> None:
     """Delete a challenge nobody has attempted; one with attempts must be unpublished instead."""
     locked = Challenge.objects.select_for_update().get(pk=challenge.pk)
     if Attempt.objects.filter(challenge=locked).exists():
         raise ChallengeHasAttempts()
+    audit_record(
+        actor=actor,
+        action="challenge.delete",
+        target=locked,
+        changes=changes_between(snapshot(locked, AUDITED_FIELDS), {}),
+    )
     locked.delete()
 
 
-def challenge_set_published(*, challenge_ids: list, published: bool) -> int:
-    return Challenge.objects.filter(pk__in=challenge_ids).update(
+@transaction.atomic
+def challenge_set_published(*, challenge_ids: list, published: bool, actor: User | None = None) -> int:
+    """Publish or unpublish challenges; each one that changes gets its audit entry."""
+    changing = list(
+        Challenge.objects.select_for_update().filter(pk__in=challenge_ids).exclude(published=published)
+    )
+    Challenge.objects.filter(pk__in=[challenge.pk for challenge in changing]).update(
         published=published, updated_at=timezone.now()
     )
+    for challenge in changing:
+        audit_record(
+            actor=actor,
+            action="challenge.publish" if published else "challenge.unpublish",
+            target=challenge,
+            changes={"published": {"before": not published, "after": published}},
+        )
+    return len(changing)
 
 
 # The start and submit paths run on every play; their statements are built once (skillquest.sql).

@@ -7,8 +7,11 @@ from accounts.admin import UserAdmin as AccountsUserAdmin
 from accounts.models import User
 from progress import jobs
 from progress.badges import conditions
+from progress.badges import services as badge_services
 from progress.ledger.services import GRANT_MAX_AMOUNT, xp_grant
 from progress.models import Badge, UserBadge, XpEntry
+from skillquest.audit.admin import AuditedAdmin
+from skillquest.audit.services import audit_record
 from skillquest.errors import DomainError
 from skillquest.queue import enqueue_tracked
 
@@ -42,6 +45,13 @@ def _schedule(modeladmin, request, user_ids: list) -> None:
     if not user_ids:
         modeladmin.message_user(request, "No players to re-evaluate.", messages.INFO)
     elif jobs.schedule_reevaluate_badges(user_ids):
+        audit_record(
+            actor=request.user,
+            action="badge.reevaluate",
+            target_type="accounts.user",
+            target_id=str(user_ids[0]) if len(user_ids) == 1 else "",
+            changes={"players": len(user_ids)},
+        )
         modeladmin.message_user(
             request, f"Badge re-evaluation scheduled for {len(user_ids)} player(s).", messages.SUCCESS
         )
@@ -57,8 +67,10 @@ def reevaluate_user_badges(modeladmin, request, queryset):
 
 
 @admin.register(Badge)
-class BadgeAdmin(admin.ModelAdmin):
+class BadgeAdmin(AuditedAdmin):
     form = BadgeAdminForm
+    audit_name = "badge"
+    audit_fields = badge_services.AUDITED_FIELDS
     list_display = ["name", "icon", "slug", "condition_type", "condition_description", "is_active", "awarded"]
     list_filter = ["is_active", ConditionTypeFilter]
     search_fields = ["name", "slug", "description"]

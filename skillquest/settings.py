@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "accounts",
     "challenges",
     "progress",
+    "skillquest.audit",
 ]
 
 MIDDLEWARE = [

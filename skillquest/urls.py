@@ -19,6 +19,7 @@ api_v1 = [
     path("auth/", include("accounts.api.urls")),
     path("", include("challenges.api.urls")),
     path("", include("progress.api.urls")),
+    path("", include("skillquest.audit.api.urls")),
 ]
 
 urlpatterns = [

@@ -56,10 +56,12 @@ class ChallengeViewSet(
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
         tags = data.pop("tags", None)
-        serializer.instance = services.challenge_update(challenge=serializer.instance, tags=tags, **data)
+        serializer.instance = services.challenge_update(
+            challenge=serializer.instance, actor=self.request.user, tags=tags, **data
+        )
 
     def perform_destroy(self, instance):
-        services.challenge_delete(challenge=instance)
+        services.challenge_delete(challenge=instance, actor=self.request.user)
 
 
 class TagViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

@@ -80,15 +80,17 @@ class BadgeViewSet(
         return s.BadgeSerializer
 
     def perform_create(self, serializer):
-        serializer.instance = badge_services.badge_create(**serializer.validated_data)
+        serializer.instance = badge_services.badge_create(
+            actor=self.request.user, **serializer.validated_data
+        )
 
     def perform_update(self, serializer):
         serializer.instance = badge_services.badge_update(
-            badge=serializer.instance, **serializer.validated_data
+            badge=serializer.instance, actor=self.request.user, **serializer.validated_data
         )
 
     def perform_destroy(self, instance):
-        badge_services.badge_delete(badge=instance)
+        badge_services.badge_delete(badge=instance, actor=self.request.user)
 
 
 class LeaderboardView(ThrottlesInOneCall, APIView):

@@ -28,6 +28,7 @@ from progress.badges.conditions.base import column, table
 from progress.badges.stats import STATS_USER_FIELDS, load_stats
 from progress.models import Badge, UserBadge
 from skillquest import metrics
+from skillquest.audit.services import audit_record, changes_between, snapshot
 from skillquest.errors import BadgeHasAwards
 from skillquest.logging import log_event
 
@@ -187,31 +188,44 @@ def _badge_slug(name: str, *, exclude_pk: uuid.UUID | None = None) -> str:
     return unique_slug(Badge, name, exclude_pk=exclude_pk, max_length=120)
 
 
+# What the audit log records of a badge (skillquest.audit); the admin's saves use it too.
+AUDITED_FIELDS = ("name", "slug", "description", "icon", "condition", "is_active")
+
+
 @transaction.atomic
-def badge_create(**fields: Any) -> Badge:
+def badge_create(*, actor: User | None = None, **fields: Any) -> Badge:
     fields["condition"] = conditions.validate(fields["condition"])
     if not fields.get("slug"):
         fields["slug"] = _badge_slug(fields["name"])
-    return Badge.objects.create(**fields)
+    badge = Badge.objects.create(**fields)
+    changes = changes_between({}, snapshot(badge, AUDITED_FIELDS))
+    audit_record(actor=actor, action="badge.create", target=badge, changes=changes)
+    return badge
 
 
 @transaction.atomic
-def badge_update(*, badge: Badge, **fields: Any) -> Badge:
+def badge_update(*, badge: Badge, actor: User | None = None, **fields: Any) -> Badge:
     """Edit a badge. Players who already hold it keep it, even if the condition gets harder."""
     if "condition" in fields:
         fields["condition"] = conditions.validate(fields["condition"])
     if "slug" in fields and not fields["slug"]:
         fields["slug"] = _badge_slug(fields.get("name", badge.name), exclude_pk=badge.pk)
+    before = snapshot(badge, AUDITED_FIELDS)
     for name, value in fields.items():
         setattr(badge, name, value)
     badge.save()
+    changes = changes_between(before, snapshot(badge, AUDITED_FIELDS))
+    if changes:
+        audit_record(actor=actor, action="badge.update", target=badge, changes=changes)
     return badge
 
 
 @transaction.atomic
-def badge_delete(*, badge: Badge) -> None:
+def badge_delete(*, badge: Badge, actor: User | None = None) -> None:
     """Delete a badge nobody holds; an awarded badge is deactivated instead (badges are never revoked)."""
     locked = Badge.objects.select_for_update().get(pk=badge.pk)
     if UserBadge.objects.filter(badge=locked).exists():
         raise BadgeHasAwards()
+    changes = changes_between(snapshot(locked, AUDITED_FIELDS), {})
+    audit_record(actor=actor, action="badge.delete", target=locked, changes=changes)
     locked.delete()

@@ -20,7 +20,9 @@ from dataclasses import asdict, dataclass, field
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.models import User
 from progress.ledger.sql import BASE_XP_SQL, DIALECTS, LEVEL_SQL, uuid_param
+from skillquest.audit.services import audit_record
 
 CHANGES_LISTED = 1000
 RECALC_REASON = "Recalculated from the challenges' current XP and pass marks"
@@ -157,6 +159,17 @@ def recalculation_run(*, dry_run: bool, actor_id: uuid.UUID | None = None) -> Re
             cursor.execute(PROJECTION_SQL)
         # On an error the transaction's rollback drops the temporary table with everything else.
         cursor.execute("DROP TABLE IF EXISTS recalc_diff")
+        audit_record(
+            actor=User.objects.filter(pk=actor_id).first() if actor_id else None,
+            action="recalc.dry_run" if dry_run else "recalc.apply",
+            target_type="progress.recalculation",
+            target_id=str(run_id),
+            changes={
+                "players_changed": int(players_changed),
+                "xp_delta_total": int(xp_delta_total),
+                "projections_repaired": int(repaired),
+            },
+        )
     return Recalculation(
         run_id=str(run_id),
         dry_run=dry_run,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date, datetime, time, tzinfo
 
 from django.db import connection
-from django.db.models import F, QuerySet
+from django.db.models import F, QuerySet, Sum
+from django.db.models.functions import TruncDate
 
 from progress.ledger.sql import LEVEL_SQL
 from progress.models import XpEntry
@@ -47,3 +49,24 @@ def ledger_mismatches() -> list[Mismatch]:
     with connection.cursor() as cursor:
         cursor.execute(MISMATCH_SQL)
         return [Mismatch(uuid.UUID(str(row[0])), *row[1:]) for row in cursor.fetchall()]
+
+
+def xp_by_day(*, user_id: uuid.UUID, first: date, zone: tzinfo) -> tuple[int, dict[date, int]]:
+    """The player's total before `first` and their XP change on each later (local) day: two queries."""
+    start = datetime.combine(first, time.min, tzinfo=zone)
+    entries = XpEntry.objects.filter(user_id=user_id)
+    before = entries.filter(created_at__lt=start).aggregate(total=Sum("amount"))["total"] or 0
+    days = (
+        entries.filter(created_at__gte=start)
+        .annotate(day=TruncDate("created_at", tzinfo=zone))
+        .values("day")
+        .annotate(xp=Sum("amount"))
+        .order_by("day")
+    )
+    return before, {row["day"]: row["xp"] for row in days}
+
+
+def attempt_explanations(*, attempt_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:
+    """Each attempt's ledger explanation ("why this XP"), for the attempts that paid something."""
+    rows = XpEntry.objects.filter(attempt_id__in=attempt_ids).values_list("attempt_id", "explanation")
+    return dict(rows)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -21,6 +21,7 @@ from progress.boards import services as boards
 from progress.ledger.recalc import recalculation_run
 from progress.models import XpEntry
 from skillquest import metrics
+from skillquest.audit.services import audit_record
 from skillquest.errors import IdempotencyKeyReused, InvalidInput, NotFound, XpWouldGoNegative
 from skillquest.logging import log_event
 
@@ -71,18 +72,31 @@ def locked_totals(user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
     )
 
 
-def xp_recalculate(*, dry_run: bool = False, actor_id: uuid.UUID | None = None) -> dict:
+RECALC_STEPS = ("compare with the ledger", "rebuild the leaderboards", "award missing badges")
+
+
+def xp_recalculate(
+    *,
+    dry_run: bool = False,
+    actor_id: uuid.UUID | None = None,
+    on_step: Callable[[str], object] | None = None,
+) -> dict:
     """Recalculate every player's XP against the ledger (`progress.ledger.recalc`).
 
     Applied, it then refreshes what derives from the totals: the leaderboards are rebuilt (only a
     rebuild can lower a score) and missing badges awarded (badges are never taken away). A dry run
     only reports. The result is plain data: it is an RQ job's result and an API response.
+    `on_step` is told each of `RECALC_STEPS` as it finishes (a dry run does the first only).
     """
+    step = on_step or (lambda name: None)
     run = recalculation_run(dry_run=dry_run, actor_id=actor_id)
+    step(RECALC_STEPS[0])
     result = run.as_dict()
     if not dry_run:
         boards.rebuild()
+        step(RECALC_STEPS[1])
         result["badges_awarded"] = badges_award_missing()
+        step(RECALC_STEPS[2])
     log_event(
         logger,
         "xp_recalculated",
@@ -161,6 +175,18 @@ def xp_grant(
     kinds = conditions.kinds_changed_by(xp=amount, levelled_up=levelled_up, passed=False)
     badges = badges_evaluate(user_ids=[user_id], kinds={user_id: kinds}) if kinds else []
     transaction.on_commit(partial(_granted_committed, entry, badges), robust=True)
+    audit_record(
+        actor=actor,
+        action="xp.grant" if amount > 0 else "xp.revoke",
+        target_type="accounts.user",
+        target_id=str(user_id),
+        changes={
+            "total_xp": {"before": before, "after": before + amount},
+            "amount": amount,
+            "reason": reason,
+            "entry_id": str(entry.pk),
+        },
+    )
     log_event(
         logger,
         "xp_granted" if amount > 0 else "xp_revoked",

@@ -98,6 +98,8 @@ API_ROWS = [
     Row("GET", f"{API}/admin/stats/", "401 403 403 200"),
     Row("POST", f"{API}/admin/recalc-xp/", "401 403 403 202"),
     Row("POST", f"{API}/admin/recalc-xp/", "401 403 403 202", body={"dry_run": True}, schema_path="-"),
+    Row("GET", f"{API}/admin/audit/", "401 403 403 200"),
+    Row("GET", f"{API}/admin/audit/?actor=not-a-uuid", "401 403 403 400", schema_path="-"),
     Row("POST", f"{API}/admin/xp-grants/", "401 403 403 201", body={"user_id": "{player_id}", "amount": 5, "reason": "Matrix"}),  # noqa: E501
     Row("GET", f"{API}/admin/jobs/{{job}}/", "401 403 403 200", schema_path=f"{API}/admin/jobs/{{job_id}}/"),
 ]  # fmt: skip

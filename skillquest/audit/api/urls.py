@@ -1,0 +1,7 @@
+from skillquest.audit.api import views
+from skillquest.routers import OptionalSlashRouter
+
+router = OptionalSlashRouter()
+router.register("admin/audit", views.AuditViewSet, basename="audit")
+
+urlpatterns = router.urls

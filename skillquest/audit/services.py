@@ -1,0 +1,61 @@
+"""Recording staff actions. Call `audit_record` inside the action's transaction: both commit or neither."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+from skillquest.audit.models import AuditEntry
+from skillquest.logging import current_request_id
+
+
+def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    """The named fields of `instance` as JSON data; a many-to-many field as its sorted names."""
+    values: dict[str, Any] = {}
+    for name in fields:
+        field = instance._meta.get_field(name)
+        if field.many_to_many:
+            values[name] = (
+                sorted(str(related) for related in getattr(instance, name).all()) if instance.pk else []
+            )
+        else:
+            values[name] = getattr(instance, field.attname)
+    return json.loads(json.dumps(values, cls=DjangoJSONEncoder))
+
+
+def changes_between(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """`{field: {"before": ..., "after": ...}}` for every field whose value differs."""
+    return {
+        name: {"before": before.get(name), "after": after.get(name)}
+        for name in sorted(set(before) | set(after))
+        if before.get(name) != after.get(name)
+    }
+
+
+def audit_record(
+    *,
+    actor: Any,
+    action: str,
+    target: models.Model | None = None,
+    target_type: str = "",
+    target_id: str = "",
+    changes: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """Record one staff action (`actor` None: the system, e.g. a management command)."""
+    if target is not None:
+        target_type = target_type or target._meta.label_lower
+        target_id = target_id or str(target.pk)
+    staff = actor if getattr(actor, "pk", None) else None
+    return AuditEntry.objects.create(
+        actor=staff,
+        actor_username=staff.get_username() if staff else "",
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        changes=json.loads(json.dumps(dict(changes or {}), cls=DjangoJSONEncoder)),
+        request_id=current_request_id() or "",
+    )
