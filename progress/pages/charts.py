@@ -86,3 +86,45 @@ def bar_chart(
         "peak": max(values, default=0),
         "label_y": height - 6,
     }
+
+
+def xp_over_time(
+    *, before: int, changes: dict[date, int], first: date, today: date, width: int = 560, height: int = 180
+) -> dict[str, Any]:
+    """A step line of the player's cumulative XP, one point per day from `first` to `today`."""
+    left, bottom, top = 44, height - 22, 12
+    days = (today - first).days + 1
+    totals, total = [], before
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        total += changes.get(day, 0)
+        totals.append((day, total))
+    peak = max((value for _, value in totals), default=0) or 1
+    step = (width - left) / max(days - 1, 1)
+
+    def y(value: int) -> float:
+        return round(bottom - (bottom - top) * value / peak, 1)
+
+    points = " ".join(
+        f"{round(left + index * step, 1)},{y(value)}" for index, (_, value) in enumerate(totals)
+    )
+    labels = [
+        {"x": round(left + index * step, 1), "text": day.strftime("%d %b")}
+        for index, (day, _) in enumerate(totals)
+        if index % 15 == 0 or index == days - 1
+    ]
+    return {
+        "points": points,
+        "labels": labels,
+        "width": width,
+        "height": height,
+        "left": left,
+        "bottom": bottom,
+        "top": top,
+        "peak": max((value for _, value in totals), default=0),
+        "start": before,
+        "end": total,
+        "gained": total - before,
+        "label_y": height - 6,
+        "days": days,
+    }

@@ -7,6 +7,7 @@ charts; none of them reads a table itself.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 
@@ -26,6 +27,7 @@ from progress.badges.selectors import latest_badges
 from progress.boards import selectors as boards
 from progress.boards.ranks import Entry
 from progress.boards.windows import PERIODS
+from progress.ledger.selectors import attempt_explanations, xp_by_day
 from progress.pages import charts
 from progress.players.selectors import activity_by_day, heatmap_first_day, player_overview, user_progress
 from progress.staff.selectors import admin_stats
@@ -37,6 +39,7 @@ HOME_CHALLENGES = 3
 HOME_BOARD_SIZE = 5
 LEADERBOARD_PER_PAGE = 20
 STAFF_BOARD_SIZE = 10
+XP_CHART_DAYS = 90
 JOB_ID = re.compile(r"\A[0-9a-f]{32}\Z")
 PERIOD_TABS = (("all", "All time"), ("week", "This week"), ("month", "This month"))
 
@@ -141,6 +144,13 @@ def profile(request, username: str):
     progress = user_progress(user_id=user.pk)
     first = heatmap_first_day(today)
     activity = activity_by_day(user=user, first=first, today=today)
+    chart_first = today - timedelta(days=XP_CHART_DAYS - 1)
+    xp_before, xp_changes = xp_by_day(
+        user_id=user.pk, first=chart_first, zone=user_zone(user.timezone or "UTC")
+    )
+    explanations = attempt_explanations(attempt_ids=[attempt.pk for attempt in progress["recent_attempts"]])
+    for attempt in progress["recent_attempts"]:
+        attempt.explanation = explanations.get(attempt.pk)
     context = {
         "profile_user": user,
         "is_own": request.user.is_authenticated and request.user.pk == user.pk,
@@ -154,6 +164,7 @@ def profile(request, username: str):
         "activity": activity,
         "today": today,
         "heatmap": charts.heatmap(activity=activity, first=first, today=today),
+        "xp_chart": charts.xp_over_time(before=xp_before, changes=xp_changes, first=chart_first, today=today),
     }
     return render(request, "progress/profile.html", context)
 

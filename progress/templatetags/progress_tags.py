@@ -16,3 +16,18 @@ def attempt_badges(user, attempt) -> list:
     if attempt is None or attempt.xp_awarded is None or not user.is_authenticated:
         return []
     return badges_of_attempt(user_id=user.pk, attempt_id=attempt.pk)
+
+
+@register.filter
+def award_line(explanation: dict | None) -> str:
+    """One line of "why this XP" from an award's ledger explanation:
+    "95 % of 200 XP = 190; your best was 150; +40"."""
+    if not explanation or "paid" not in explanation:
+        return ""
+    paid = explanation["paid"]
+    if "challenge_xp" not in explanation or "earned" not in explanation:  # awarded before the ledger
+        return f"{explanation.get('score', '?')} %: +{paid}"
+    line = f"{explanation['score']} % of {explanation['challenge_xp']} XP = {explanation['earned']}"
+    if explanation.get("previous_best"):
+        line += f"; your best was {explanation['previous_best']}"
+    return f"{line}; +{paid}"

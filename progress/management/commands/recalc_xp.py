@@ -3,10 +3,11 @@ from __future__ import annotations
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
 from progress.ledger.recalc import CHANGES_LISTED
 from progress.ledger.selectors import ledger_mismatches
-from progress.ledger.services import xp_recalculate
+from progress.ledger.services import RECALC_STEPS, xp_recalculate
 
 MISMATCHES_SHOWN = 50
 
@@ -32,7 +33,16 @@ class Command(BaseCommand):
         if options["verify"]:
             return self._verify()
         started = time.perf_counter()
-        result = xp_recalculate(dry_run=options["dry_run"])
+        steps = 1 if options["dry_run"] else len(RECALC_STEPS)
+        # disable=None: a bar on a terminal only, so logs and tests stay clean.
+        quiet = True if options["verbosity"] < 1 else None
+        with tqdm(total=steps, unit="step", disable=quiet) as bar:
+
+            def step(name: str) -> None:
+                bar.set_postfix_str(name)
+                bar.update()
+
+            result = xp_recalculate(dry_run=options["dry_run"], on_step=step)
         elapsed = time.perf_counter() - started
         changes = result["changes"]
         if changes:
