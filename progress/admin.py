@@ -1,7 +1,9 @@
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 
 from accounts.admin import UserAdmin as AccountsUserAdmin
 from accounts.models import User
@@ -12,7 +14,7 @@ from progress.ledger.services import GRANT_MAX_AMOUNT, xp_grant
 from progress.models import Badge, UserBadge, XpEntry
 from skillquest.audit.admin import AuditedAdmin
 from skillquest.audit.services import audit_record
-from skillquest.errors import DomainError
+from skillquest.errors import DomainError, ServiceUnavailable
 from skillquest.queue import enqueue_tracked
 
 
@@ -114,15 +116,16 @@ class UserBadgeAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.action(description="Recalculate everyone's XP, levels, leaderboards and badges (in the background)")
+@admin.action(description="Preview recalculating everyone's XP (then apply it from the staff dashboard)")
 def recalculate_xp(modeladmin, request, queryset):
-    # Recalculation is set-based over every player, so the selection only starts it.
-    job_id = enqueue_tracked(jobs.recalculate_xp, False, str(request.user.pk))
-    modeladmin.message_user(
-        request,
-        f"Recalculation started (job {job_id}); follow it at /api/v1/admin/jobs/{job_id}.",
-        messages.INFO,
-    )
+    # Recalculation is set-based over every player, so the selection only starts it. A dry run
+    # first: the dashboard shows its diff and the button that applies it.
+    try:
+        job_id = enqueue_tracked(jobs.recalculate_xp, True, str(request.user.pk))
+    except ServiceUnavailable as exc:
+        modeladmin.message_user(request, exc.message, messages.ERROR)
+        return None
+    return redirect(reverse("progress:staff-dashboard") + f"?job={job_id}#recalc")
 
 
 class GrantXpForm(forms.Form):

@@ -8,7 +8,8 @@ from django_rq import get_queue
 from model_bakery import baker
 from rq import SimpleWorker
 
-from progress.models import Badge, UserBadge
+from accounts.models import User
+from progress.models import Badge, UserBadge, XpEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -93,19 +94,120 @@ def test_reevaluate_selected_badges_for_players_who_lack_them(
     assert set(UserBadge.objects.values_list("user_id", flat=True)) == {user.pk, other_user.pk}
 
 
-def test_recalculate_xp_action_runs_the_recalculation_on_the_worker(
+def test_recalculate_xp_action_previews_on_the_worker_and_the_dashboard_offers_to_apply(
     admin_client, user, make_badge, make_attempt
 ):
     make_badge("First Steps", {"type": "attempt_count", "count": 1})
     make_attempt(user, DAY)  # a passed attempt whose badge was never awarded
     response = admin_client.post(
-        "/admin/accounts/user/", {"action": "recalculate_xp", "_selected_action": [str(user.pk)]}, follow=True
+        "/admin/accounts/user/", {"action": "recalculate_xp", "_selected_action": [str(user.pk)]}
     )
-    assert response.status_code == 200
-    assert "Recalculation started" in response.content.decode()
+    assert response.status_code == 302
+    assert response["Location"].startswith("/staff/?job=")
     assert get_queue("default").count == 1
     run_worker()
+    page = admin_client.get(response["Location"].split("#")[0]).content.decode()
+    assert "Preview: 1 player would change (+10 XP in all)" in page
+    assert not UserBadge.objects.exists()  # a preview writes nothing
+    admin_client.post("/staff/recalc/")
+    run_worker()
     assert UserBadge.objects.filter(user=user, badge__slug="first-steps").exists()
+
+
+class TestGrantXpAction:
+    URL = "/admin/accounts/user/"
+
+    def test_the_action_asks_for_an_amount_and_a_reason(self, admin_client, user):
+        response = admin_client.post(
+            self.URL, {"action": "grant_or_revoke_xp", "_selected_action": [str(user.pk)]}
+        )
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert "Grant or revoke XP" in html and 'name="amount"' in html and 'name="reason"' in html
+        assert not XpEntry.objects.exists()
+
+    def test_applying_grants_each_selected_player(self, admin_client, user, other_user):
+        response = admin_client.post(
+            self.URL,
+            {
+                "action": "grant_or_revoke_xp",
+                "_selected_action": [str(user.pk), str(other_user.pk)],
+                "apply": "1",
+                "amount": "75",
+                "reason": "Community day",
+            },
+            follow=True,
+        )
+        assert "+75 XP for" in response.content.decode()
+        entries = XpEntry.objects.filter(kind="grant")
+        assert {entry.user_id for entry in entries} == {user.pk, other_user.pk}
+        assert {entry.reason for entry in entries} == {"Community day"}
+        assert User.objects.get(pk=user.pk).total_xp == 75
+
+    def test_a_revocation_refused_for_one_player_leaves_the_others_done(self, admin_client, user, other_user):
+        admin_client.post(
+            self.URL,
+            {
+                "action": "grant_or_revoke_xp",
+                "_selected_action": [str(user.pk)],
+                "apply": "1",
+                "amount": "10",
+                "reason": "a",
+            },
+        )
+        response = admin_client.post(
+            self.URL,
+            {
+                "action": "grant_or_revoke_xp",
+                "_selected_action": [str(user.pk), str(other_user.pk)],
+                "apply": "1",
+                "amount": "-10",
+                "reason": "Undo",
+            },
+            follow=True,
+        )
+        shown = [str(message) for message in response.context["messages"]]
+        assert any(message.startswith(f"{other_user.username}: The player has 0 XP") for message in shown), (
+            shown
+        )
+        assert User.objects.get(pk=user.pk).total_xp == 0
+        assert not XpEntry.objects.filter(user=other_user).exists()
+
+    @pytest.mark.parametrize(
+        ("amount", "reason"), [("0", "zero"), ("100001", "big"), ("5", ""), ("x", "nan")]
+    )
+    def test_a_bad_form_is_shown_again_with_its_error(self, admin_client, user, amount, reason):
+        response = admin_client.post(
+            self.URL,
+            {
+                "action": "grant_or_revoke_xp",
+                "_selected_action": [str(user.pk)],
+                "apply": "1",
+                "amount": amount,
+                "reason": reason,
+            },
+        )
+        assert response.status_code == 200
+        assert "errorlist" in response.content.decode()
+        assert not XpEntry.objects.exists()
+
+    def test_the_ledger_admin_is_read_only(self, admin_client, user):
+        admin_client.post(
+            self.URL,
+            {
+                "action": "grant_or_revoke_xp",
+                "_selected_action": [str(user.pk)],
+                "apply": "1",
+                "amount": "5",
+                "reason": "r",
+            },
+        )
+        entry = XpEntry.objects.get()
+        assert admin_client.get("/admin/progress/xpentry/").status_code == 200
+        assert admin_client.get("/admin/progress/xpentry/add/").status_code == 403
+        assert admin_client.get(f"/admin/progress/xpentry/{entry.pk}/delete/").status_code == 403
+        change = admin_client.get(f"/admin/progress/xpentry/{entry.pk}/change/")
+        assert change.status_code == 200 and 'name="_save"' not in change.content.decode()
 
 
 def test_accounts_does_not_depend_on_progress():
