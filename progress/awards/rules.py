@@ -1,7 +1,7 @@
 """XP and level rules: the one implementation, used by the award job, recalculation and the pages.
 
-Recalculation mirrors `base_xp` and `level_for_xp` in SQL (`progress.awards.recalc`); a test checks
-the two agree.
+Recalculation and the load seeder mirror `attempt_base_xp` and `level_for_xp` in SQL
+(`progress.ledger.sql`); `progress/tests/ledger/test_recalc.py` checks that they agree.
 """
 
 from __future__ import annotations
