@@ -29,6 +29,7 @@ from bench._harness import latency_ms  # noqa: E402
 from challenges.models import Attempt, Challenge  # noqa: E402
 from progress import jobs  # noqa: E402
 from progress.api.views import leaderboard_pages  # noqa: E402
+from progress.models import XpEntry  # noqa: E402
 from skillquest.redis_client import redis_connection  # noqa: E402
 
 
@@ -70,10 +71,41 @@ def endpoint(client: Client, path: str, repeat: int, headers: dict) -> dict:
     )
 
 
+def _player_with_entries(entries: int):
+    """A load player with at least `entries` ledger entries: staff grants of 1 XP (idempotent keys, so
+    a re-run adds none), the total moved with them as the ledger requires."""
+    player = User.objects.filter(username="load0000001").values_list("pk", flat=True).first()
+    staff, _ = User.objects.get_or_create(
+        username="bench-staff", defaults={"email": "b@s.local", "is_staff": True}
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO progress_xpentry (id, user_id, amount, kind, idempotency_key, reason, actor_id,"
+            " explanation, created_at)"
+            " SELECT gen_random_uuid(), %s, 1, 'grant', 'bench-history:' || g, 'bench history', %s, '{}',"
+            " now() - g * interval '1 hour' FROM generate_series(1, %s) g"
+            " ON CONFLICT (idempotency_key) DO NOTHING",
+            [player, staff.pk, entries],
+        )
+        added = cursor.rowcount
+        cursor.execute(
+            "UPDATE accounts_user SET total_xp = total_xp + %s,"
+            " level = CAST(FLOOR(SQRT(total_xp + %s) / 10) AS INTEGER) + 1 WHERE id = %s",
+            [added, added, player],
+        )
+    return player
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--repeat", type=int, default=200)
     p.add_argument("--awards", type=int, default=0)
+    p.add_argument(
+        "--history-entries",
+        type=int,
+        default=0,
+        help="give one player this many ledger entries, time xp-history",
+    )
     args = p.parse_args()
     out: dict = {"endpoints": {}, "redis": {}, "sql": {}}
     headers = {"HTTP_HOST": "127.0.0.1"}
@@ -93,6 +125,14 @@ def main() -> None:
     with override_settings(LEADERBOARD_CACHE_SECONDS=0):
         for name, path in paths.items():
             out["endpoints"][name] = endpoint(client, path, args.repeat, headers)
+    if args.history_entries:
+        historian = _player_with_entries(args.history_entries)
+        for name, path in {
+            "xp-history first page": f"/api/v1/users/{historian}/xp-history",
+            "progress (player with the long history)": f"/api/v1/users/{historian}/progress",
+        }.items():
+            out["endpoints"][name] = endpoint(client, path, args.repeat, headers)
+        out["ledger_entries"] = XpEntry.objects.count()
     # What most top-10 reads cost in production: the page a web process keeps for a second.
     out["endpoints"]["leaderboard top 10 (page from memory)"] = endpoint(
         client, paths["leaderboard top 10 (page built)"], args.repeat, headers

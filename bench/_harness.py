@@ -264,10 +264,11 @@ class Harness:
             raise RuntimeError(f"manage.py {' '.join(args)} failed ({proc.returncode}):\n{err[-3000:]}")
         return wall, peak, out or ""
 
-    def direct(self, repeat: int = 200, awards: int = 0) -> dict:
+    def direct(self, repeat: int = 200, awards: int = 0, history_entries: int = 0) -> dict:
         """bench/_direct.py on the current database: in-process endpoint, Redis, SQL and award costs."""
+        args = ["--repeat", str(repeat), "--awards", str(awards), "--history-entries", str(history_entries)]
         proc = subprocess.run(
-            [PYTHON, str(BENCH / "_direct.py"), "--repeat", str(repeat), "--awards", str(awards)],
+            [PYTHON, str(BENCH / "_direct.py"), *args],
             cwd=ROOT, env=self.env(ALLOWED_HOSTS="127.0.0.1,testserver"), capture_output=True, text=True,
         )  # fmt: skip
         for line in proc.stdout.splitlines():
