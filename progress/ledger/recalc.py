@@ -1,11 +1,20 @@
 """Recalculation as a diff against the ledger: the SQL mirror of progress.awards.rules.
 
-What a player is owed: for every challenge they were awarded on, the base of their best awarded
-score at the challenge's *current* XP and pass mark (half-up rounding, a failed attempt is worth 0,
-a challenge pays its best result once), plus every entry that is not an award or a recalculation
-(staff grants and revocations, later quests and event bonuses), never below 0. Their ledger sums to
-what they have. A player whose two figures differ is a change; applying it writes one `recalc`
-entry of the difference, so the ledger still sums to every total.
+What a player is owed is their history replayed under the challenges' *current* XP and pass marks,
+in the order it happened: each award pays the improvement of its base over the best earlier one on
+its challenge (half-up rounding, a failed attempt is worth 0, a challenge pays its best result
+once), each staff grant or revocation (and, later, each quest or event bonus) adds its amount, and
+the running total never goes below 0. A revocation that the replay would take below 0 — because a
+challenge it was taken against is now worth less — takes the player to 0 at that moment, and what
+they earn afterwards counts in full. Recalculation entries themselves are not replayed: they are
+what reconciles the ledger with the replay.
+
+A clamped running sum needs no loop: with X the plain running sum of the player's events, the
+clamped total is X_last - min(0, min X) (a random walk reflected at 0). Their ledger sums to what
+they have; a player whose two figures differ is a change, and applying it writes one `recalc` entry
+of the difference, so the ledger still sums to every total. Because the award job pays by the same
+rules and a revocation is refused below 0, a run right after an applied one finds nothing to change
+unless a challenge did.
 
 No Python loop over players: a few statements whatever the number of rows, memory flat (the
 changes listed are capped, the counts are complete). `progress/tests/ledger/test_recalc.py` checks
@@ -29,28 +38,40 @@ RECALC_REASON = "Recalculated from the challenges' current XP and pass marks"
 
 DIFF_SQL = """
 CREATE TEMP TABLE recalc_diff AS
-WITH best AS (
-    SELECT user_id, challenge_id, MAX(score) AS score
-    FROM challenges_attempt
-    WHERE xp_awarded IS NOT NULL
-    GROUP BY user_id, challenge_id
+WITH graded AS (
+    SELECT a.id, a.user_id, a.challenge_id, COALESCE(a.awarded_at, a.submitted_at, a.started_at) AS at,
+           {base_xp} AS base
+    FROM challenges_attempt a JOIN challenges_challenge c ON c.id = a.challenge_id
+    WHERE a.xp_awarded IS NOT NULL
+),
+best_so_far AS (
+    SELECT id, user_id, challenge_id, at,
+           MAX(base) OVER (
+               PARTITION BY user_id, challenge_id ORDER BY at, id ROWS UNBOUNDED PRECEDING
+           ) AS best
+    FROM graded
+),
+events AS (
+    SELECT user_id, at, id,
+           best - LAG(best, 1, 0) OVER (PARTITION BY user_id, challenge_id ORDER BY at, id) AS amount
+    FROM best_so_far
+    UNION ALL
+    SELECT user_id, created_at, id, amount FROM progress_xpentry WHERE kind NOT IN ('attempt', 'recalc')
+),
+running AS (
+    SELECT user_id, amount,
+           SUM(amount) OVER (PARTITION BY user_id ORDER BY at, id ROWS UNBOUNDED PRECEDING) AS x
+    FROM events
 ),
 owed AS (
-    SELECT b.user_id,
-           SUM({base_xp}) AS xp
-    FROM best b JOIN challenges_challenge c ON c.id = b.challenge_id
-    GROUP BY b.user_id
+    SELECT user_id, SUM(amount) - {least}(MIN(x), 0) AS xp FROM running GROUP BY user_id
 ),
 ledger AS (
-    SELECT user_id, SUM(amount) AS total,
-           SUM(CASE WHEN kind IN ('attempt', 'recalc') THEN 0 ELSE amount END) AS other
-    FROM progress_xpentry
-    GROUP BY user_id
+    SELECT user_id, SUM(amount) AS total FROM progress_xpentry GROUP BY user_id
 ),
 target AS (
     SELECT u.id AS user_id, u.username, u.total_xp AS projected, u.level AS level_before,
-           COALESCE(l.total, 0) AS before,
-           {greatest}(COALESCE(o.xp, 0) + COALESCE(l.other, 0), 0) AS after
+           COALESCE(l.total, 0) AS before, COALESCE(o.xp, 0) AS after
     FROM accounts_user u
     LEFT JOIN owed o ON o.user_id = u.id
     LEFT JOIN ledger l ON l.user_id = u.id
@@ -118,7 +139,8 @@ class Recalculation:
 def recalculation_run(*, dry_run: bool, actor_id: uuid.UUID | None = None) -> Recalculation:
     """Compare what every player is owed with their ledger; unless `dry_run`, write the difference.
 
-    A dry run writes nothing (its temporary table is private to this connection and dropped). An
+    A dry run writes no XP (its temporary table is private to this connection and dropped; the run
+    is recorded in the audit log like any staff action). An
     applied run locks out awards, grants and submissions while it computes and writes, so its changes
     are exactly what a dry run at that moment predicts.
     """
@@ -132,10 +154,8 @@ def recalculation_run(*, dry_run: bool, actor_id: uuid.UUID | None = None) -> Re
                 "LOCK TABLE challenges_attempt, accounts_user, progress_xpentry IN SHARE ROW EXCLUSIVE MODE"
             )
         cursor.execute("DROP TABLE IF EXISTS recalc_diff")
-        base_xp = BASE_XP_SQL.format(score="b.score", pass_score="c.pass_score", xp="c.xp")
-        cursor.execute(
-            DIFF_SQL.format(greatest=dialect["greatest"], level_after=level_after, base_xp=base_xp)
-        )
+        base_xp = BASE_XP_SQL.format(score="a.score", pass_score="c.pass_score", xp="c.xp")
+        cursor.execute(DIFF_SQL.format(least=dialect["least"], level_after=level_after, base_xp=base_xp))
         cursor.execute(SUMMARY_SQL)
         players_changed, xp_delta_total, repaired = cursor.fetchone()
         cursor.execute(CHANGES_SQL, [CHANGES_LISTED])

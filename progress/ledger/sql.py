@@ -18,7 +18,7 @@ _SQLITE_DASHED = (
 )
 
 # What differs between the two engines: a fresh UUID, a UUID column as dashed text (as str(uuid),
-# for idempotency keys), a JSON object, the larger of two values.
+# for idempotency keys), a JSON object, the larger and the smaller of two values.
 DIALECTS = {
     "postgresql": {
         "new_id": "gen_random_uuid()",
@@ -26,6 +26,7 @@ DIALECTS = {
         "attempt_id_text": "attempt_id::text",
         "json": "jsonb_build_object",
         "greatest": "GREATEST",
+        "least": "LEAST",
     },
     "sqlite": {
         # Django stores UUIDs on SQLite as 32 hex digits.
@@ -34,6 +35,7 @@ DIALECTS = {
         "attempt_id_text": _SQLITE_DASHED.format(c="attempt_id"),
         "json": "json_object",
         "greatest": "MAX",
+        "least": "MIN",
     },
 }
 

@@ -35,7 +35,8 @@ from progress import jobs
 from progress.awards import rules
 from progress.boards import backends
 from progress.boards import selectors as board_selectors
-from progress.models import Badge, UserBadge
+from progress.ledger.selectors import ledger_mismatches
+from progress.models import Badge, UserBadge, XpEntry
 from skillquest.tests.helpers import port_open, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -161,12 +162,22 @@ def _assert_awarded_exactly_once(user: User, badges: set[str]) -> None:
     paid = sum(xp for xp in attempts.values_list("xp_awarded", flat=True) if xp is not None)
     assert user.total_xp == paid == _expected_total(user)
     assert user.level == rules.level_for_xp(user.total_xp)
+    # The ledger agrees: an entry per paying award and none twice, and the total is their sum.
+    entries = XpEntry.objects.filter(user=user)
+    assert set(entries.values_list("kind", flat=True)) <= {XpEntry.Kind.ATTEMPT}
+    assert user.total_xp == sum(entries.values_list("amount", flat=True))
+    # A list, not a set: an attempt with two entries would show up twice.
+    assert sorted(entries.values_list("attempt_id", "amount")) == sorted(
+        attempts.filter(xp_awarded__gt=0).values_list("id", "xp_awarded")
+    )
+    assert ledger_mismatches() == []
     held = list(UserBadge.objects.filter(user=user).values_list("badge__slug", flat=True))
     assert sorted(held) == sorted(badges)  # each once (also a unique constraint)
     # Recalculating from scratch changes nothing: no award was lost or counted twice.
     call_command("recalc_xp", stdout=open(os.devnull, "w"))  # noqa: SIM115
     user.refresh_from_db()
     assert user.total_xp == paid
+    assert not XpEntry.objects.filter(user=user, kind=XpEntry.Kind.RECALC).exists()
 
 
 def _graded_attempts(user: User, challenges: list[Challenge], scores: list[int]) -> list[Attempt]:
@@ -307,6 +318,8 @@ def test_worker_killed_mid_award_rolls_back_and_the_sweep_awards_exactly(
     wait_until(lambda: _worker_backends() == 0, what="the killed worker's connection to end")
     assert Attempt.objects.filter(xp_awarded__isnull=False).count() == 0
     assert User.objects.get(pk=user.pk).total_xp == 0
+    assert not XpEntry.objects.exists()  # the batch's entries went with it
+    assert ledger_mismatches() == []
     assert not UserBadge.objects.exists()
 
     # The restart (Procfile line: sweep, then worker) awards every attempt exactly once.
@@ -478,4 +491,5 @@ def test_after_flushall_one_command_rebuilds_the_boards_to_match_the_database(ow
         in_redis = board_selectors.top(period, limit=100).results
         assert in_redis == in_db
         assert len(in_db) == len(players)
+    assert ledger_mismatches() == []  # the totals the boards were rebuilt from are the ledger's
     assert own_redis.url == django_settings.REDIS_URL
