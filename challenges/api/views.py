@@ -57,11 +57,11 @@ class ChallengeViewSet(
         data = dict(serializer.validated_data)
         tags = data.pop("tags", None)
         serializer.instance = services.challenge_update(
-            challenge=serializer.instance, actor=self.request.user, tags=tags, **data
+            challenge=serializer.instance, actor=cast(User, self.request.user), tags=tags, **data
         )
 
     def perform_destroy(self, instance):
-        services.challenge_delete(challenge=instance, actor=self.request.user)
+        services.challenge_delete(challenge=instance, actor=cast(User, self.request.user))
 
 
 class TagViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

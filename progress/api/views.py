@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import cast
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
@@ -81,16 +82,16 @@ class BadgeViewSet(
 
     def perform_create(self, serializer):
         serializer.instance = badge_services.badge_create(
-            actor=self.request.user, **serializer.validated_data
+            actor=cast(User, self.request.user), **serializer.validated_data
         )
 
     def perform_update(self, serializer):
         serializer.instance = badge_services.badge_update(
-            badge=serializer.instance, actor=self.request.user, **serializer.validated_data
+            badge=serializer.instance, actor=cast(User, self.request.user), **serializer.validated_data
         )
 
     def perform_destroy(self, instance):
-        badge_services.badge_delete(badge=instance, actor=self.request.user)
+        badge_services.badge_delete(badge=instance, actor=cast(User, self.request.user))
 
 
 class LeaderboardView(ThrottlesInOneCall, APIView):

@@ -23,7 +23,7 @@ def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
                 sorted(str(related) for related in getattr(instance, name).all()) if instance.pk else []
             )
         else:
-            values[name] = getattr(instance, field.attname)
+            values[name] = instance.serializable_value(name)
     return json.loads(json.dumps(values, cls=DjangoJSONEncoder))
 
 

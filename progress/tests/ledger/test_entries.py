@@ -84,6 +84,7 @@ class TestAwardEntries:
         award_services.awards_process(attempt_ids=[_graded(user, challenge, 75).pk])
         award_services.awards_process(attempt_ids=[_graded(user, challenge, 95).pk])
         latest = XpEntry.objects.filter(user=user).first()
+        assert latest is not None
         assert latest.explanation == {
             "challenge_xp": 200,
             "score": 95,
