@@ -228,7 +228,7 @@ def test_every_page_is_accessible_and_fits_a_phone(page, live_server, catalogue,
     assert page.locator("#top-heading + div tbody tr").count() == 10
     assert_accessible(page, "staff-dashboard")
     check_layout(page, "staff-dashboard")
-    page.get_by_role("button", name="Start recalculation").click()
+    page.get_by_role("button", name="Preview recalculation").click()
     assert re.search(r"/staff/\?job=[0-9a-f]{32}", page.url)
     assert page.locator("[data-job-status]").inner_text() == "queued"  # no worker runs in this test
     assert_accessible(page, "staff-dashboard-job")
