@@ -12,7 +12,7 @@ from progress.badges import conditions
 from progress.badges import services as badge_services
 from progress.ledger.services import GRANT_MAX_AMOUNT, xp_grant
 from progress.models import Badge, UserBadge, XpEntry
-from skillquest.audit.admin import AuditedAdmin
+from skillquest.audit.admin import AuditedAdmin, ReadOnlyAdmin
 from skillquest.audit.services import audit_record
 from skillquest.errors import DomainError, ServiceUnavailable
 from skillquest.queue import enqueue_tracked
@@ -170,7 +170,7 @@ class PlayerAdmin(AccountsUserAdmin):
 
 
 @admin.register(XpEntry)
-class XpEntryAdmin(admin.ModelAdmin):
+class XpEntryAdmin(ReadOnlyAdmin):
     """Read-only: the ledger is append-only (the database refuses changes); correct with a grant."""
 
     list_display = ["created_at", "user", "amount", "kind", "reason", "actor"]
@@ -180,15 +180,6 @@ class XpEntryAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     readonly_fields = [field.name for field in XpEntry._meta.fields]
     show_full_result_count = False  # no COUNT(*) over millions of entries on every page
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 admin.site.unregister(User)

@@ -6,16 +6,8 @@ from skillquest.audit.models import AuditEntry
 from skillquest.audit.services import audit_record, changes_between, snapshot
 
 
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    """Read-only: the log of what staff did."""
-
-    list_display = ["created_at", "actor_username", "action", "target_type", "target_id", "request_id"]
-    list_filter = ["action", "target_type", "created_at"]
-    search_fields = ["actor_username", "target_id", "request_id"]
-    date_hierarchy = "created_at"
-    readonly_fields = [field.name for field in AuditEntry._meta.fields]
-    show_full_result_count = False
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History shown, never edited in the admin: the audit log, the XP ledger."""
 
     def has_add_permission(self, request):
         return False
@@ -25,6 +17,18 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """Read-only: the log of what staff did."""
+
+    list_display = ["created_at", "actor_username", "action", "target_type", "target_id", "request_id"]
+    list_filter = ["action", "target_type", "created_at"]
+    search_fields = ["actor_username", "target_id", "request_id"]
+    date_hierarchy = "created_at"
+    readonly_fields = [field.name for field in AuditEntry._meta.fields]
+    show_full_result_count = False
 
 
 class AuditedAdmin(admin.ModelAdmin):
