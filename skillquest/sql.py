@@ -248,6 +248,55 @@ def update_if(instance: Model, fields: Sequence[str], *, expected: dict[str, Any
 _UPDATES: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], str] = {}
 
 
+def update_rows(
+    model: type[Model],
+    fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    increment: Sequence[str] = (),
+) -> int:
+    """UPDATE many rows, each by primary key to its own values, in one statement; return the count.
+
+    `rows` are `(pk, value, ...)` in the order of `fields`; a field named in `increment` is added to
+    the column (`total_xp = total_xp + v`) instead of replacing it. One `UPDATE ... FROM (VALUES ...)`:
+    the ORM's `Case(When(pk=...))` (and `bulk_update`, which builds the same) spent ~0.5 ms of CPU per
+    row compiling and PostgreSQL O(rows²) evaluating it, most of an award batch (bench/README.md).
+    Values go through each field's `get_db_prep_save`; no signals, no `pre_save` (pass final values).
+    """
+    if not rows:
+        return 0
+    using = router.db_for_write(model)
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    meta = model._meta
+    targets = [meta.pk, *(_concrete_field(model, name) for name in fields)]
+    table = quote(meta.db_table)
+    assignments = ", ".join(
+        f"{quote(_column(field))} = "
+        + (f"{table}.{quote(_column(field))} + " if field.name in increment else "")
+        + f"v.column{index}"
+        for index, field in enumerate(targets[1:], start=2)
+    )
+    # VALUES columns are column1, column2, ... on both engines. PostgreSQL types them from the
+    # first row, so that row casts each parameter to its column's type; SQLite needs no casts.
+    typed = connection.vendor == "postgresql"
+    first = ", ".join(f"CAST(%s AS {field.cast_db_type(connection)})" if typed else "%s" for field in targets)
+    other = ", ".join(["%s"] * len(targets))
+    values_sql = ", ".join([f"({first})", *[f"({other})"] * (len(rows) - 1)])
+    statement = (
+        f"UPDATE {table} SET {assignments} FROM (VALUES {values_sql}) AS v"  # noqa: S608 (model metadata only)
+        f" WHERE {table}.{quote(_column(meta.pk))} = v.column1"
+    )
+    params: list[Any] = []
+    for row in rows:
+        if len(row) != len(targets):
+            raise ValueError(f"each row needs the primary key and {len(fields)} values, got {len(row)}")
+        params += [field.get_db_prep_save(v, connection) for field, v in zip(targets, row, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.rowcount
+
+
 def _concrete_field(model: type[Model], name: str) -> Field:
     """The forward field `name` of `model`: these statements name columns, never a reverse relation."""
     field = model._meta.get_field(name)

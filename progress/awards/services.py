@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Sequence
 
 from django.db import transaction
-from django.db.models import Case, Max, Value, When
+from django.db.models import Max
 from django.utils import timezone
 
 from challenges.models import Attempt
@@ -17,7 +17,7 @@ from progress.badges import conditions
 from progress.badges.services import badges_evaluate
 from progress.ledger.services import attempt_key, ledger_append, locked_totals
 from progress.models import UserBadge, XpEntry
-from skillquest import metrics
+from skillquest import metrics, sql
 from skillquest.logging import log_event
 
 logger = logging.getLogger("skillquest.awards")
@@ -90,9 +90,8 @@ def _write(awards: list[Award], *, totals_before: dict[uuid.UUID, int]) -> None:
     `xp_awarded` stays on the attempt as a cached copy of its entry's amount (0: no entry, since an
     entry is never 0); it is what the award job's claim and the pages read.
     """
-    Attempt.objects.filter(pk__in=[award.attempt_id for award in awards]).update(
-        xp_awarded=Case(*(When(pk=a.attempt_id, then=Value(a.xp)) for a in awards)),
-        awarded_at=Case(*(When(pk=a.attempt_id, then=Value(a.awarded_at)) for a in awards)),
+    sql.update_rows(
+        Attempt, ["xp_awarded", "awarded_at"], [(a.attempt_id, a.xp, a.awarded_at) for a in awards]
     )
     entries = [
         XpEntry(

@@ -162,15 +162,23 @@ class RedisBackend:
             .annotate(**sums)
             .values("pk", "username", "is_active", "total_xp", *sums)
         )
-        pipe = self.redis.pipeline(transaction=True)
+        scores: dict[str, dict[str, int]] = {window.key: {} for window in windows}
+        gone: dict[str, list[str]] = {window.key: [] for window in windows}
         for row in rows:
             name = member(username=row["username"], user_id=row["pk"])
             for window in windows:
                 xp = row["total_xp"] if window.start is None else row[f"{window.period}_xp"]
                 if row["is_active"] and xp > 0:
-                    pipe.zadd(window.key, {name: -xp}, lt=not lowered)
+                    scores[window.key][name] = -xp
                 else:
-                    pipe.zrem(window.key, name)
+                    gone[window.key].append(name)
+        # One ZADD and one ZREM per board, whatever the batch size (LT is applied member by member).
+        pipe = self.redis.pipeline(transaction=True)
+        for window in windows:
+            if scores[window.key]:
+                pipe.zadd(window.key, scores[window.key], lt=not lowered)
+            if gone[window.key]:
+                pipe.zrem(window.key, *gone[window.key])
         for window in windows:
             if window.expires_at:
                 pipe.expireat(window.key, window.expires_at)

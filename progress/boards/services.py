@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Protocol
 
 from redis.exceptions import RedisError
@@ -37,8 +37,12 @@ def record_awards(awards: Sequence[Awarded], *, lowered: bool = False) -> bool:
     a failure is logged and repaired by the players' next award or `manage.py rebuild_leaderboard`.
     """
     by_windows: dict[tuple[str, ...], tuple[datetime, set[uuid.UUID]]] = {}
+    keys_of_day: dict[date, tuple[str, ...]] = {}  # boards are by UTC day: one lookup per day
     for award in awards:
-        keys = tuple(window_for(period, award.awarded_at).key for period in PERIODS)
+        day = award.awarded_at.astimezone(UTC).date()
+        keys = keys_of_day.get(day)
+        if keys is None:
+            keys = keys_of_day[day] = tuple(window_for(period, award.awarded_at).key for period in PERIODS)
         at, players = by_windows.setdefault(keys, (award.awarded_at, set()))
         players.add(award.user_id)
     backend = get_backend()

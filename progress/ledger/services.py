@@ -11,7 +11,6 @@ from datetime import datetime
 from functools import partial
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Value, When
 
 from accounts.models import User
 from progress.awards import rules
@@ -20,7 +19,7 @@ from progress.badges.services import badges_award_missing, badges_evaluate
 from progress.boards import services as boards
 from progress.ledger.recalc import recalculation_run
 from progress.models import XpEntry
-from skillquest import metrics
+from skillquest import metrics, sql
 from skillquest.audit.services import audit_record
 from skillquest.errors import IdempotencyKeyReused, InvalidInput, NotFound, XpWouldGoNegative
 from skillquest.logging import log_event
@@ -51,9 +50,11 @@ def ledger_append(
     moved = {pk: amount for pk, amount in gained.items() if amount}
     if moved:
         # Atomic increments (total_xp = total_xp + x); the rows are locked, so they equal `totals`.
-        User.objects.filter(pk__in=list(moved)).update(
-            total_xp=F("total_xp") + Case(*(When(pk=pk, then=Value(xp)) for pk, xp in moved.items())),
-            level=Case(*(When(pk=pk, then=Value(rules.level_for_xp(totals[pk]))) for pk in moved)),
+        sql.update_rows(
+            User,
+            ["total_xp", "level"],
+            [(pk, xp, rules.level_for_xp(totals[pk])) for pk, xp in moved.items()],
+            increment=["total_xp"],
         )
     return totals
 

@@ -109,3 +109,55 @@ def test_sqlite_quickstart_migrates_and_answers(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("ok")
+
+
+SQLITE_AWARD_SCRIPT = """
+import django; django.setup()
+from django.core.management import call_command; call_command('migrate', verbosity=0)
+from django.test import Client
+from accounts.models import User
+from challenges.models import Challenge
+from progress.models import XpEntry
+one = Challenge.objects.create(title='One', slug='one', xp=100, pass_score=50, published=True,
+                               grading={'type': 'self_reported'}, difficulty='easy')
+two = Challenge.objects.create(title='Two', slug='two', xp=40, pass_score=50, published=True,
+                               grading={'type': 'self_reported'}, difficulty='easy')
+c = Client(HTTP_HOST='localhost')
+r = c.post('/api/v1/auth/register', {'username': 'quick', 'email': 'q@example.com',
+           'password': 'Sturdy-Pass-991'}, content_type='application/json')
+assert r.status_code == 201, r.content
+token = c.post('/api/v1/auth/login', {'username': 'quick', 'password': 'Sturdy-Pass-991'},
+               content_type='application/json').json()['access_token']
+auth = {'HTTP_AUTHORIZATION': f'Bearer {token}'}
+for challenge, score in ((one, 80), (two, 100), (one, 100)):
+    r = c.post('/api/v1/attempts', {'challenge_id': str(challenge.pk)},
+               content_type='application/json', **auth)
+    assert r.status_code == 201, r.content
+    r = c.post(f"/api/v1/attempts/{r.json()['id']}/submit", {'score': score},
+               content_type='application/json', **auth)
+    assert r.status_code == 200, r.content
+user = User.objects.get(username='quick')
+print(user.total_xp, user.level, sorted(XpEntry.objects.filter(user=user).values_list('amount', flat=True)))
+"""
+
+
+def test_sqlite_quickstart_awards_xp_through_the_ledger(tmp_path):
+    """The quickstart runs jobs in-process on SQLite: the award job's set-based writes work there too."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"}}
+    env.update(
+        DEBUG="true",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'quick.sqlite3'}",
+        DJANGO_SETTINGS_MODULE="skillquest.settings",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", SQLITE_AWARD_SCRIPT],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    # 80 on One pays 80, 100 on Two pays 40, then 100 on One pays the improvement: 20.
+    assert result.stdout.strip().splitlines()[-1] == "140 2 [20, 40, 80]"

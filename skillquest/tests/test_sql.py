@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -100,6 +101,32 @@ def test_update_if_writes_only_while_the_row_holds_the_expected_values(user):
     attempt.score = 10
     assert sql.update_if(attempt, ["score"], expected={"status": Attempt.Status.STARTED}) is False
     assert Attempt.objects.values_list("status", "score").get(pk=attempt.pk) == ("passed", 90)
+
+
+def test_update_rows_gives_each_row_its_own_values_and_touches_no_other():
+    challenge = make_challenge()
+    attempts = baker.make(Attempt, challenge=challenge, status=Attempt.Status.PASSED, score=70, _quantity=3)
+    at = datetime(2026, 12, 3, 12, 0, 0, 123456, tzinfo=UTC)
+    rows = [(attempts[0].pk, 7, at), (attempts[1].pk, 0, at + timedelta(seconds=1))]
+    assert sql.update_rows(Attempt, ["xp_awarded", "awarded_at"], rows) == 2
+    got = dict(Attempt.objects.values_list("pk", "xp_awarded"))
+    assert got == {attempts[0].pk: 7, attempts[1].pk: 0, attempts[2].pk: None}
+    assert Attempt.objects.get(pk=attempts[1].pk).awarded_at == at + timedelta(seconds=1)
+
+
+def test_update_rows_increments_where_asked():
+    players = baker.make(User, total_xp=100, level=2, _quantity=2)
+    rows = [(players[0].pk, -30, 1), (players[1].pk, 21, 2)]
+    sql.update_rows(User, ["total_xp", "level"], rows, increment=["total_xp"])
+    got = {pk: (xp, level) for pk, xp, level in User.objects.values_list("pk", "total_xp", "level")}
+    assert got == {players[0].pk: (70, 1), players[1].pk: (121, 2)}
+
+
+def test_update_rows_refuses_rows_of_the_wrong_width():
+    player = baker.make(User)
+    with pytest.raises(ValueError, match="primary key and 2 values"):
+        sql.update_rows(User, ["total_xp", "level"], [(player.pk, 1)])
+    assert sql.update_rows(User, ["total_xp"], []) == 0
 
 
 @pytest.mark.django_db(transaction=True)
