@@ -107,3 +107,7 @@ class ProfileForm(forms.Form):
                 for message in messages:
                     self.add_error(field if field in self.fields else None, message)
             raise
+
+
+class PasswordResetRequestForm(forms.Form):
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))

@@ -37,6 +37,8 @@ class User(AbstractUser):
     # session hash below, so every session signed in before it no longer verifies. A database default
     # too: the seed's bulk COPY names only the columns it fills.
     session_epoch = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    # When the player proved they read mail at `email` (accounts.emails); None: not (yet) proven.
+    email_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -59,6 +61,10 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.username
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     def get_session_auth_hash(self) -> str:
         """Django's hash of the password, plus the sign-out epoch once there has been one.

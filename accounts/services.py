@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -11,7 +13,9 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts.emails import jobs as email_jobs
 from accounts.models import User
+from skillquest.queue import enqueue
 
 
 def user_identity_conflicts(
@@ -48,7 +52,13 @@ def user_register(*, username: str, email: str, password: str) -> User:
         raise ValidationError(
             user_identity_conflicts(username=username, email=email) or {"username": ["Already taken."]}
         )
+    email_verification_schedule(user=candidate)
     return candidate
+
+
+def email_verification_schedule(*, user: User) -> None:
+    """Mail (from the worker, after commit) a link that verifies the player's current address."""
+    transaction.on_commit(partial(enqueue, email_jobs.send_email_verification, str(user.pk)))
 
 
 @transaction.atomic
@@ -61,6 +71,11 @@ def user_update_profile(
         errors = user_identity_conflicts(username=None, email=email, exclude_id=user.pk)
         if errors:
             raise ValidationError(errors)
+        if email.lower() != user.email.lower():
+            # A new address is unproven until its own link is followed.
+            user.email_verified_at = None
+            fields.append("email_verified_at")
+            email_verification_schedule(user=user)
         user.email = email
         fields.append("email")
     if timezone is not None:
@@ -136,6 +151,7 @@ def user_change_password(*, user: User, current_password: str, new_password: str
 
 __all__ = [
     "TokenError",
+    "email_verification_schedule",
     "token_revoke",
     "tokens_issue",
     "user_change_password",

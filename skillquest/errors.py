@@ -67,3 +67,16 @@ class ServiceUnavailable(DomainError):
     code = "service_unavailable"
     message = "A backing service is unavailable; try again shortly."
     status = 503
+
+
+class InvalidToken(DomainError):
+    """A reset or verification link that is forged, expired, already used or meant for another address."""
+
+    code = "invalid_token"
+    message = "This link is invalid or has expired."
+    status = 400
+
+
+class EmailAlreadyVerified(Conflict):
+    code = "email_already_verified"
+    message = "Your email address is already verified."

@@ -217,6 +217,9 @@ REST_FRAMEWORK = {
         "submit": env.str("THROTTLE_SUBMIT", default="30/minute"),
         "login": env.str("THROTTLE_LOGIN", default="10/minute"),
         "register": env.str("THROTTLE_REGISTER", default="20/hour"),
+        # Per client IP and per address alike (accounts.throttles): reset links and verification mails.
+        "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="5/hour"),
+        "verify_email": env.str("THROTTLE_VERIFY_EMAIL", default="5/hour"),
     },
     # How many proxies in front of the app append to X-Forwarded-For. 0 (default): the header is
     # ignored and the client IP is the connection's address, so it cannot be spoofed.
@@ -245,6 +248,28 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
 }
+
+# --- Email: sent by the worker (accounts.emails), never inside a request. EMAIL_URL is
+# django-environ's email_url: smtp://user:pass@host:587/?tls=True (STARTTLS), smtp+ssl://...:465
+# (implicit TLS), consolemail:// (prints each message: the quickstart's and `make run`'s default),
+# dummymail:// (drops them).
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+# django-environ puts query options such as `?tls=True` into OPTIONS, which Django never reads.
+for _name, _value in _email.pop("OPTIONS", {}).items():
+    if _name.lower() in {"tls", "ssl"}:
+        _email[f"EMAIL_USE_{_name.upper()}"] = str(_value).strip().lower() in {"1", "true", "yes", "on"}
+if _email.get("EMAIL_USE_TLS") and _email.get("EMAIL_USE_SSL"):
+    raise ImproperlyConfigured("EMAIL_URL: choose STARTTLS (tls) or implicit TLS (ssl), not both.")
+vars().update({name: value for name, value in _email.items() if value is not None})
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="SkillQuest <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# The address links in emails point to (a job has no request to build them from).
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
+# Seconds a password-reset link works (Django's token; used once: it dies with the password it reset).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+# Seconds an email-verification link works.
+EMAIL_VERIFICATION_TIMEOUT = env.int("EMAIL_VERIFICATION_TIMEOUT", default=3 * 24 * 3600)
 
 # --- Metrics (/metrics): open to these networks (the direct peer address) or to the bearer token.
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.0/8", "::1/128"])

@@ -28,6 +28,24 @@ class PasswordChangeInputSerializer(serializers.Serializer):
     new_password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
 
 
+class PasswordResetInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmInputSerializer(serializers.Serializer):
+    uid = serializers.CharField(max_length=64, help_text="The `uid` part of the emailed link.")
+    token = serializers.CharField(max_length=128, help_text="The `token` part of the emailed link.")
+    new_password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+
+
+class VerifyEmailInputSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=512, help_text="The token of the emailed verification link.")
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
 class TokenPairSerializer(serializers.Serializer):
     access_token = serializers.CharField()
     refresh_token = serializers.CharField()
@@ -48,6 +66,9 @@ class MeSerializer(serializers.ModelSerializer):
     timezone = serializers.ChoiceField(choices=sorted(available_timezones()), required=False)
     profile = serializers.JSONField(required=False, validators=[validate_profile])
     email = serializers.EmailField(max_length=254, required=False)
+    email_verified = serializers.BooleanField(
+        read_only=True, help_text="Whether the player followed a verification link mailed to `email`."
+    )
 
     class Meta:
         model = User
@@ -60,6 +81,7 @@ class MeSerializer(serializers.ModelSerializer):
             "timezone",
             "profile",
             "is_staff",
+            "email_verified",
             "created_at",
         ]
-        read_only_fields = ["id", "username", "total_xp", "level", "is_staff", "created_at"]
+        read_only_fields = ["id", "username", "total_xp", "level", "is_staff", "email_verified", "created_at"]

@@ -15,9 +15,15 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from accounts import services
 from accounts.api import serializers as s
+from accounts.emails import services as email_services
 from accounts.models import User
-from accounts.throttles import LOGIN_THROTTLES, RegisterThrottle
-from skillquest.throttling import AnonThrottle
+from accounts.throttles import (
+    LOGIN_THROTTLES,
+    PASSWORD_RESET_THROTTLES,
+    RegisterThrottle,
+    VerifyEmailThrottle,
+)
+from skillquest.throttling import AnonThrottle, UserThrottle
 
 
 def _as_drf_validation_error(exc: DjangoValidationError) -> exceptions.ValidationError:
@@ -122,6 +128,67 @@ class PasswordView(APIView):
         except DjangoValidationError as exc:
             raise _as_drf_validation_error(exc)
         return _token_pair(tokens)
+
+
+RESET_SENT = "If an account uses that address, a link to reset its password is on its way."
+
+
+class PasswordResetView(PublicAuthView):
+    """Ask for a reset link by email. Always 202 with the same answer: nobody learns who has an account."""
+
+    throttle_classes = [AnonThrottle, *PASSWORD_RESET_THROTTLES]
+
+    @extend_schema(request=s.PasswordResetInputSerializer, responses={202: s.DetailSerializer})
+    def post(self, request):
+        data = s.PasswordResetInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        email_services.password_reset_request(email=data.validated_data["email"])
+        return Response({"detail": RESET_SENT}, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(PublicAuthView):
+    """Set a new password with the emailed link's uid and token; every session and device is signed out."""
+
+    throttle_classes = [AnonThrottle, *PASSWORD_RESET_THROTTLES]
+
+    @extend_schema(request=s.PasswordResetConfirmInputSerializer, responses={204: None})
+    def post(self, request):
+        data = s.PasswordResetConfirmInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            email_services.password_reset_confirm(
+                uidb64=data.validated_data["uid"],
+                token=data.validated_data["token"],
+                new_password=data.validated_data["new_password"],
+            )
+        except DjangoValidationError as exc:
+            raise _as_drf_validation_error(exc)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class VerifyEmailView(PublicAuthView):
+    """Follow a verification link: the address it was mailed to is verified (again: no change)."""
+
+    @extend_schema(request=s.VerifyEmailInputSerializer, responses={204: None})
+    def post(self, request):
+        data = s.VerifyEmailInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        email_services.email_verify(token=data.validated_data["token"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class VerifyEmailResendView(APIView):
+    """Mail the signed-in player a fresh verification link; 409 once the address is verified."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [UserThrottle, VerifyEmailThrottle]
+
+    @extend_schema(request=None, responses={202: s.DetailSerializer})
+    def post(self, request):
+        user = cast(User, request.user)  # IsAuthenticated: a User
+        email_services.email_verification_resend(user=user)
+        detail = f"A verification link is on its way to {user.email}."
+        return Response({"detail": detail}, status=status.HTTP_202_ACCEPTED)
 
 
 class MeView(generics.RetrieveUpdateAPIView):

@@ -13,11 +13,15 @@ from typing import Any
 
 import pytest
 import yaml
+from django.contrib.auth.tokens import default_token_generator
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from model_bakery import baker
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from accounts.emails.tokens import verification_token
 from accounts.models import User
 from challenges.models import Attempt, Challenge, Tag
 from progress import jobs
@@ -60,6 +64,10 @@ API_ROWS = [
     Row("POST", f"{API}/auth/logout/", "204 204 204 204", body={"refresh_token": "{carol_refresh}"}),
     Row("POST", f"{API}/auth/logout-all/", "401 204 204 204"),
     Row("POST", f"{API}/auth/password/", "401 200 200 200", body={"current_password": PASSWORD, "new_password": "Brand-New-Staple-77"}),  # noqa: E501
+    Row("POST", f"{API}/auth/password-reset/", "202 202 202 202", body={"email": "carol@example.com"}),
+    Row("POST", f"{API}/auth/password-reset/confirm/", "204 204 204 204", body={"uid": "{carol_uid}", "token": "{carol_reset_token}", "new_password": "Brand-New-Staple-77"}),  # noqa: E501
+    Row("POST", f"{API}/auth/verify-email/", "204 204 204 204", body={"token": "{carol_verify}"}),
+    Row("POST", f"{API}/auth/verify-email/resend/", "401 202 202 202"),  # nobody in the world is verified
     Row("GET", f"{API}/auth/login/", "405 405 405 405", schema_path="-"),
     Row("GET", f"{API}/auth/me/", "401 200 200 200"),
     Row("PATCH", f"{API}/auth/me/", "401 200 200 200", body={"profile": {"bio": "hi"}}),
@@ -124,6 +132,16 @@ PAGE_ROWS = [
     Row("GET", "/accounts/profile/", "302 200 200 200"),
     Row("POST", "/accounts/logout-all/", "302 302 302 302", form=True),  # to the login page, signed out
     Row("GET", "/accounts/logout-all/", "302 405 405 405"),
+    Row("GET", "/accounts/password/reset/", "200 200 200 200"),
+    Row("POST", "/accounts/password/reset/", "302 302 302 302", body={"email": "carol@example.com"}, form=True),  # noqa: E501
+    Row("GET", "/accounts/password/reset/sent/", "200 200 200 200"),
+    Row("GET", "/accounts/password/reset/complete/", "200 200 200 200"),
+    # The link moves its token into the session and redirects.
+    Row("GET", "/accounts/password/reset/{carol_uid}/{carol_reset_token}/", "302 302 302 302"),
+    Row("GET", "/accounts/verify-email/{carol_verify}/", "200 200 200 200"),
+    Row("POST", "/accounts/verify-email/{carol_verify}/", "302 302 302 302", form=True),
+    Row("POST", "/accounts/verify-email/resend/", "302 302 302 302", form=True),  # to log in / to the profile
+    Row("GET", "/accounts/verify-email/resend/", "302 405 405 405"),
     Row("GET", "/admin/", "302 302 302 200"),
     Row("GET", "/api-auth/login/", "200 302 302 302"),
     Row("POST", "/api-auth/logout/", "302 302 302 302", form=True),
@@ -205,6 +223,9 @@ def world(db, settings) -> dict[str, Any]:
             "inactive_badge": str(inactive.pk),
             "job": queue.enqueue_tracked(jobs.recalculate_xp),
             "carol_refresh": str(RefreshToken.for_user(carol)),
+            "carol_uid": urlsafe_base64_encode(force_bytes(carol.pk)),
+            "carol_reset_token": default_token_generator.make_token(carol),
+            "carol_verify": verification_token(user_id=carol.pk, email=carol.email),
         },
     }
 
@@ -308,6 +329,9 @@ def test_every_operation_and_page_has_a_row(db):
         "published_slug": "a-slug",
         "player_name": "someone",
         "own_attempt": "x",
+        "carol_uid": "uid",
+        "carol_reset_token": "token",
+        "carol_verify": "token",
     }
     pages = {resolve(_fill(row.path, sample).split("?")[0]).route for row in PAGE_ROWS}
     missing = _page_routes() - pages - {"admin/", "admin/login/"}

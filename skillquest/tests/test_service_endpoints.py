@@ -161,3 +161,40 @@ def test_sqlite_quickstart_awards_xp_through_the_ledger(tmp_path):
     assert result.returncode == 0, result.stderr
     # 80 on One pays 80, 100 on Two pays 40, then 100 on One pays the improvement: 20.
     assert result.stdout.strip().splitlines()[-1] == "140 2 [20, 40, 80]"
+
+
+EMAIL_SETTINGS = (
+    "import django; django.setup(); from django.conf import settings as s;"
+    "print(s.EMAIL_BACKEND.rsplit('.', 2)[-2], s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_HOST_USER,"
+    " s.EMAIL_USE_TLS, s.EMAIL_USE_SSL)"
+)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("smtp://quest:secret@mail.example.com:587/?tls=True", "smtp mail.example.com 587 quest True False"),
+        ("smtp+ssl://quest:secret@mail.example.com:465", "smtp mail.example.com 465 quest False True"),
+        ("smtp://mail.example.com:25", "smtp mail.example.com 25  False False"),
+        ("consolemail://", "console localhost 25  False False"),
+    ],
+)
+def test_email_url_configures_the_mail_backend(url, expected):
+    env = {**os.environ, "EMAIL_URL": url, "DJANGO_SETTINGS_MODULE": "skillquest.settings"}
+    result = subprocess.run(
+        [sys.executable, "-c", EMAIL_SETTINGS], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
+def test_an_email_url_asking_for_both_kinds_of_tls_refuses_to_start():
+    env = {
+        **os.environ,
+        "EMAIL_URL": "smtp+ssl://h:465/?tls=True",
+        "DJANGO_SETTINGS_MODULE": "skillquest.settings",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", EMAIL_SETTINGS], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0 and "not both" in result.stderr

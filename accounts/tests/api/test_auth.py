@@ -156,9 +156,11 @@ class TestMe:
             "timezone",
             "profile",
             "is_staff",
+            "email_verified",
             "created_at",
         }
         assert body["id"] == str(user.id)
+        assert body["email_verified"] is False
         assert body["total_xp"] == 0
         assert body["level"] == 1
 
