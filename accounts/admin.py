@@ -1,15 +1,49 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.template.response import TemplateResponse
 
 from accounts.forms import AdminLoginForm
 from accounts.models import User
+from accounts.personal_data.services import account_erase
+from skillquest.errors import DomainError
 
 # The admin login counts against the same login limits as the API and the login page.
 admin.site.login_form = AdminLoginForm
 
 
+class EraseAccountsForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500, widget=forms.Textarea(attrs={"rows": 3}), help_text="Kept in the audit log."
+    )
+
+
+@admin.action(description="Erase accounts (personal data removed, game records kept anonymised)")
+def erase_accounts(modeladmin, request, queryset):
+    players = list(queryset.order_by("username"))
+    form = EraseAccountsForm(request.POST if "apply" in request.POST else None)
+    if not form.is_valid():
+        context = {**modeladmin.admin_site.each_context(request), "form": form, "players": players}
+        return TemplateResponse(request, "admin/accounts/erase_accounts.html", context)
+    erased = []
+    for player in players:  # one transaction each
+        if player.pk == request.user.pk:
+            modeladmin.message_user(request, "You cannot erase your own account here.", messages.ERROR)
+            continue
+        try:
+            account_erase(user=player, actor=request.user, reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            modeladmin.message_user(request, f"{player.username}: {exc.message}", messages.ERROR)
+        else:
+            erased.append(player.username)
+    if erased:
+        modeladmin.message_user(request, f"Erased {len(erased)} account(s): {', '.join(erased)}.")
+    return None
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    actions = [erase_accounts]
     list_display = ["username", "email", "total_xp", "level", "is_staff", "is_active", "created_at"]
     list_filter = ["is_staff", "is_superuser", "is_active", "level", "created_at"]
     search_fields = ["username", "email"]

@@ -111,3 +111,11 @@ class ProfileForm(forms.Form):
 
 class PasswordResetRequestForm(forms.Form):
     email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+
+class AccountDeleteForm(forms.Form):
+    password = forms.CharField(
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Your password, to confirm it is you.",
+    )

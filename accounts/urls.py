@@ -11,6 +11,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile_edit, name="profile-edit"),
     path("logout-all/", views.logout_all, name="logout-all"),
+    path("delete/", views.account_delete, name="delete"),
     path("password/reset/", views.password_reset, name="password-reset"),
     path(
         "password/reset/sent/",

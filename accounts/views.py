@@ -13,7 +13,8 @@ from django.views.decorators.http import require_http_methods
 
 from accounts import services
 from accounts.emails import services as email_services
-from accounts.forms import LoginForm, PasswordResetRequestForm, ProfileForm, SignupForm
+from accounts.forms import AccountDeleteForm, LoginForm, PasswordResetRequestForm, ProfileForm, SignupForm
+from accounts.personal_data import services as personal_data
 from accounts.throttles import VerifyEmailThrottle, password_reset_throttle_wait, throttles_wait
 from skillquest.errors import EmailAlreadyVerified, InvalidToken
 
@@ -157,3 +158,21 @@ def verify_email_resend(request):
     else:
         messages.success(request, f"A verification link is on its way to {request.user.email}.")
     return redirect("accounts:profile-edit")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_delete(request):
+    """Delete my account, after the password: erased, signed out everywhere, sent home."""
+    form = AccountDeleteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            personal_data.account_delete(user=request.user, password=form.cleaned_data["password"])
+        except ValidationError as exc:
+            form.add_error("password", exc.message_dict["password"])
+        else:
+            logout(request)
+            messages.success(request, "Your account is deleted. Thank you for playing.")
+            return redirect("/")
+    status = 400 if form.errors else 200
+    return render(request, "accounts/delete.html", {"form": form}, status=status)

@@ -166,7 +166,7 @@ def grant_or_revoke_xp(modeladmin, request, queryset):
 
 # The accounts app must not depend on progress, so progress adds its actions to the user admin here.
 class PlayerAdmin(AccountsUserAdmin):
-    actions = [reevaluate_user_badges, recalculate_xp, grant_or_revoke_xp]
+    actions = [*AccountsUserAdmin.actions, reevaluate_user_badges, recalculate_xp, grant_or_revoke_xp]
 
 
 @admin.register(XpEntry)

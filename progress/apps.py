@@ -7,3 +7,6 @@ class ProgressConfig(AppConfig):
 
     def ready(self) -> None:
         from progress import receivers  # noqa: F401  (connects the signal receivers)
+        from progress.personal_data import register_holdings
+
+        register_holdings()

@@ -6,8 +6,10 @@ from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from accounts.signals import account_erased
 from challenges.models import Attempt
 from progress import jobs
+from progress.boards.services import player_forget
 
 
 @receiver(post_save, sender=Attempt, dispatch_uid="progress.attempt_saved")
@@ -15,3 +17,8 @@ def attempt_saved(sender, instance: Attempt, **kwargs) -> None:
     if instance.award_pending:
         attempt_id = instance.pk
         transaction.on_commit(lambda: jobs.schedule_award(attempt_id), robust=True)
+
+
+@receiver(account_erased, dispatch_uid="progress.account_erased")
+def account_erased_off_the_boards(sender, user_id, username, **kwargs) -> None:
+    transaction.on_commit(lambda: player_forget(user_id=user_id, username=username), robust=True)

@@ -42,6 +42,10 @@ class VerifyEmailInputSerializer(serializers.Serializer):
     token = serializers.CharField(max_length=512, help_text="The token of the emailed verification link.")
 
 
+class AccountDeleteInputSerializer(serializers.Serializer):
+    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+
+
 class DetailSerializer(serializers.Serializer):
     detail = serializers.CharField()
 

@@ -19,4 +19,5 @@ urlpatterns = [
     re_path(r"^verify-email/?$", views.VerifyEmailView.as_view(), name="verify-email"),
     re_path(r"^verify-email/resend/?$", views.VerifyEmailResendView.as_view(), name="verify-email-resend"),
     re_path(r"^me/?$", views.MeView.as_view(), name="me"),
+    re_path(r"^me/export/?$", views.MeExportView.as_view(), name="me-export"),
 ]

@@ -5,6 +5,9 @@ from typing import cast
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -17,6 +20,8 @@ from accounts import services
 from accounts.api import serializers as s
 from accounts.emails import services as email_services
 from accounts.models import User
+from accounts.personal_data import services as personal_data
+from accounts.personal_data.selectors import export_chunks
 from accounts.throttles import (
     LOGIN_THROTTLES,
     PASSWORD_RESET_THROTTLES,
@@ -194,7 +199,20 @@ class VerifyEmailResendView(APIView):
 class MeView(generics.RetrieveUpdateAPIView):
     serializer_class = s.MeSerializer
     permission_classes = [IsAuthenticated]
-    http_method_names = ["get", "patch", "head", "options"]
+    http_method_names = ["get", "patch", "delete", "head", "options"]
+
+    @extend_schema(request=s.AccountDeleteInputSerializer, responses={204: None})
+    def delete(self, request):
+        """Delete my account: personal data erased, game records kept anonymised; signs out everywhere."""
+        data = s.AccountDeleteInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            personal_data.account_delete(
+                user=cast(User, request.user), password=data.validated_data["password"]
+            )
+        except DjangoValidationError as exc:
+            raise _as_drf_validation_error(exc)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     def get_object(self):
         return self.request.user
@@ -205,3 +223,17 @@ class MeView(generics.RetrieveUpdateAPIView):
             services.user_update_profile(user=user, **serializer.validated_data)
         except DjangoValidationError as exc:
             raise _as_drf_validation_error(exc)
+
+
+class MeExportView(APIView):
+    """Everything held about me, as one JSON document, streamed (any number of attempts)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        user = cast(User, request.user)  # IsAuthenticated: a User
+        response = StreamingHttpResponse(export_chunks(user=user), content_type="application/json")
+        stamp = timezone.now().strftime("%Y%m%d")
+        response["Content-Disposition"] = f'attachment; filename="skillquest-{user.username}-{stamp}.json"'
+        return response

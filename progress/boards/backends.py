@@ -4,6 +4,7 @@
     count_above(window, xp) -> int                                   players with more XP
     xp_of(window, user) -> int                                       one player's XP on the board
     record(user_ids=..., at=...)                                     refresh players after awards
+    forget(user_id=..., username=...)                                take a player off every board
     rebuild(windows, on_progress) -> [Rebuilt]                       rewrite boards from the database
 
 `get_backend()` picks Redis when `settings.REDIS_URL` is set, else SQL (the quickstart).
@@ -23,7 +24,7 @@ from django.db.models.functions import Coalesce, Collate, Lower
 
 from accounts.models import User
 from progress.boards.ranks import Rebuilt
-from progress.boards.windows import PERIODS, Window, window_for
+from progress.boards.windows import KEY_PREFIX, PERIODS, Window, window_for
 from progress.models import XpEntry
 from skillquest.redis_client import redis_connection
 
@@ -95,6 +96,9 @@ class SqlBackend:
 
     def record(self, *, user_ids: Sequence[uuid.UUID], at: datetime, lowered: bool = False) -> None:
         return None
+
+    def forget(self, *, user_id: uuid.UUID, username: str) -> None:
+        return None  # the boards read `is_active` from the table
 
     def rebuild(self, windows: list[Window], on_progress: Callable[[int], object] | None) -> list[Rebuilt]:
         return [Rebuilt(window.key, board_queryset(window).count()) for window in windows]
@@ -182,6 +186,14 @@ class RedisBackend:
         for window in windows:
             if window.expires_at:
                 pipe.expireat(window.key, window.expires_at)
+        pipe.execute()
+
+    def forget(self, *, user_id: uuid.UUID, username: str) -> None:
+        """Remove the player from every board key there is, past windows included (a handful of keys)."""
+        name = member(username=username, user_id=user_id)
+        pipe = self.redis.pipeline(transaction=False)
+        for key in self.redis.scan_iter(match=f"{KEY_PREFIX}:*", count=1000):
+            pipe.zrem(key, name)
         pipe.execute()
 
     def rebuild(self, windows: list[Window], on_progress: Callable[[int], object] | None) -> list[Rebuilt]:

@@ -56,6 +56,20 @@ def record_awards(awards: Sequence[Awarded], *, lowered: bool = False) -> bool:
     return True
 
 
+def player_forget(*, user_id: uuid.UUID, username: str) -> bool:
+    """After an account is erased (committed): take the player off every board at once.
+
+    Never raises for Redis: the account is inactive in the database, so the next rebuild (or the
+    SQL boards) leaves the player out anyway; a failure is logged.
+    """
+    try:
+        get_backend().forget(user_id=user_id, username=username)
+    except RedisError:
+        logger.warning("leaderboard_forget_failed", extra={"user_id": str(user_id)}, exc_info=True)
+        return False
+    return True
+
+
 def rebuild(
     *,
     at: datetime | None = None,

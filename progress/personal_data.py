@@ -1,0 +1,34 @@
+"""What progress holds about a player, for export and erasure (accounts.personal_data)."""
+
+from __future__ import annotations
+
+from accounts.personal_data.registry import Holding, Kept, keep, register
+from progress.models import UserBadge, XpEntry
+
+
+def register_holdings() -> None:
+    # The ledger is append-only and holds no personal data beyond the link to the (anonymised)
+    # account: its entries stay, so every total still equals the sum of its entries.
+    register(
+        Holding(
+            "xp_entries",
+            XpEntry,
+            "user",
+            ("id", "amount", "kind", "attempt_id", "reason", "explanation", "created_at"),
+            order_by=("created_at", "id"),
+        )
+    )
+    register(
+        Holding(
+            "badges",
+            UserBadge,
+            "user",
+            ("badge__slug", "badge__name", "awarded_at"),
+            order_by=("awarded_at",),
+        )
+    )
+    keep(
+        Kept(
+            XpEntry, "actor", "grants a staff member made stay in the ledger, credited to the anonymised name"
+        )
+    )
