@@ -74,7 +74,15 @@ class AdminLoginForm(ThrottledLoginFormMixin, AdminAuthenticationForm):
 
 
 class ProfileForm(forms.Form):
-    email = forms.EmailField(max_length=254)
+    email = forms.EmailField(
+        max_length=254, help_text="A new address takes effect when you follow the link we send to it."
+    )
+    current_password = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Needed only to change your email address.",
+    )
     timezone = forms.ChoiceField(choices=[])
     display_name = forms.CharField(max_length=60, required=False)
     bio = forms.CharField(max_length=280, required=False, widget=forms.Textarea(attrs={"rows": 3}))
@@ -100,7 +108,11 @@ class ProfileForm(forms.Form):
         profile = {**(self.user.profile or {}), "display_name": data["display_name"], "bio": data["bio"]}
         try:
             return services.user_update_profile(
-                user=self.user, email=data["email"], timezone=data["timezone"], profile=profile
+                user=self.user,
+                email=data["email"],
+                current_password=data["current_password"],
+                timezone=data["timezone"],
+                profile=profile,
             )
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():

@@ -39,6 +39,9 @@ class User(AbstractUser):
     session_epoch = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     # When the player proved they read mail at `email` (accounts.emails); None: not (yet) proven.
     email_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A new address the player asked for, kept here until its own verification link is followed;
+    # `email` stays the old one meanwhile (logins, resets and mail still go there).
+    pending_email = models.EmailField(max_length=254, blank=True, default="", db_default="", editable=False)
 
     objects: ClassVar[UserManager] = UserManager()
 

@@ -63,21 +63,39 @@ def email_verification_schedule(*, user: User) -> None:
 
 @transaction.atomic
 def user_update_profile(
-    *, user: User, email: str | None = None, timezone: str | None = None, profile=None
+    *,
+    user: User,
+    email: str | None = None,
+    current_password: str | None = None,
+    timezone: str | None = None,
+    profile=None,
 ) -> User:
+    """Update the player's own settings. A new email address needs the current password and is only
+    requested: it waits in `pending_email`, with a link mailed to it and a notice to the old address,
+    and replaces `email` when the link is followed (`accounts.emails.services.email_verify`)."""
     fields: list[str] = []
     if email is not None:
         email = User.objects.normalize_email(email.strip())
-        errors = user_identity_conflicts(username=None, email=email, exclude_id=user.pk)
-        if errors:
-            raise ValidationError(errors)
-        if email.lower() != user.email.lower():
-            # A new address is unproven until its own link is followed.
-            user.email_verified_at = None
-            fields.append("email_verified_at")
-            email_verification_schedule(user=user)
-        user.email = email
-        fields.append("email")
+        if email.lower() == user.email.lower():
+            if user.email != email or user.pending_email:  # a change of case, or a change withdrawn
+                user.email, user.pending_email = email, ""
+                fields += ["email", "pending_email"]
+        else:
+            errors = user_identity_conflicts(username=None, email=email, exclude_id=user.pk)
+            if not current_password:
+                errors["current_password"] = ["Enter your current password to change your email address."]
+            elif not user.check_password(current_password):
+                errors["current_password"] = ["The current password is not correct."]
+            if errors:
+                raise ValidationError(errors)
+            if email.lower() != user.pending_email.lower():
+                old_email = user.email
+                user.pending_email = email
+                fields.append("pending_email")
+                email_verification_schedule(user=user)
+                transaction.on_commit(
+                    partial(enqueue, email_jobs.send_email_change_notice, str(user.pk), old_email)
+                )
     if timezone is not None:
         user.timezone = timezone
         fields.append("timezone")

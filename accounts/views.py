@@ -74,7 +74,11 @@ def profile_edit(request):
         except ValidationError:
             pass
         else:
-            messages.success(request, "Profile saved.")
+            user = request.user
+            if user.pending_email:
+                messages.success(request, f"Profile saved. Follow the link we sent to {user.pending_email}.")
+            else:
+                messages.success(request, "Profile saved.")
             return redirect("accounts:profile-edit")
     status = 400 if form.errors else 200
     return render(request, "accounts/profile_edit.html", {"form": form}, status=status)

@@ -80,3 +80,8 @@ class InvalidToken(DomainError):
 class EmailAlreadyVerified(Conflict):
     code = "email_already_verified"
     message = "Your email address is already verified."
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    message = "Another account uses this email address now."

@@ -73,6 +73,17 @@ class MeSerializer(serializers.ModelSerializer):
     email_verified = serializers.BooleanField(
         read_only=True, help_text="Whether the player followed a verification link mailed to `email`."
     )
+    pending_email = serializers.EmailField(
+        read_only=True,
+        help_text="A new address asked for, not yet verified; it replaces `email` once its link is followed.",
+    )
+    current_password = serializers.CharField(
+        max_length=128,
+        write_only=True,
+        required=False,
+        trim_whitespace=False,
+        help_text="Required to change `email`.",
+    )
 
     class Meta:
         model = User
@@ -86,6 +97,10 @@ class MeSerializer(serializers.ModelSerializer):
             "profile",
             "is_staff",
             "email_verified",
+            "pending_email",
+            "current_password",
             "created_at",
         ]
-        read_only_fields = ["id", "username", "total_xp", "level", "is_staff", "email_verified", "created_at"]
+        read_only_fields = [
+            "id", "username", "total_xp", "level", "is_staff", "email_verified", "pending_email", "created_at"
+        ]  # fmt: skip

@@ -27,10 +27,9 @@ def reset_link(user: User) -> str:
     return f"{settings.SITE_URL}/accounts/password/reset/{uid}/{default_token_generator.make_token(user)}/"
 
 
-def verification_link(user: User) -> str:
-    return (
-        f"{settings.SITE_URL}/accounts/verify-email/{verification_token(user_id=user.pk, email=user.email)}/"
-    )
+def verification_link(user: User, email: str) -> str:
+    token = verification_token(user_id=user.pk, email=email)
+    return f"{settings.SITE_URL}/accounts/verify-email/{token}/"
 
 
 def send_password_reset(email: str) -> int:
@@ -52,12 +51,28 @@ def send_password_reset(email: str) -> int:
 
 
 def send_email_verification(user_id: str) -> bool:
-    """Mail a verification link for the player's current address, unless it is already verified."""
+    """Mail a verification link to the address the player asked for (`pending_email`), else to their
+    current address unless it is verified already."""
     user = User.objects.filter(pk=uuid.UUID(user_id), is_active=True).first()
-    if user is None or user.email_verified or not user.email:
+    if user is None:
+        return False
+    to = user.pending_email or ("" if user.email_verified else user.email)
+    if not to:
         return False
     valid_for = duration_words(settings.EMAIL_VERIFICATION_TIMEOUT)
-    context = {"user": user, "link": verification_link(user), "valid_for": valid_for}
-    message_build(kind="verify_email", to=user.email, context=context).send()
+    context = {"user": user, "email": to, "link": verification_link(user, to), "valid_for": valid_for}
+    message_build(kind="verify_email", to=to, context=context).send()
     log_event(logger, "verification_sent", user_id=str(user.pk))
+    return True
+
+
+def send_email_change_notice(user_id: str, old_email: str) -> bool:
+    """Tell the old address that a new one was asked for (if it was not the player, they can act)."""
+    user = User.objects.filter(pk=uuid.UUID(user_id), is_active=True).first()
+    if user is None or not user.pending_email:
+        return False
+    reset = f"{settings.SITE_URL}/accounts/password/reset/"
+    context = {"user": user, "new_email": user.pending_email, "link": reset}
+    message_build(kind="email_change_notice", to=old_email, context=context).send()
+    log_event(logger, "email_change_notice_sent", user_id=str(user.pk))
     return True

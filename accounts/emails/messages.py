@@ -1,7 +1,7 @@
 """Rendering and sending one account email: a subject, a plain-text part and an HTML part.
 
 Each kind has three templates under `templates/email/`: `<kind>_subject.txt`, `<kind>.txt` and
-`<kind>.html`, rendered with the same context (always `site_url`, `user`, `link` and `valid_for`).
+`<kind>.html`, rendered with the same context (always `site_url`, `user` and `link`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-KINDS = ("password_reset", "verify_email")
+KINDS = ("password_reset", "verify_email", "email_change_notice")
 
 
 def message_build(*, kind: str, to: str, context: dict[str, Any]) -> EmailMultiAlternatives:

@@ -8,7 +8,7 @@ from functools import partial
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
@@ -17,7 +17,7 @@ from accounts.emails import jobs
 from accounts.emails.tokens import verification_read
 from accounts.models import User
 from accounts.services import email_verification_schedule, user_sign_out_everywhere
-from skillquest.errors import EmailAlreadyVerified, InvalidToken
+from skillquest.errors import EmailAlreadyVerified, EmailTaken, InvalidToken
 from skillquest.queue import enqueue
 
 
@@ -64,21 +64,34 @@ def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> Use
 
 @transaction.atomic
 def email_verify(*, token: str) -> User:
-    """Mark the address a verification link was sent to as verified; InvalidToken if the link is
-    forged or expired, or the player no longer uses that address. Verifying twice changes nothing."""
+    """Verify the address a link was mailed to: the player's current one, or the new one they asked
+    for, which then replaces it. InvalidToken if the link is forged or expired, or names an address
+    the player neither uses nor asked for; EmailTaken if someone else took the new address meanwhile.
+    Following a link twice changes nothing."""
     found = verification_read(token)
     if found is None:
         raise InvalidToken()
     user = User.objects.select_for_update().filter(pk=found.user_id, is_active=True).first()
-    if user is None or user.email.lower() != found.email:
+    if user is None:
         raise InvalidToken()
-    if not user.email_verified:
+    if user.pending_email and user.pending_email.lower() == found.email:
+        user.email, user.pending_email = user.pending_email, ""
         user.email_verified_at = timezone.now()
-        user.save(update_fields=["email_verified_at"])
+        try:
+            with transaction.atomic():
+                user.save(update_fields=["email", "pending_email", "email_verified_at"])
+        except IntegrityError:
+            raise EmailTaken()
+    elif user.email.lower() == found.email:
+        if not user.email_verified:
+            user.email_verified_at = timezone.now()
+            user.save(update_fields=["email_verified_at"])
+    else:
+        raise InvalidToken()
     return user
 
 
 def email_verification_resend(*, user: User) -> None:
-    if user.email_verified:
+    if user.email_verified and not user.pending_email:
         raise EmailAlreadyVerified()
     email_verification_schedule(user=user)

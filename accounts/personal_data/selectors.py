@@ -13,8 +13,8 @@ from accounts.personal_data.registry import holdings
 
 FORMAT = "skillquest-export/1"
 ACCOUNT_FIELDS = (
-    "id", "username", "email", "email_verified_at", "first_name", "last_name", "profile", "timezone",
-    "total_xp", "level", "is_staff", "created_at", "date_joined", "last_login",
+    "id", "username", "email", "email_verified_at", "pending_email", "first_name", "last_name", "profile",
+    "timezone", "total_xp", "level", "is_staff", "created_at", "date_joined", "last_login",
 )  # fmt: skip
 # Rows per piece of the stream: memory stays flat whatever the number of attempts.
 CHUNK_ROWS = 1000

@@ -42,6 +42,7 @@ def account_erase(*, user: User, actor: User | None = None, reason: str = "") ->
     user.profile = {}
     user.timezone = "UTC"
     user.email_verified_at = None
+    user.pending_email = ""
     user.last_login = None
     user.is_active = user.is_staff = user.is_superuser = False
     user.set_unusable_password()

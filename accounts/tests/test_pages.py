@@ -47,14 +47,34 @@ def test_profile_edit_validates_email_uniqueness(client, user, other_user):
     assert 'id="id_email_error"' in response.content.decode()
 
 
-def test_profile_edit_saves(client, user):
+def test_profile_edit_saves(client, user, password):
     client.force_login(user)
     response = client.post(
-        "/accounts/profile/", {"email": "a2@example.com", "timezone": "Asia/Tokyo", "display_name": "Al"}
+        "/accounts/profile/",
+        {
+            "email": "a2@example.com",
+            "current_password": password,
+            "timezone": "Asia/Tokyo",
+            "display_name": "Al",
+        },
     )
     assert response.status_code == 302
     user.refresh_from_db()
-    assert (user.email, user.timezone, user.profile["display_name"]) == ("a2@example.com", "Asia/Tokyo", "Al")
+    assert (user.pending_email, user.timezone, user.profile["display_name"]) == (
+        "a2@example.com",
+        "Asia/Tokyo",
+        "Al",
+    )
+    assert user.email == "alice@example.com"  # until the link mailed to a2@ is followed
+    assert b"a2@example.com" in client.get("/accounts/profile/").content
+
+
+def test_profile_edit_needs_the_password_to_change_the_email(client, user):
+    client.force_login(user)
+    response = client.post("/accounts/profile/", {"email": "a2@example.com", "timezone": "UTC"})
+    assert response.status_code == 400 and 'id="id_current_password_error"' in response.content.decode()
+    user.refresh_from_db()
+    assert (user.email, user.pending_email) == ("alice@example.com", "")
 
 
 def test_admin_user_changelist(client, staff_user, user):

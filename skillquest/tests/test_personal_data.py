@@ -49,7 +49,9 @@ def test_every_foreign_key_to_the_user_is_exported_or_kept_on_purpose():
 @pytest.fixture
 def alice_everywhere(user, password, staff_user, django_capture_on_commit_callbacks):
     """Alice with a row in every holding: an answered attempt, XP entries, a badge, tokens, audit."""
-    User.objects.filter(pk=user.pk).update(profile={"bio": BIO}, first_name="Alice", last_name="Liddell")
+    User.objects.filter(pk=user.pk).update(
+        profile={"bio": BIO}, first_name="Alice", last_name="Liddell", pending_email="PLANTED-new@example.com"
+    )
     user.refresh_from_db()
     challenge = make_challenge(xp=100)
     attempt = baker.make(
@@ -109,7 +111,7 @@ def test_the_export_streams_in_pieces(user, auth_client, settings):
 
 
 def personal_strings(user: User) -> list[str]:
-    return [user.username, user.email, BIO, "Alice", "Liddell", SOLUTION, "PLANTED-agent"]
+    return [user.username, user.email, BIO, "Alice", "Liddell", SOLUTION, "PLANTED-agent", "PLANTED-new"]
 
 
 def test_deletion_leaves_no_personal_field_behind_in_any_model_with_a_user_foreign_key(

@@ -157,6 +157,7 @@ class TestMe:
             "profile",
             "is_staff",
             "email_verified",
+            "pending_email",
             "created_at",
         }
         assert body["id"] == str(user.id)
@@ -177,21 +178,37 @@ class TestMe:
         response = api_client.get(ME, HTTP_AUTHORIZATION=f"Bearer {token}")
         assert response.status_code == 401
 
-    def test_patch_me_updates_timezone_profile_and_email(self, auth_client, user):
+    def test_patch_me_updates_timezone_profile_and_asks_for_a_new_email(self, auth_client, user, password):
         response = auth_client.patch(
             ME,
-            {"timezone": "Europe/Paris", "profile": {"bio": "hi"}, "email": "new@example.com"},
+            {
+                "timezone": "Europe/Paris",
+                "profile": {"bio": "hi"},
+                "email": "new@example.com",
+                "current_password": password,
+            },
             format="json",
         )
         assert response.status_code == 200, response.json()
+        assert (
+            response.json()["pending_email"] == "new@example.com"
+            and "current_password" not in response.json()
+        )
         user.refresh_from_db()
-        assert (user.timezone, user.profile, user.email) == ("Europe/Paris", {"bio": "hi"}, "new@example.com")
+        assert (user.timezone, user.profile, user.email) == (
+            "Europe/Paris",
+            {"bio": "hi"},
+            "alice@example.com",
+        )
+        assert user.pending_email == "new@example.com"  # until its link is followed (test_verification.py)
 
     @pytest.mark.parametrize(
         ("body", "field"),
         [
             ({"timezone": "Mars/Olympus"}, "timezone"),
-            ({"email": "BOB@example.com"}, "email"),
+            ({"email": "BOB@example.com", "current_password": "Correct-Horse-42-battery"}, "email"),
+            ({"email": "new@example.com"}, "current_password"),
+            ({"email": "new@example.com", "current_password": "wrong"}, "current_password"),
             ({"email": "nope"}, "email"),
             ({"profile": [1, 2]}, "profile"),
             ({"profile": {"a": {"b": {"c": {"d": 1}}}}}, "profile"),

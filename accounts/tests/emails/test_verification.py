@@ -78,7 +78,12 @@ def test_an_expired_link_fails(user, settings):
     assert response.status_code == 400 and response.json()["code"] == "invalid_token"
 
 
-def test_a_changed_address_is_unverified_and_the_old_link_proves_nothing(
+def change_email(client: APIClient, email: str, capture, password: str = PASSWORD):
+    with capture(execute=True):
+        return client.patch(f"{API}/me", {"email": email, "current_password": password}, format="json")
+
+
+def test_a_new_address_replaces_the_old_one_only_when_its_link_is_followed(
     inbox, run_jobs, django_capture_on_commit_callbacks
 ):
     register("dave", "dave@example.com", django_capture_on_commit_callbacks)
@@ -86,15 +91,56 @@ def test_a_changed_address_is_unverified_and_the_old_link_proves_nothing(
     old_link = inbox.only_link_to("dave@example.com")
     assert verify(token_of(old_link)).status_code == 204
     dave = signed_in("dave")
+    inbox.messages.clear()
 
-    with django_capture_on_commit_callbacks(execute=True):
-        assert dave.patch(f"{API}/me", {"email": "dave@new.example.com"}, format="json").status_code == 200
+    assert change_email(dave, "dave@new.example.com", django_capture_on_commit_callbacks).status_code == 200
     run_jobs()
 
-    assert dave.get(f"{API}/me").json()["email_verified"] is False
-    assert verify(token_of(old_link)).json()["code"] == "invalid_token"
+    me = dave.get(f"{API}/me").json()
+    assert (me["email"], me["pending_email"], me["email_verified"]) == (
+        "dave@example.com",
+        "dave@new.example.com",
+        True,
+    )
+    (notice,) = inbox.to("dave@example.com")  # the old address is told, and keeps working meanwhile
+    assert notice["Subject"] == "Your SkillQuest email address is being changed"
+    assert "dave@new.example.com" in notice.get_body(preferencelist=("plain",)).get_content()
+    assert signed_in("dave@example.com").get(f"{API}/me").status_code == 200  # log in by the old address
+
     assert verify(token_of(inbox.only_link_to("dave@new.example.com"))).status_code == 204
-    assert dave.get(f"{API}/me").json()["email_verified"] is True
+    me = dave.get(f"{API}/me").json()
+    assert (me["email"], me["pending_email"], me["email_verified"]) == ("dave@new.example.com", "", True)
+    assert verify(token_of(old_link)).json()["code"] == "invalid_token"  # that address is not his now
+
+
+def test_a_new_address_someone_took_meanwhile_is_409_and_nothing_changes(
+    user, auth_client, password, inbox, run_jobs, django_capture_on_commit_callbacks
+):
+    assert (
+        change_email(
+            auth_client, "shared@example.com", django_capture_on_commit_callbacks, password
+        ).status_code
+        == 200
+    )
+    run_jobs()
+    User.objects.create_user(username="quick", email="Shared@example.com", password=PASSWORD)
+
+    response = verify(token_of(inbox.only_link_to("shared@example.com")))
+
+    assert response.status_code == 409 and response.json()["code"] == "email_taken"
+    user.refresh_from_db()
+    assert (user.email, user.pending_email) == ("alice@example.com", "shared@example.com")
+
+
+def test_asking_for_the_current_address_again_withdraws_the_change(
+    user, auth_client, password, django_capture_on_commit_callbacks
+):
+    change_email(auth_client, "other@example.com", django_capture_on_commit_callbacks, password)
+    user.refresh_from_db()
+    response = auth_client.patch(f"{API}/me", {"email": "alice@example.com"}, format="json")
+    assert response.status_code == 200 and response.json()["pending_email"] == ""
+    token = verification_token(user_id=user.pk, email="other@example.com")
+    assert verify(token).json()["code"] == "invalid_token"
 
 
 def test_saving_the_same_address_keeps_it_verified(user, auth_client, django_capture_on_commit_callbacks):
