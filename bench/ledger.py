@@ -23,17 +23,21 @@ from bench import _harness as h
 
 PAD_SQL = """
 WITH players AS (
-    SELECT id, row_number() OVER (ORDER BY id) - 1 AS n, count(*) OVER () AS players
-    FROM accounts_user WHERE username LIKE 'load%%'
+    SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM accounts_user WHERE username LIKE 'load%%'
+),
+-- Each padding row's player slot as a column of its own, so the join is a hash join of two columns
+-- (joined on an expression of both sides, the planner took a nested loop: rows x players).
+slots AS (
+    SELECT g, g %% (SELECT count(*) FROM players) AS n FROM generate_series(1, %(missing)s) g
 ),
 staff AS (SELECT id FROM accounts_user WHERE is_staff ORDER BY username LIMIT 1),
 padding AS (
     INSERT INTO progress_xpentry
         (id, user_id, amount, kind, idempotency_key, reason, actor_id, explanation, created_at)
-    SELECT gen_random_uuid(), p.id, 1, 'grant', 'bench-pad:' || g, 'bench padding',
-           (SELECT id FROM staff), '{}', now() - (g %% 8760) * interval '1 hour'
-    FROM generate_series(1, %(missing)s) g
-    JOIN players p ON p.n = g %% p.players
+    SELECT gen_random_uuid(), p.id, 1, 'grant', 'bench-pad:' || s.g, 'bench padding',
+           (SELECT id FROM staff), '{}', now() - (s.g %% 8760) * interval '1 hour'
+    FROM slots s
+    JOIN players p ON p.n = s.n
     RETURNING user_id
 )
 UPDATE accounts_user u SET total_xp = u.total_xp + c.added,
