@@ -117,6 +117,15 @@ def _fmt(value) -> str:
     return str(value)
 
 
+def memory_ratio(scenario: str, name: str, small_mb: float | None, large_mb: float | None) -> Result:
+    """Peak RSS at the large size over the small one: flat (< 1.2) when memory does not grow with it."""
+    ratio = large_mb / small_mb if small_mb and large_mb else None
+    return Result(
+        scenario, name, round(ratio, 2) if ratio else None, "ratio",
+        target="flat (< 1.2)", passed=ratio < 1.2 if ratio else None,
+    )  # fmt: skip
+
+
 def report(results: list[Result], json_path: str | None = None) -> None:
     headers = ["scenario", "name", "throughput", "unit", "p50 ms", "p95 ms", "p99 ms", "peak MB", "errors",
                "target", "result"]  # fmt: skip

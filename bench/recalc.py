@@ -61,16 +61,8 @@ def main() -> int:
                     f"[recalc] {case}: {attempts:,} attempts / {users:,} players: "
                     f"{wall:.2f} s, peak RSS {peak} MB: {out}"
                 )
-        ratio = peaks[args.users] / peaks[small_users] if peaks[small_users] else None
         results.append(
-            h.Result(
-                "recalc",
-                "peak RSS ratio 10x players / 1x",
-                round(ratio, 2) if ratio else None,
-                "ratio",
-                target="flat (< 1.2)",
-                passed=ratio < 1.2 if ratio else None,
-            )
+            h.memory_ratio("recalc", "peak RSS ratio 10x players / 1x", peaks[small_users], peaks[args.users])
         )
     h.report(results, args.json)
     return 0
