@@ -73,7 +73,7 @@ class MeSerializer(serializers.ModelSerializer):
     email_verified = serializers.BooleanField(
         read_only=True, help_text="Whether the player followed a verification link mailed to `email`."
     )
-    pending_email = serializers.EmailField(
+    pending_email = serializers.CharField(
         read_only=True,
         help_text="A new address asked for, not yet verified; it replaces `email` once its link is followed.",
     )

@@ -133,6 +133,8 @@ def test_rates_and_proxies_come_from_the_environment():
         "THROTTLE_REGISTER": "10/day",
         "THROTTLE_ANON": "11/minute",
         "THROTTLE_USER": "12/minute",
+        "THROTTLE_PASSWORD_RESET": "13/hour",
+        "THROTTLE_VERIFY_EMAIL": "14/day",
         "NUM_PROXIES": "2",
     }
     rates, proxies = rates_and_proxies_in_a_fresh_process(env)
@@ -143,6 +145,8 @@ def test_rates_and_proxies_come_from_the_environment():
         "register": "10/day",
         "anon": "11/minute",
         "user": "12/minute",
+        "password_reset": "13/hour",
+        "verify_email": "14/day",
     }
     assert proxies == 2
 
@@ -157,6 +161,8 @@ def test_documented_defaults():
         "register": "20/hour",
         "anon": "300/minute",
         "user": "1200/minute",
+        "password_reset": "5/hour",
+        "verify_email": "5/hour",
     }
     assert proxies == 0
 

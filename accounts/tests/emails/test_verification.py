@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from urllib.parse import urlsplit
 
 import pytest
@@ -61,7 +62,15 @@ def test_a_new_player_gets_a_link_that_verifies_their_address(
     assert User.objects.get(username="carol").email_verified_at is not None
 
 
-@pytest.mark.parametrize("token", ["forged", "x" * 512, verification_token(user_id=User().pk, email="a@b.c")])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "forged",
+        "x" * 512,
+        verification_token(user_id=uuid.UUID("00000000-0000-4000-8000-000000000001"), email="a@b.c"),
+    ],
+    ids=["forged", "too-long", "no-such-player"],
+)
 def test_a_forged_or_unknown_token_is_400(token):
     response = verify(token)
     assert response.status_code == 400 and response.json()["code"] == "invalid_token"

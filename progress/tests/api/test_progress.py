@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -35,6 +36,8 @@ def test_the_seed_demo_register_login_play_and_get_awarded(settings):
     )
     assert registered.status_code == 201, registered.content
     user_id = registered.json()["id"]
+    assert drain_queue() == 1  # the verification email, sent by the worker
+    assert [message.to for message in mail.outbox] == [["demo@example.com"]]
     login = client.post(
         "/api/v1/auth/login", {"username": "demo", "password": "Sturdy-Pass-991"}, format="json"
     )
