@@ -234,6 +234,23 @@ def attempt_submit(
     return attempt
 
 
+@transaction.atomic
+def attempt_start_and_submit(
+    *,
+    user: User,
+    challenge_id: uuid.UUID,
+    score: int | None = None,
+    solution: str | None = None,
+    client: dict | None = None,
+) -> Attempt:
+    """The one-call submit: start and grade in one transaction, so a refused answer leaves no attempt.
+
+    The same rules as the two calls: grading, grade-once, the award job scheduled on commit.
+    """
+    attempt = attempt_start(user=user, challenge_id=challenge_id)
+    return attempt_submit(user=user, attempt_id=attempt.pk, score=score, solution=solution, client=client)
+
+
 def _report_submitted(attempt: Attempt) -> None:
     log_event(
         logger,

@@ -78,10 +78,6 @@ def validate_client(value) -> None:
     )
 
 
-class AttemptStartSerializer(serializers.Serializer):
-    challenge_id = serializers.UUIDField()
-
-
 class AttemptSubmitSerializer(serializers.Serializer):
     score = serializers.IntegerField(
         min_value=0, max_value=100, required=False, help_text="0-100; used only by self-reported challenges."
@@ -94,6 +90,16 @@ class AttemptSubmitSerializer(serializers.Serializer):
         validators=[validate_client],
         help_text=f"Free-form client details, stored with the attempt; at most {CLIENT_MAX_DEPTH} levels.",
     )
+
+
+class AttemptStartSerializer(AttemptSubmitSerializer):
+    """Start an attempt; with an answer (`score` and/or `solution`) also grade it in the same call."""
+
+    challenge_id = serializers.UUIDField()
+
+    @property
+    def answered(self) -> bool:
+        return any(name in self.validated_data for name in ("score", "solution"))
 
 
 class AttemptSerializer(serializers.ModelSerializer):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import cast
 from uuid import UUID
 
@@ -87,10 +88,15 @@ class AttemptViewSet(
 
     def get_throttles(self):
         extra: dict[str | None, list[BaseThrottle]] = {
-            "create": [AttemptStartThrottle()],
+            "create": [AttemptStartThrottle(), *([AttemptSubmitThrottle()] if self._answered() else [])],
             "submit": [AttemptSubmitThrottle()],
         }
         return [*super().get_throttles(), *extra.get(self.action, [])]
+
+    def _answered(self) -> bool:
+        """A start that carries an answer grades too: it counts against the submit limit as well."""
+        data = self.request.data if self.request.method == "POST" else None
+        return isinstance(data, Mapping) and any(data.get(name) is not None for name in ("score", "solution"))
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
@@ -98,11 +104,23 @@ class AttemptViewSet(
         player = cast(User, self.request.user)  # IsAuthenticated (the default): never anonymous
         return selectors.attempt_list(user=player).select_related("challenge")
 
-    @extend_schema(request=s.AttemptStartSerializer, responses={201: s.AttemptSerializer})
+    @extend_schema(
+        request=s.AttemptStartSerializer,
+        responses={201: s.AttemptSerializer},
+        description="Start an attempt. With `score` and/or `solution` in the body it is also graded in the "
+        "same call (the one-call submit: the same rules, award and 400s as `submit`; nothing is kept if "
+        "the answer is refused), and it counts against the submit limit too.",
+    )
     def create(self, request, *args, **kwargs):
         data = s.AttemptStartSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        attempt = services.attempt_start(user=request.user, challenge_id=data.validated_data["challenge_id"])
+        answer = dict(data.validated_data)
+        challenge_id = answer.pop("challenge_id")
+        if data.answered:
+            player = request.user
+            attempt = services.attempt_start_and_submit(user=player, challenge_id=challenge_id, **answer)
+        else:
+            attempt = services.attempt_start(user=request.user, challenge_id=challenge_id)
         return Response(s.attempt_data(attempt), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.AttemptSubmitSerializer, responses={200: s.AttemptSerializer})

@@ -86,6 +86,8 @@ API_ROWS = [
     # Attempts: a player's own only; someone else's is 404 (staff included: not revealed).
     Row("GET", f"{API}/attempts/", "401 200 200 200"),
     Row("POST", f"{API}/attempts/", "401 201 201 201", body={"challenge_id": "{published}"}),
+    # The one-call submit: the answer in the start's body (its row counts the schema operation once).
+    Row("POST", f"{API}/attempts/", "401 201 201 201", body={"challenge_id": "{published}", "solution": ANSWER}, schema_path="-"),  # noqa: E501
     Row("POST", f"{API}/attempts/", "401 404 404 404", body={"challenge_id": "{draft}"}, schema_path="-"),
     Row("GET", f"{API}/attempts/{{own_attempt}}/", "401 200 404 404", schema_path=f"{API}/attempts/{{id}}/"),
     Row("DELETE", f"{API}/attempts/{{own_attempt}}/", "401 405 405 405", schema_path="-"),
