@@ -18,7 +18,7 @@ from accounts.models import User
 from challenges import grading
 from challenges.models import ATTEMPT_METADATA_MAX_BYTES, Attempt, Challenge, Tag
 from skillquest import metrics, sql
-from skillquest.audit.services import audit_record, changes_between, snapshot
+from skillquest.audit.services import audit_changes, audit_created, audit_deleted, audit_record
 from skillquest.errors import AttemptAlreadySubmitted, ChallengeHasAttempts, InvalidInput, NotFound
 from skillquest.logging import log_event
 
@@ -58,12 +58,7 @@ def challenge_create(*, created_by: User | None, tags: list[Tag] | None = None, 
     challenge = Challenge.objects.create(created_by=created_by, **fields)
     if tags:
         challenge.tags.set(tags)
-    audit_record(
-        actor=created_by,
-        action="challenge.create",
-        target=challenge,
-        changes=changes_between({}, snapshot(challenge, AUDITED_FIELDS)),
-    )
+    audit_created(actor=created_by, action="challenge.create", instance=challenge, fields=AUDITED_FIELDS)
     return challenge
 
 
@@ -75,15 +70,12 @@ def challenge_update(
         grading.validate_config(fields["grading"])
     if "slug" in fields and not fields["slug"]:
         fields["slug"] = unique_slug(Challenge, fields.get("title", challenge.title), exclude_pk=challenge.pk)
-    before = snapshot(challenge, AUDITED_FIELDS)
-    for name, value in fields.items():
-        setattr(challenge, name, value)
-    challenge.save()
-    if tags is not None:
-        challenge.tags.set(tags)
-    changes = changes_between(before, snapshot(challenge, AUDITED_FIELDS))
-    if changes:
-        audit_record(actor=actor, action="challenge.update", target=challenge, changes=changes)
+    with audit_changes(actor=actor, action="challenge.update", instance=challenge, fields=AUDITED_FIELDS):
+        for name, value in fields.items():
+            setattr(challenge, name, value)
+        challenge.save()
+        if tags is not None:
+            challenge.tags.set(tags)
     return challenge
 
 
@@ -93,12 +85,7 @@ def challenge_delete(*, challenge: Challenge, actor: User | None = None) -> None
     locked = Challenge.objects.select_for_update().get(pk=challenge.pk)
     if Attempt.objects.filter(challenge=locked).exists():
         raise ChallengeHasAttempts()
-    audit_record(
-        actor=actor,
-        action="challenge.delete",
-        target=locked,
-        changes=changes_between(snapshot(locked, AUDITED_FIELDS), {}),
-    )
+    audit_deleted(actor=actor, action="challenge.delete", instance=locked, fields=AUDITED_FIELDS)
     locked.delete()
 
 

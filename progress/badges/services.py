@@ -28,7 +28,7 @@ from progress.badges.conditions.base import column, table
 from progress.badges.stats import STATS_USER_FIELDS, load_stats
 from progress.models import Badge, UserBadge
 from skillquest import metrics
-from skillquest.audit.services import audit_record, changes_between, snapshot
+from skillquest.audit.services import audit_changes, audit_created, audit_deleted
 from skillquest.errors import BadgeHasAwards
 from skillquest.logging import log_event
 
@@ -198,8 +198,7 @@ def badge_create(*, actor: User | None = None, **fields: Any) -> Badge:
     if not fields.get("slug"):
         fields["slug"] = _badge_slug(fields["name"])
     badge = Badge.objects.create(**fields)
-    changes = changes_between({}, snapshot(badge, AUDITED_FIELDS))
-    audit_record(actor=actor, action="badge.create", target=badge, changes=changes)
+    audit_created(actor=actor, action="badge.create", instance=badge, fields=AUDITED_FIELDS)
     return badge
 
 
@@ -210,13 +209,10 @@ def badge_update(*, badge: Badge, actor: User | None = None, **fields: Any) -> B
         fields["condition"] = conditions.validate(fields["condition"])
     if "slug" in fields and not fields["slug"]:
         fields["slug"] = _badge_slug(fields.get("name", badge.name), exclude_pk=badge.pk)
-    before = snapshot(badge, AUDITED_FIELDS)
-    for name, value in fields.items():
-        setattr(badge, name, value)
-    badge.save()
-    changes = changes_between(before, snapshot(badge, AUDITED_FIELDS))
-    if changes:
-        audit_record(actor=actor, action="badge.update", target=badge, changes=changes)
+    with audit_changes(actor=actor, action="badge.update", instance=badge, fields=AUDITED_FIELDS):
+        for name, value in fields.items():
+            setattr(badge, name, value)
+        badge.save()
     return badge
 
 
@@ -226,6 +222,5 @@ def badge_delete(*, badge: Badge, actor: User | None = None) -> None:
     locked = Badge.objects.select_for_update().get(pk=badge.pk)
     if UserBadge.objects.filter(badge=locked).exists():
         raise BadgeHasAwards()
-    changes = changes_between(snapshot(locked, AUDITED_FIELDS), {})
-    audit_record(actor=actor, action="badge.delete", target=locked, changes=changes)
+    audit_deleted(actor=actor, action="badge.delete", instance=locked, fields=AUDITED_FIELDS)
     locked.delete()

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from skillquest.audit.models import AuditEntry
-from skillquest.audit.services import audit_record, changes_between, snapshot
+from skillquest.audit.services import audit_deleted, audit_record, changes_between, snapshot
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -65,5 +65,6 @@ class AuditedAdmin(admin.ModelAdmin):
 
     def _audit_delete(self, request, objs) -> None:
         for obj in objs:
-            changes = changes_between(snapshot(obj, self.audit_fields), {})
-            audit_record(actor=request.user, action=f"{self.audit_name}.delete", target=obj, changes=changes)
+            audit_deleted(
+                actor=request.user, action=f"{self.audit_name}.delete", instance=obj, fields=self.audit_fields
+            )

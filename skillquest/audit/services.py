@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -59,3 +60,30 @@ def audit_record(
         changes=json.loads(json.dumps(dict(changes or {}), cls=DjangoJSONEncoder)),
         request_id=current_request_id() or "",
     )
+
+
+def audit_created(*, actor: Any, action: str, instance: models.Model, fields: Iterable[str]) -> AuditEntry:
+    """Record a created object: every audited field, from nothing."""
+    return audit_record(
+        actor=actor, action=action, target=instance, changes=changes_between({}, snapshot(instance, fields))
+    )
+
+
+def audit_deleted(*, actor: Any, action: str, instance: models.Model, fields: Iterable[str]) -> AuditEntry:
+    """Record an object about to be deleted (call it before the delete): every audited field, to nothing."""
+    return audit_record(
+        actor=actor, action=action, target=instance, changes=changes_between(snapshot(instance, fields), {})
+    )
+
+
+@contextmanager
+def audit_changes(
+    *, actor: Any, action: str, instance: models.Model, fields: Iterable[str]
+) -> Iterator[None]:
+    """Record what the block changes in the audited fields of `instance`; nothing if nothing changed."""
+    fields = tuple(fields)
+    before = snapshot(instance, fields)
+    yield
+    changes = changes_between(before, snapshot(instance, fields))
+    if changes:
+        audit_record(actor=actor, action=action, target=instance, changes=changes)
