@@ -126,6 +126,11 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 # Persistent connections: opening one per request made database views ~7x slower (bench/).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Behind PgBouncer in transaction pooling mode: a server-side cursor Django declares outside a
+# transaction (WITH HOLD) would outlive the pooled server connection it was opened on. `iterator()`
+# then fetches from a client-side cursor. (Statements are never prepared: Django's psycopg backend
+# binds parameters client-side.) skillquest/tests/test_pgbouncer.py runs suites through a real one.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DISABLE_SERVER_SIDE_CURSORS", default=False)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str("TEST_DATABASE_NAME", default=None)
 # The same engines wrapped to count queries and errors for /metrics (django_prometheus).
