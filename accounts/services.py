@@ -157,6 +157,15 @@ def user_change_password(*, user: User, current_password: str, new_password: str
     """
     if not user.check_password(current_password):
         raise ValidationError({"current_password": ["The current password is not correct."]})
+    user_set_password(user=user, new_password=new_password)
+    return tokens_issue(user=user)
+
+
+@transaction.atomic
+def user_set_password(*, user: User, new_password: str) -> None:
+    """Set a new password and end every session and refresh token of the player (a change from
+    the profile, a reset from an emailed link). Raises ValidationError({"new_password": ...}),
+    nothing changed, when the password validators refuse it."""
     try:
         validate_password(new_password, user)
     except ValidationError as exc:
@@ -164,7 +173,6 @@ def user_change_password(*, user: User, current_password: str, new_password: str
     user.set_password(new_password)
     user.save(update_fields=["password"])
     user_sign_out_everywhere(user=user)
-    return tokens_issue(user=user)
 
 
 __all__ = [
@@ -175,6 +183,7 @@ __all__ = [
     "user_change_password",
     "user_identity_conflicts",
     "user_register",
+    "user_set_password",
     "user_sign_out_everywhere",
     "user_update_profile",
 ]

@@ -5,9 +5,7 @@ from __future__ import annotations
 import uuid
 from functools import partial
 
-from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.encoding import force_str
@@ -16,7 +14,7 @@ from django.utils.http import urlsafe_base64_decode
 from accounts.emails import jobs
 from accounts.emails.tokens import verification_read
 from accounts.models import User
-from accounts.services import email_verification_schedule, user_sign_out_everywhere
+from accounts.services import email_verification_schedule, user_set_password
 from skillquest.errors import EmailAlreadyVerified, EmailTaken, InvalidToken
 from skillquest.queue import enqueue
 
@@ -40,20 +38,12 @@ def password_reset_user(*, uidb64: str, token: str) -> User:
     return user
 
 
-@transaction.atomic
 def password_reset_complete(*, user: User, new_password: str) -> None:
-    """Set a new password from a reset link and end every session and refresh token of the player.
+    """Set a new password from a reset link (`user_set_password`: every session and token ends).
 
     The token dies with the old password (Django's token hashes it), so a link works once.
-    Raises ValidationError({"new_password": ...}) when the password validators refuse it.
     """
-    try:
-        validate_password(new_password, user)
-    except ValidationError as exc:
-        raise ValidationError({"new_password": exc.messages})
-    user.set_password(new_password)
-    user.save(update_fields=["password"])
-    user_sign_out_everywhere(user=user)
+    user_set_password(user=user, new_password=new_password)
 
 
 def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> User:

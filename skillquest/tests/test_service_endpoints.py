@@ -83,10 +83,28 @@ def test_missing_secret_key_refuses_to_start():
     assert "SECRET_KEY is required" in result.stderr
 
 
+def run_python(script: str, **env: str | None) -> subprocess.CompletedProcess:
+    """`python -c script` in a fresh process (settings are read once), with the environment changed
+    (None: the variable is unset)."""
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "skillquest.settings", **env}
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={name: value for name, value in environment.items() if value is not None},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def quickstart(script: str, tmp_path) -> subprocess.CompletedProcess:
+    """The no-server quickstart: no REDIS_URL, no SECRET_KEY, DEBUG on, a SQLite file."""
+    database = f"sqlite:///{tmp_path / 'quick.sqlite3'}"
+    return run_python(script, REDIS_URL=None, SECRET_KEY=None, DEBUG="true", DATABASE_URL=database)
+
+
 def test_sqlite_quickstart_migrates_and_answers(tmp_path):
-    """The no-server quickstart: no DATABASE_URL, no REDIS_URL, DEBUG on."""
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"}}
-    env.update(DEBUG="true", DATABASE_URL=f"sqlite:///{tmp_path / 'quick.sqlite3'}")
     script = (
         "import django, os; django.setup();"
         "from django.core.management import call_command; call_command('migrate', verbosity=0);"
@@ -97,16 +115,7 @@ def test_sqlite_quickstart_migrates_and_answers(tmp_path):
         "r = c.get('/readyz'); assert r.status_code == 200, r.content;"
         "assert r.json()['checks'] == {'database': True}; print('ok')"
     )
-    env["DJANGO_SETTINGS_MODULE"] = "skillquest.settings"
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    result = quickstart(script, tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("ok")
 
@@ -143,21 +152,7 @@ print(user.total_xp, user.level, sorted(XpEntry.objects.filter(user=user).values
 
 def test_sqlite_quickstart_awards_xp_through_the_ledger(tmp_path):
     """The quickstart runs jobs in-process on SQLite: the award job's set-based writes work there too."""
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"}}
-    env.update(
-        DEBUG="true",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'quick.sqlite3'}",
-        DJANGO_SETTINGS_MODULE="skillquest.settings",
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", SQLITE_AWARD_SCRIPT],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    result = quickstart(SQLITE_AWARD_SCRIPT, tmp_path)
     assert result.returncode == 0, result.stderr
     # 80 on One pays 80, 100 on Two pays 40, then 100 on One pays the improvement: 20.
     assert result.stdout.strip().splitlines()[-1] == "140 2 [20, 40, 80]"
@@ -180,21 +175,11 @@ EMAIL_SETTINGS = (
     ],
 )
 def test_email_url_configures_the_mail_backend(url, expected):
-    env = {**os.environ, "EMAIL_URL": url, "DJANGO_SETTINGS_MODULE": "skillquest.settings"}
-    result = subprocess.run(
-        [sys.executable, "-c", EMAIL_SETTINGS], cwd=ROOT, env=env, capture_output=True, text=True, check=False
-    )
+    result = run_python(EMAIL_SETTINGS, EMAIL_URL=url)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == expected
 
 
 def test_an_email_url_asking_for_both_kinds_of_tls_refuses_to_start():
-    env = {
-        **os.environ,
-        "EMAIL_URL": "smtp+ssl://h:465/?tls=True",
-        "DJANGO_SETTINGS_MODULE": "skillquest.settings",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", EMAIL_SETTINGS], cwd=ROOT, env=env, capture_output=True, text=True, check=False
-    )
+    result = run_python(EMAIL_SETTINGS, EMAIL_URL="smtp+ssl://h:465/?tls=True")
     assert result.returncode != 0 and "not both" in result.stderr
