@@ -28,7 +28,8 @@ def export_chunks(*, user: User) -> Iterator[str]:
     """{"format", "exported_at", "account": {...}, "<holding>": [rows...], ...}, in pieces.
 
     Each holding is read with a server-side cursor (`iterator`), so neither the rows nor the document
-    are ever all in memory; bench/export.py measures the peak.
+    are ever all in memory (bench/export.py measures the peak) — except with
+    DISABLE_SERVER_SIDE_CURSORS (behind PgBouncer), where the rows arrive client-side first.
     """
     account = {name: getattr(user, name) for name in ACCOUNT_FIELDS}
     yield f'{{"format":{_dumps(FORMAT)},"exported_at":{_dumps(timezone.now())},"account":{_dumps(account)}'
