@@ -6,6 +6,7 @@ from rest_framework import serializers
 from challenges.api.serializers import AttemptSerializer, attempt_data
 from progress.badges import conditions
 from progress.boards.windows import PERIODS
+from progress.ledger.selectors import HistoryEntry
 from progress.ledger.services import GRANT_MAX_AMOUNT
 from progress.models import Badge, XpEntry
 
@@ -124,8 +125,14 @@ class ChallengeRefSerializer(serializers.Serializer):
     title = serializers.CharField()
 
 
+_TIMESTAMP = serializers.DateTimeField(read_only=True)
+
+
 class XpHistoryEntrySerializer(serializers.Serializer):
-    """An entry as its player (and anyone who may see their progress) sees it; no actor."""
+    """An entry as its player (and anyone who may see their progress) sees it; no actor.
+
+    The schema's shape; responses are built by `xp_history_entry_data`, which a test keeps equal.
+    """
 
     id = serializers.UUIDField()
     amount = serializers.IntegerField()
@@ -136,10 +143,26 @@ class XpHistoryEntrySerializer(serializers.Serializer):
     challenge = serializers.SerializerMethodField()
 
     @extend_schema_field(ChallengeRefSerializer(allow_null=True))
-    def get_challenge(self, entry) -> dict | None:
-        if entry.challenge_ref is None:
+    def get_challenge(self, entry: HistoryEntry) -> dict | None:
+        if entry.challenge_id is None:
             return None
-        return {"id": entry.challenge_ref, "title": entry.challenge_title}
+        return {"id": str(entry.challenge_id), "title": entry.challenge_title}
+
+
+def xp_history_entry_data(entry: HistoryEntry) -> dict:
+    """`XpHistoryEntrySerializer(entry).data` without building a serializer (a page of 20 cost
+    ~0.3 ms of the endpoint's ~2 ms); a test keeps the two outputs equal."""
+    return {
+        "id": str(entry.id),
+        "amount": entry.amount,
+        "kind": entry.kind,
+        "reason": entry.reason,
+        "created_at": _TIMESTAMP.to_representation(entry.created_at),
+        "explanation": entry.explanation,
+        "challenge": None
+        if entry.challenge_id is None
+        else {"id": str(entry.challenge_id), "title": entry.challenge_title},
+    }
 
 
 class RecalcRequestSerializer(serializers.Serializer):
@@ -178,9 +201,6 @@ class LeaderboardSerializer(serializers.Serializer):
     offset = serializers.IntegerField()
     limit = serializers.IntegerField()
     results = LeaderboardEntrySerializer(many=True)
-
-
-_TIMESTAMP = serializers.DateTimeField(read_only=True)
 
 
 def badge_data(badge: Badge) -> dict:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import cast
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from progress.badges import services as badge_services
 from progress.boards.selectors import top
 from progress.ledger import selectors as ledger_selectors
 from progress.players.selectors import player_visible, user_progress
+from skillquest.api import CountedPageNumberPagination
 from skillquest.cache import RecentPages
 from skillquest.errors import NotFound
 from skillquest.throttling import ThrottlesInOneCall
@@ -44,12 +46,13 @@ class UserViewSet(ThrottlesInOneCall, viewsets.GenericViewSet):
         return Response(s.progress_data(user_progress(user_id=parse_user_id(pk))))
 
     @extend_schema(responses={200: s.XpHistoryEntrySerializer(many=True)})
-    @action(detail=True, methods=["get"], url_path="xp-history")
+    @action(detail=True, methods=["get"], url_path="xp-history", pagination_class=CountedPageNumberPagination)
     def xp_history(self, request, pk=None):
         """Every change of the player's XP, newest first, each with why (`explanation`)."""
         user = player_visible(user_id=parse_user_id(pk))
-        page = self.paginate_queryset(ledger_selectors.xp_history(user_id=user.pk))
-        return self.get_paginated_response(s.XpHistoryEntrySerializer(page, many=True).data)
+        paginator = cast(CountedPageNumberPagination, self.paginator)
+        page = paginator.paginate_counted(partial(ledger_selectors.xp_history_page, user_id=user.pk), request)
+        return paginator.get_paginated_response([s.xp_history_entry_data(entry) for entry in page])
 
     @extend_schema(responses={200: s.EarnedBadgeSerializer(many=True)})
     @action(detail=True, methods=["get"], pagination_class=None)  # the whole list, as the schema says

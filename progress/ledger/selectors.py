@@ -5,23 +5,61 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
+from typing import Any, cast
 
 from django.db import connection
-from django.db.models import F, QuerySet, Sum
+from django.db.models import BigIntegerField, Field, IntegerField, Sum
 from django.db.models.functions import TruncDate
 
+from challenges.models import Attempt, Challenge
 from progress.ledger.sql import LEVEL_SQL
 from progress.models import XpEntry
+from skillquest import sql
 
 
-def xp_history(*, user_id: uuid.UUID) -> QuerySet[XpEntry]:
-    """The player's entries, newest first (index `xpentry_user_recent`), each with its challenge."""
-    return (
-        XpEntry.objects.filter(user_id=user_id)
-        .annotate(challenge_ref=F("attempt__challenge_id"), challenge_title=F("attempt__challenge__title"))
-        .only("id", "amount", "kind", "reason", "explanation", "created_at")
-        .order_by("-created_at", "-id")
-    )
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One ledger entry as the player's history shows it: no actor, the challenge it paid for."""
+
+    id: uuid.UUID
+    amount: int
+    kind: str
+    reason: str
+    explanation: dict[str, Any]
+    created_at: datetime
+    challenge_id: uuid.UUID | None
+    challenge_title: str | None
+
+
+_HISTORY_FIELDS: list[Field] = [
+    *(
+        cast(Field, XpEntry._meta.get_field(name))
+        for name in ("id", "amount", "kind", "reason", "explanation", "created_at")
+    ),
+    Challenge._meta.pk,
+    Challenge._meta.get_field("title"),
+]
+# The page first (index `xpentry_user_recent`, counted by the window before LIMIT cuts it), then the
+# challenges of that page's rows only; the player's history and its total in one round trip.
+_HISTORY_PAGE = sql.Statement(
+    lambda table: (
+        "SELECT e.id, e.amount, e.kind, e.reason, e.explanation, e.created_at, c.id, c.title, e.total"  # noqa: S608 (model metadata only)
+        " FROM (SELECT id, amount, kind, reason, explanation, created_at, attempt_id, COUNT(*) OVER () total"
+        f" FROM {table(XpEntry)} WHERE user_id = %s"
+        " ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s) e"
+        f" LEFT JOIN {table(Attempt)} a ON a.id = e.attempt_id"
+        f" LEFT JOIN {table(Challenge)} c ON c.id = a.challenge_id"
+        " ORDER BY e.created_at DESC, e.id DESC"
+    ),
+    params=[XpEntry._meta.get_field("user"), IntegerField(), IntegerField()],
+)
+
+
+def xp_history_page(*, user_id: uuid.UUID, limit: int, offset: int) -> tuple[list[HistoryEntry], int]:
+    """A page of the player's entries, newest first, and how many entries they have (0 if the page
+    is empty): one statement, for `skillquest.api.CountedPaginator`."""
+    rows = sql.fetch_values(_HISTORY_PAGE, [user_id, limit, offset], [*_HISTORY_FIELDS, BigIntegerField()])
+    return [HistoryEntry(*row[:-1]) for row in rows], (rows[0][-1] if rows else 0)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ from model_bakery import baker
 
 from accounts.models import User
 from challenges.models import Attempt, Challenge
+from progress.api.serializers import XpHistoryEntrySerializer, xp_history_entry_data
 from progress.awards import services as award_services
+from progress.ledger.selectors import xp_history_page
 from progress.ledger.services import xp_grant
 
 pytestmark = pytest.mark.django_db
@@ -73,11 +75,37 @@ def test_an_unknown_inactive_or_malformed_player_is_404(api_client, user):
     assert _history(api_client, user).status_code == 404
 
 
-def test_a_page_out_of_range_is_404(api_client, user, history):
-    assert _history(api_client, user, page=99).status_code == 404
+def test_a_page_out_of_range_or_not_a_page_is_404(api_client, user, history):
+    for page in (99, 0, -1, "abc", "1.5", 10**30):
+        response = _history(api_client, user, page=page)
+        assert (response.status_code, response.json()["code"]) == (404, "not_found"), page
+
+
+def test_pages_walk_the_whole_history_and_last_names_the_last_page(api_client, user, history):
+    first = _history(api_client, user, page_size=2).json()
+    second = api_client.get(first["next"]).json()
+    assert (first["previous"], second["next"]) == (None, None)
+    assert second["previous"] is not None
+    walked = [entry["id"] for entry in first["results"] + second["results"]]
+    everything = [entry["id"] for entry in _history(api_client, user).json()["results"]]
+    assert walked == everything and len(set(everything)) == 3
+    last = _history(api_client, user, page_size=2, page="last").json()
+    assert (last["count"], last["results"]) == (3, second["results"])
+
+
+def test_an_empty_history_has_one_empty_page_and_no_second(api_client, other_user):
+    body = _history(api_client, other_user, page="last").json()
+    assert (body["count"], body["results"], body["next"]) == (0, [], None)
+    assert _history(api_client, other_user, page=2).status_code == 404
+
+
+def test_the_response_is_what_the_schema_serializer_gives(user, history):
+    page, total = xp_history_page(user_id=user.pk, limit=20, offset=0)
+    assert total == 3
+    assert [xp_history_entry_data(entry) for entry in page] == XpHistoryEntrySerializer(page, many=True).data
 
 
 def test_the_first_page_costs_a_fixed_number_of_queries(api_client, user, history, django_assert_num_queries):
-    # The player, the count, the page (with each entry's challenge joined in).
-    with django_assert_num_queries(3):
+    # The player, then the page with its total (a window count) and each entry's challenge joined in.
+    with django_assert_num_queries(2):
         assert _history(api_client, user).status_code == 200
