@@ -128,11 +128,17 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Behind PgBouncer in transaction pooling mode: a server-side cursor Django declares outside a
 # transaction (WITH HOLD) would outlive the pooled server connection it was opened on. `iterator()`
-# then fetches from a client-side cursor. (Statements are never prepared: Django's psycopg backend
-# binds parameters client-side.) skillquest/tests/test_pgbouncer.py runs suites through a real one.
+# then fetches from a client-side cursor. skillquest/tests/test_pgbouncer.py runs suites through a
+# real one (with DATABASE_PREPARED_STATEMENTS off, below).
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DISABLE_SERVER_SIDE_CURSORS", default=False)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str("TEST_DATABASE_NAME", default=None)
+    # Prepared statements: parameters bound by the server, and a statement run 5 times on a
+    # connection prepared there, so PostgreSQL stops planning it anew (planning was most of the
+    # server's time on the progress endpoint's five reads: bench/README.md, issue 13). Off behind a
+    # pooler that cannot track them (PgBouncer before 1.21 in transaction mode).
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 # The same engines wrapped to count queries and errors for /metrics (django_prometheus).
 _ENGINE = DATABASES["default"]["ENGINE"]
 if _ENGINE in {"django.db.backends.postgresql", "django.db.backends.sqlite3"}:

@@ -100,7 +100,7 @@ ENTRIES_SQL = """
 INSERT INTO progress_xpentry
     (id, user_id, amount, kind, run_id, idempotency_key, reason, actor_id, explanation, created_at)
 SELECT {new_id}, user_id, after - before, 'recalc', %s, 'recalc:' || %s || ':' || {user_id_text}, %s, %s,
-       {json}('run_id', %s, 'before', before, 'after', after), %s
+       {json}('run_id', CAST(%s AS TEXT), 'before', before, 'after', after), %s
 FROM recalc_diff WHERE after <> before
 """
 

@@ -88,6 +88,8 @@ def test_the_api_award_and_account_suites_pass_through_pgbouncer_in_transaction_
         "DATABASE_URL": f"postgres://{db['USER']}@127.0.0.1:{pgbouncer}/skillquest_pgbouncer",
         "TEST_DATABASE_NAME": "test_skillquest_pgbouncer",
         "DISABLE_SERVER_SIDE_CURSORS": "true",
+        # PgBouncer 1.18 (Debian 12) cannot track prepared statements in transaction mode.
+        "DATABASE_PREPARED_STATEMENTS": "false",
         # Its own Redis database, far from the indexes the parallel workers of this run use.
         "REDIS_URL": "redis://127.0.0.1:6379/14",
     }

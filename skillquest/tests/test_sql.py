@@ -16,6 +16,7 @@ from accounts.selectors import user_by_id
 from challenges.models import Attempt, Challenge
 from challenges.tests.helpers import make_challenge
 from skillquest import sql
+from skillquest.tests.helpers import settings_in_a_fresh_process
 
 pytestmark = pytest.mark.django_db
 
@@ -152,3 +153,22 @@ def test_of_racing_updates_exactly_one_wins(user):
     winners = [score for score, won in results if won]
     assert len(results) == 8 and len(winners) == 1
     assert Attempt.objects.get(pk=attempt.pk).score == winners[0]
+
+
+def test_a_statement_run_often_is_prepared_once_on_the_server(user):
+    # The default configuration: parameters bound by the server, and a statement run 5 times on one
+    # connection prepared there (PostgreSQL then skips planning it, most of a small read's cost).
+    for _ in range(6):
+        found = user_by_id(user_id=user.pk)
+        assert found is not None and found.pk == user.pk
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any('FROM "accounts_user" u WHERE u.id = $1' in text for text in prepared), prepared
+
+
+def test_prepared_statements_are_off_behind_a_pooler_that_cannot_track_them():
+    env = {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/skillquest", "SECRET_KEY": "x" * 50}
+    options = "s.DATABASES['default'].get('OPTIONS', {})"
+    assert settings_in_a_fresh_process(env, options) == {"server_side_binding": True, "prepare_threshold": 5}
+    assert settings_in_a_fresh_process({**env, "DATABASE_PREPARED_STATEMENTS": "false"}, options) == {}
