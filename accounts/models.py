@@ -42,6 +42,9 @@ class User(AbstractUser):
     # A new address the player asked for, kept here until its own verification link is followed;
     # `email` stays the old one meanwhile (logins, resets and mail still go there).
     pending_email = models.EmailField(max_length=254, blank=True, default="", db_default="", editable=False)
+    # Off: the player is on no public board (every period, tag and event, other players' friends
+    # boards); they still see their own rank. A database default too, for the seed's bulk COPY.
+    leaderboard_visible = models.BooleanField(default=True, db_default=True)
 
     objects: ClassVar[UserManager] = UserManager()
 

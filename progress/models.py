@@ -45,6 +45,15 @@ class Badge(models.Model):
     )
     icon = models.CharField(max_length=500, blank=True, validators=[validate_icon], help_text="Emoji or URL.")
     is_active = models.BooleanField(default=True)
+    secret = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Until a player earns it, they see only 'Secret badge': no name, description or condition.",
+    )
+    # Rarity: the share of players with any XP who hold it, in percent with one decimal. Written by
+    # the `badge_rarity_refresh` job (progress.badges.rarity), never counted per request.
+    earned_by_percent = models.FloatField(default=0, db_default=0, editable=False)
+    rarity_refreshed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -152,3 +161,31 @@ class XpEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.amount:+d} ({self.kind})"
+
+
+class Follow(models.Model):
+    """A player following another: their friends board is themselves and everyone they follow."""
+
+    MAX_FOLLOWING = 1000
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    follower = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="following")
+    followed = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="followers")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Its index serves "whom do I follow", newest first via created_at below.
+            models.UniqueConstraint(fields=["follower", "followed"], name="progress_follow_once"),
+            models.CheckConstraint(
+                condition=~models.Q(follower=models.F("followed")), name="progress_follow_not_self"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["follower", "-created_at", "-id"], name="follow_follower_recent"),
+            models.Index(fields=["followed", "-created_at", "-id"], name="follow_followed_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.follower_id} follows {self.followed_id}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from accounts.personal_data.registry import Holding, Kept, keep, register
-from progress.models import UserBadge, XpEntry
+from progress.models import Follow, UserBadge, XpEntry
 
 
 def register_holdings() -> None:
@@ -25,6 +25,27 @@ def register_holdings() -> None:
             "user",
             ("badge__slug", "badge__name", "awarded_at"),
             order_by=("awarded_at",),
+        )
+    )
+    # Whom a player follows, and who follows them, is theirs: both go with the account.
+    register(
+        Holding(
+            "following",
+            Follow,
+            "follower",
+            ("followed__username", "created_at"),
+            erase=lambda user_id, _name: Follow.objects.filter(follower_id=user_id).delete(),
+            order_by=("created_at", "id"),
+        )
+    )
+    register(
+        Holding(
+            "followers",
+            Follow,
+            "followed",
+            ("follower__username", "created_at"),
+            erase=lambda user_id, _name: Follow.objects.filter(followed_id=user_id).delete(),
+            order_by=("created_at", "id"),
         )
     )
     keep(
