@@ -297,6 +297,10 @@ def test_every_endpoint_and_page_answers_each_role_exactly(world, row: Row, role
         assert not leaked, (role, row.method, row.path, leaked)
     if row.path.startswith(API) and response.status_code >= 400:
         assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    if response.status_code == 200 and response["Content-Type"].startswith("text/html"):
+        # A page's title is text: a block left open would swallow markup into it.
+        title = re.search(r"<title>(.*?)</title>", body, re.S)
+        assert title is not None and "<" not in title.group(1), (row.path, title and title.group(1)[:200])
 
 
 def _schema_operations(client) -> set[tuple[str, str]]:
