@@ -86,6 +86,11 @@ class ProfileForm(forms.Form):
     timezone = forms.ChoiceField(choices=[])
     display_name = forms.CharField(max_length=60, required=False)
     bio = forms.CharField(max_length=280, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    leaderboard_visible = forms.BooleanField(
+        required=False,
+        label="Show me on public leaderboards",
+        help_text="Off: nobody else sees you on any board or friends board; you still see your own rank.",
+    )
 
     def __init__(self, *args, user: User, **kwargs):
         self.user = user
@@ -97,6 +102,7 @@ class ProfileForm(forms.Form):
                 "timezone": user.timezone,
                 "display_name": profile.get("display_name", ""),
                 "bio": profile.get("bio", ""),
+                "leaderboard_visible": user.leaderboard_visible,
             },
         )
         super().__init__(*args, **kwargs)
@@ -113,6 +119,7 @@ class ProfileForm(forms.Form):
                 current_password=data["current_password"],
                 timezone=data["timezone"],
                 profile=profile,
+                leaderboard_visible=data["leaderboard_visible"],
             )
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():

@@ -15,6 +15,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.emails import jobs as email_jobs
 from accounts.models import User
+from accounts.signals import leaderboard_visibility_changed
 from skillquest.queue import enqueue
 
 
@@ -69,6 +70,7 @@ def user_update_profile(
     current_password: str | None = None,
     timezone: str | None = None,
     profile=None,
+    leaderboard_visible: bool | None = None,
 ) -> User:
     """Update the player's own settings. A new email address needs the current password and is only
     requested: it waits in `pending_email`, with a link mailed to it and a notice to the old address,
@@ -102,10 +104,19 @@ def user_update_profile(
     if profile is not None:
         user.profile = profile
         fields.append("profile")
+    shown_changed = leaderboard_visible is not None and leaderboard_visible != user.leaderboard_visible
+    if shown_changed:
+        user.leaderboard_visible = bool(leaderboard_visible)
+        fields.append("leaderboard_visible")
     if fields:
         try:
             with transaction.atomic():
                 user.save(update_fields=fields)
+                if shown_changed:
+                    # The boards (progress) take the player off or put them back once this commits.
+                    leaderboard_visibility_changed.send(
+                        sender=User, user_id=user.pk, username=user.username, visible=user.leaderboard_visible
+                    )
         except IntegrityError:
             raise ValidationError({"email": ["A user with that email already exists."]})
     return user

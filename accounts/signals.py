@@ -8,3 +8,7 @@ from django.dispatch import Signal
 # was replaced: receivers schedule their own clean-up on commit (progress takes the player off the
 # leaderboards, whose members are named by username).
 account_erased = Signal()
+
+# Sent inside the transaction that changes `leaderboard_visible`, with `user_id`, `username` and the
+# new `visible`: progress takes the player off every public board, or puts them back, on commit.
+leaderboard_visibility_changed = Signal()

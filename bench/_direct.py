@@ -96,10 +96,23 @@ def _player_with_entries(entries: int):
     return player
 
 
+def _follow(viewer, count: int) -> None:
+    """`viewer` follows `count` load players (idempotent: a re-run adds none)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO progress_follow (id, follower_id, followed_id, created_at)"
+            " SELECT gen_random_uuid(), %s, id, now() FROM accounts_user"
+            " WHERE username LIKE 'load%%' AND id <> %s ORDER BY username LIMIT %s"
+            " ON CONFLICT (follower_id, followed_id) DO NOTHING",
+            [viewer.pk, viewer.pk, count],
+        )
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--repeat", type=int, default=200)
     p.add_argument("--awards", type=int, default=0)
+    p.add_argument("--friends", type=int, default=500, help="players the friends board's viewer follows")
     p.add_argument(
         "--history-entries",
         type=int,
@@ -119,6 +132,7 @@ def main() -> None:
         "leaderboard top 10 (page built)": "/api/v1/leaderboard?period=all&limit=10&offset=0",
         "leaderboard deep page (page built)": f"/api/v1/leaderboard?period=all&limit=10&offset={total // 2}",
         "progress (+ rank)": f"/api/v1/users/{one}/progress",
+        "tag board top 10 (page built)": "/api/v1/leaderboard?period=all&limit=10&offset=0&tag=sql",
     }
     # The cost of building each answer: leaderboard pages are not reused from memory here.
     leaderboard_pages.clear()
@@ -133,6 +147,19 @@ def main() -> None:
         }.items():
             out["endpoints"][name] = endpoint(client, path, args.repeat, headers)
         out["ledger_entries"] = XpEntry.objects.count()
+    # Boards of one signed-in player: their friends board (following `--friends` players) and the
+    # rows around them; neither is reused from memory (they differ per player).
+    viewer = User.objects.get(pk=users[1])
+    _follow(viewer, args.friends)
+    signed_in = Client()
+    signed_in.force_login(viewer)
+    with override_settings(LEADERBOARD_CACHE_SECONDS=0):
+        for name, path in {
+            f"friends board ({args.friends} followed)": "/api/v1/leaderboard?board=friends&limit=10",
+            "around me (k=5)": "/api/v1/leaderboard?around=me&k=5",
+            "around me on a tag board (k=5)": "/api/v1/leaderboard?around=me&k=5&tag=sql",
+        }.items():
+            out["endpoints"][name] = endpoint(signed_in, path, args.repeat, headers)
     # What most top-10 reads cost in production: the page a web process keeps for a second.
     out["endpoints"]["leaderboard top 10 (page from memory)"] = endpoint(
         client, paths["leaderboard top 10 (page built)"], args.repeat, headers

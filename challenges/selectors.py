@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -27,6 +29,25 @@ def attempt_list(*, user: User) -> QuerySet[Attempt]:
 
 def tag_list() -> QuerySet[Tag]:
     return Tag.objects.order_by("name")
+
+
+def tag_slugs() -> list[str]:
+    return list(Tag.objects.order_by("slug").values_list("slug", flat=True))
+
+
+def tag_exists(*, slug: str) -> bool:
+    return Tag.objects.filter(slug=slug).exists()
+
+
+def challenge_tags(*, challenge_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, set[str]]:
+    """The tag slugs of each challenge (challenges without tags are left out), in one query."""
+    tags: dict[uuid.UUID, set[str]] = defaultdict(set)
+    rows = Challenge.tags.through.objects.filter(challenge_id__in=list(challenge_ids)).values_list(
+        "challenge_id", "tag__slug"
+    )
+    for challenge_id, slug in rows:
+        tags[challenge_id].add(slug)
+    return dict(tags)
 
 
 def challenge_catalogue(*, difficulty: str = "", tag: str = "", search: str = "") -> QuerySet[Challenge]:

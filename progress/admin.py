@@ -21,7 +21,7 @@ from skillquest.queue import enqueue_tracked
 class BadgeAdminForm(forms.ModelForm):
     class Meta:
         model = Badge
-        fields = ["name", "slug", "description", "icon", "condition", "is_active"]
+        fields = ["name", "slug", "description", "icon", "condition", "secret", "is_active"]
 
     def clean_condition(self):
         try:
@@ -73,11 +73,14 @@ class BadgeAdmin(AuditedAdmin):
     form = BadgeAdminForm
     audit_name = "badge"
     audit_fields = badge_services.AUDITED_FIELDS
-    list_display = ["name", "icon", "slug", "condition_type", "condition_description", "is_active", "awarded"]
-    list_filter = ["is_active", ConditionTypeFilter]
+    list_display = [
+        "name", "icon", "slug", "condition_type", "condition_description", "is_active", "secret", "awarded",
+        "earned_by_percent",
+    ]  # fmt: skip
+    list_filter = ["is_active", "secret", ConditionTypeFilter]
     search_fields = ["name", "slug", "description"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["id", "created_at", "updated_at"]
+    readonly_fields = ["id", "earned_by_percent", "rarity_refreshed_at", "created_at", "updated_at"]
     actions = ["reevaluate"]
 
     def get_queryset(self, request):

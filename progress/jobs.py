@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -16,10 +16,11 @@ from rq import get_current_job
 
 from progress.awards.compute import Award
 from progress.awards.services import AWARD_BATCH_SIZE, awards_process
+from progress.badges.rarity import badge_rarity_refresh
 from progress.badges.services import badges_reevaluate
 from progress.boards.services import record_awards
 from progress.ledger.services import xp_recalculate
-from skillquest.queue import enqueue
+from skillquest.queue import enqueue, enqueue_in
 from skillquest.redis_client import redis_connection
 
 logger = logging.getLogger("skillquest.jobs")
@@ -84,6 +85,8 @@ def _award_batch(attempt_ids: list[uuid.UUID] | None) -> list[Award]:
     if awards:
         # After the awards' commit; a Redis failure is logged, never raised (the awards stand).
         record_awards(awards)
+        # New holders, or new players with XP, move every badge's share.
+        schedule_rarity_refresh()
     return awards
 
 
@@ -105,12 +108,44 @@ def schedule_award(attempt_id: uuid.UUID | None, *, force: bool = False) -> bool
 
 
 def _release_slot() -> None:
+    _release(AWARD_SLOT_KEY)
+
+
+def _release(key: str) -> None:
     if settings.JOBS_IN_PROCESS:
         return
     try:
-        redis_connection().delete(AWARD_SLOT_KEY)
+        redis_connection().delete(key)
     except RedisError:
-        logger.warning("award_slot_release_failed", exc_info=True)
+        logger.warning("job_slot_release_failed", extra={"key": key}, exc_info=True)
+
+
+# While a rarity refresh is scheduled, further asks join it (as the award slot above).
+RARITY_SLOT_KEY = "skillquest:badges:rarity-refresh-scheduled"
+
+
+def refresh_badge_rarity() -> int:
+    """Recount how rare each badge is (`progress.badges.rarity`); returns how many changed."""
+    _release(RARITY_SLOT_KEY)
+    return badge_rarity_refresh()
+
+
+def schedule_rarity_refresh() -> bool:
+    """Make sure a rarity refresh runs within `BADGE_RARITY_REFRESH_SECONDS` (at once in-process)."""
+    delay = settings.BADGE_RARITY_REFRESH_SECONDS
+    if settings.JOBS_IN_PROCESS:
+        return enqueue(refresh_badge_rarity)
+    try:
+        taken = redis_connection().set(RARITY_SLOT_KEY, "1", nx=True, ex=max(1, round(delay * 2)))
+    except RedisError:
+        logger.warning("rarity_schedule_failed", exc_info=True)
+        return False
+    if not taken:
+        return True
+    queued = enqueue_in(timedelta(seconds=delay), refresh_badge_rarity)
+    if not queued:
+        _release(RARITY_SLOT_KEY)
+    return queued
 
 
 def recalculate_xp(dry_run: bool = False, actor_id: str | None = None) -> dict[str, Any]:

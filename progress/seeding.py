@@ -19,7 +19,7 @@ from challenges.services import attempt_submit
 from progress.badges.services import badges_reevaluate
 from progress.ledger.services import xp_recalculate
 from progress.ledger.sql import BASE_XP_SQL, DIALECTS
-from progress.models import Badge
+from progress.models import Badge, Follow
 
 DEMO_PASSWORD = "SkillQuest-demo-2026"
 STAFF = ("admin", "admin@skillquest.local")
@@ -72,7 +72,12 @@ BADGES = [
     ("Level 3", "⭐", {"type": "level", "level": 3}, "Reach level 3."),
     ("Five Easy Pieces", "🍰", {"type": "challenges_completed", "count": 5, "difficulty": "easy"}, "Five easy challenges done."),
     ("SQL Adept", "🗄️", {"type": "challenges_completed", "count": 2, "tag": "sql"}, "Two SQL challenges done."),
+    ("Night Shift", "🦉", {"type": "xp_in_window", "xp": 200, "days": 1}, "200 XP in a single day."),
 ]  # fmt: skip
+SECRET_BADGES = {"Night Shift"}  # shown as "Secret badge" until earned
+
+# (follower, followed): the demo's friends boards.
+FOLLOWS = [("ada", "grace"), ("ada", "linus"), ("grace", "ada")]
 
 # (player, challenge title, score): some history so the leaderboard and profiles are not empty.
 HISTORY = [
@@ -124,7 +129,13 @@ def seed_demo() -> list[str]:
     for name, icon, condition, description in BADGES:
         _, made = Badge.objects.get_or_create(
             slug=slugify(name),
-            defaults={"name": name, "icon": icon, "condition": condition, "description": description},
+            defaults={
+                "name": name,
+                "icon": icon,
+                "condition": condition,
+                "description": description,
+                "secret": name in SECRET_BADGES,
+            },
         )
         badges_made += made
     if badges_made:
@@ -132,6 +143,8 @@ def seed_demo() -> list[str]:
         # Badges added to an existing demo history are earned now; new history earns them in its jobs.
         player_ids = [player.pk for player in players.values()]
         transaction.on_commit(lambda: badges_reevaluate(user_ids=player_ids))
+    for follower, followed in FOLLOWS:
+        Follow.objects.get_or_create(follower=players[follower], followed=players[followed])
     if not Attempt.objects.filter(user__in=players.values()).exists():
         for username, title, score in HISTORY:
             attempt = Attempt.objects.create(user=players[username], challenge=challenges[title])

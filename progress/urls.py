@@ -8,6 +8,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("leaderboard/", views.leaderboard, name="leaderboard"),
     path("u/<str:username>/", views.profile, name="profile"),
+    path("u/<str:username>/follow/", views.follow, name="follow"),
+    path("u/<str:username>/unfollow/", views.unfollow, name="unfollow"),
     path("staff/", views.staff_dashboard, name="staff-dashboard"),
     path("staff/recalc/", views.staff_recalc, name="staff-recalc"),
 ]

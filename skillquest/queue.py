@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import django_rq
@@ -49,6 +50,22 @@ def enqueue(func: Callable[..., Any], *args: Any, job_id: str | None = None, **k
         )
     except RedisError:
         # Not `args`: that name is reserved on LogRecord and would raise instead of logging.
+        logger.warning("enqueue_failed", extra={"job": func.__name__, "job_args": args}, exc_info=True)
+        return False
+    return True
+
+
+def enqueue_in(delay: timedelta, func: Callable[..., Any], *args: Any) -> bool:
+    """Run `func(*args)` on the worker once `delay` has passed (RQ's scheduler: the worker runs with
+    `--with-scheduler`); at once in-process. False if Redis is down, as `enqueue`."""
+    if settings.JOBS_IN_PROCESS:
+        func(*args)
+        return True
+    try:
+        default_queue().enqueue_in(
+            delay, func, *args, retry=DEFAULT_RETRY, meta={"request_id": current_request_id()}
+        )
+    except RedisError:
         logger.warning("enqueue_failed", extra={"job": func.__name__, "job_args": args}, exc_info=True)
         return False
     return True

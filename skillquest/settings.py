@@ -300,6 +300,9 @@ LEADERBOARD_CACHE_SECONDS = env.float("LEADERBOARD_CACHE_SECONDS", default=1.0)
 # How long an award job waits after it was enqueued, so that submissions of those milliseconds share
 # its batch (progress.jobs); 0 awards at once.
 AWARD_COALESCE_SECONDS = env.float("AWARD_COALESCE_SECONDS", default=0.05)
+# At most this long after an award, each badge's rarity (`earned_by_percent`) is recounted by a job
+# (progress.badges.rarity); awards meanwhile join the one already scheduled.
+BADGE_RARITY_REFRESH_SECONDS = env.float("BADGE_RARITY_REFRESH_SECONDS", default=60.0)
 
 # --- Logging: one JSON object per line in production, readable lines with DEBUG on.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

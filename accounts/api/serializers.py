@@ -77,6 +77,11 @@ class MeSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="A new address asked for, not yet verified; it replaces `email` once its link is followed.",
     )
+    leaderboard_visible = serializers.BooleanField(
+        required=False,
+        help_text="False: you are on no public board (every period, tag and event, other players' "
+        "friends boards); you still see your own rank.",
+    )
     current_password = serializers.CharField(
         max_length=128,
         write_only=True,
@@ -95,6 +100,7 @@ class MeSerializer(serializers.ModelSerializer):
             "level",
             "timezone",
             "profile",
+            "leaderboard_visible",
             "is_staff",
             "email_verified",
             "pending_email",

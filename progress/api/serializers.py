@@ -5,21 +5,47 @@ from rest_framework import serializers
 
 from challenges.api.serializers import AttemptSerializer, attempt_data
 from progress.badges import conditions
+from progress.boards.selectors import AROUND_DEFAULT, AROUND_MAX, BOARDS
 from progress.boards.windows import PERIODS
 from progress.ledger.selectors import HistoryEntry
 from progress.ledger.services import GRANT_MAX_AMOUNT
 from progress.models import Badge, XpEntry
 
+UNEARNED_SECRET = "a secret badge you have not earned."
+
 
 class BadgeSerializer(serializers.ModelSerializer):
-    """Public shape: the condition as data and in words."""
+    """Public shape: the condition as data and in words, and how rare the badge is.
 
+    A secret badge the viewer has not earned shows as "Secret badge": no slug, description or
+    condition (`revealed` in the context: the ids of the badges the viewer holds).
+    """
+
+    slug = serializers.SlugField(allow_null=True, help_text=f"Null: {UNEARNED_SECRET}")
+    condition = serializers.JSONField(allow_null=True, help_text=f"Null: {UNEARNED_SECRET}")
     condition_description = serializers.CharField(read_only=True)
+    earned_by_percent = serializers.FloatField(
+        read_only=True,
+        help_text="Share of players with any XP who hold it, in percent (one decimal); refreshed "
+        "in the background, not on each request.",
+    )
+    reveal_secrets = False  # earned badges (a player's own list) are shown whole
 
     class Meta:
         model = Badge
-        fields = ["id", "name", "slug", "description", "icon", "condition", "condition_description"]
+        fields = [
+            "id", "name", "slug", "description", "icon", "condition", "condition_description", "secret",
+            "earned_by_percent",
+        ]  # fmt: skip
         read_only_fields = fields
+
+    def to_representation(self, instance: Badge) -> dict:
+        revealed = self.reveal_secrets or instance.pk in self.context.get("revealed", ())
+        return badge_data(instance, revealed=revealed)
+
+
+class EarnedBadgeRefSerializer(BadgeSerializer):
+    reveal_secrets = True
 
 
 class BadgeStaffSerializer(serializers.ModelSerializer):
@@ -32,10 +58,10 @@ class BadgeStaffSerializer(serializers.ModelSerializer):
     class Meta:
         model = Badge
         fields = [
-            "id", "name", "slug", "description", "icon", "condition", "condition_description",
-            "is_active", "created_at", "updated_at",
+            "id", "name", "slug", "description", "icon", "condition", "condition_description", "secret",
+            "earned_by_percent", "is_active", "created_at", "updated_at",
         ]  # fmt: skip
-        read_only_fields = ["id", "created_at", "updated_at"]
+        read_only_fields = ["id", "earned_by_percent", "created_at", "updated_at"]
 
     def validate_condition(self, value):
         try:
@@ -51,14 +77,14 @@ class BadgeStaffSerializer(serializers.ModelSerializer):
 
 
 class EarnedBadgeSerializer(serializers.Serializer):
-    badge = BadgeSerializer()
+    badge = EarnedBadgeRefSerializer()
     awarded_at = serializers.DateTimeField()
 
 
 class BadgeProgressSerializer(serializers.Serializer):
     badge = BadgeSerializer()
-    current = serializers.IntegerField()
-    target = serializers.IntegerField()
+    current = serializers.IntegerField(allow_null=True, help_text="Null for a secret badge.")
+    target = serializers.IntegerField(allow_null=True, help_text="Null for a secret badge.")
 
 
 class ProgressSerializer(serializers.Serializer):
@@ -75,7 +101,9 @@ class ProgressSerializer(serializers.Serializer):
     longest_streak = serializers.IntegerField()
     recent_attempts = AttemptSerializer(many=True)
     badges = EarnedBadgeSerializer(many=True, help_text="Earned badges, newest first.")
-    badge_progress = BadgeProgressSerializer(many=True, help_text="Each active badge not yet earned.")
+    badge_progress = BadgeProgressSerializer(
+        many=True, help_text="Each active badge not yet earned (secret ones as 'Secret badge', no progress)."
+    )
 
 
 class DailyCountSerializer(serializers.Serializer):
@@ -165,6 +193,24 @@ def xp_history_entry_data(entry: HistoryEntry) -> dict:
     }
 
 
+class FollowingSerializer(serializers.Serializer):
+    """A player someone follows."""
+
+    user_id = serializers.UUIDField(source="followed.id")
+    username = serializers.CharField(source="followed.username")
+    level = serializers.IntegerField(source="followed.level")
+    since = serializers.DateTimeField(source="created_at", help_text="When the following began.")
+
+
+class FollowerSerializer(serializers.Serializer):
+    """A player who follows someone."""
+
+    user_id = serializers.UUIDField(source="follower.id")
+    username = serializers.CharField(source="follower.username")
+    level = serializers.IntegerField(source="follower.level")
+    since = serializers.DateTimeField(source="created_at", help_text="When the following began.")
+
+
 class RecalcRequestSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField(
         default=False, help_text="Only report the diff; the job's result lists it and nothing is written."
@@ -185,26 +231,81 @@ class LeaderboardQuerySerializer(serializers.Serializer):
     period = serializers.ChoiceField(choices=PERIODS, default="all")
     limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
     offset = serializers.IntegerField(min_value=0, max_value=10_000_000, default=0)
+    board = serializers.ChoiceField(
+        choices=BOARDS,
+        default="global",
+        help_text="`global`: every player; `friends` (signed in): you and the players you follow.",
+    )
+    tag = serializers.SlugField(
+        max_length=60, required=False, help_text="A tag's slug: only XP from challenges with that tag."
+    )
+    around = serializers.ChoiceField(
+        choices=["me"],
+        required=False,
+        help_text="`me` (signed in): the `k` players above and below you instead of a page (`limit`, "
+        "`offset` ignored), with your own row even if you are not on the board (`rank` null).",
+    )
+    k = serializers.IntegerField(min_value=1, max_value=AROUND_MAX, default=AROUND_DEFAULT)
 
 
 class LeaderboardEntrySerializer(serializers.Serializer):
-    rank = serializers.IntegerField(help_text="Competition rank: equal XP share a rank (1, 2, 2, 4).")
+    rank = serializers.IntegerField(
+        allow_null=True,
+        help_text="Competition rank: equal XP share a rank (1, 2, 2, 4); null only for your own row "
+        "on a board you have no XP on (`around=me`).",
+    )
     user_id = serializers.UUIDField()
     username = serializers.CharField()
     xp = serializers.IntegerField(help_text="XP in the period (all-time: total XP).")
     level = serializers.IntegerField()
 
 
+class LeaderboardMeSerializer(serializers.Serializer):
+    rank = serializers.IntegerField(allow_null=True, help_text="Null: no XP on this board.")
+    xp = serializers.IntegerField()
+    on_board = serializers.BooleanField(
+        help_text="False: no XP on this board, or you opted out of public boards (your rank is then "
+        "where your XP would put you; nobody else sees you)."
+    )
+
+
 class LeaderboardSerializer(serializers.Serializer):
     period = serializers.ChoiceField(choices=PERIODS)
+    board = serializers.ChoiceField(choices=BOARDS)
+    tag = serializers.SlugField(allow_null=True)
     count = serializers.IntegerField(help_text="Players on the whole board (XP > 0 in the period).")
-    offset = serializers.IntegerField()
+    offset = serializers.IntegerField(help_text="Position of the first row on the board (0-based).")
     limit = serializers.IntegerField()
     results = LeaderboardEntrySerializer(many=True)
+    me = LeaderboardMeSerializer(
+        required=False, allow_null=True, help_text="Your own standing; only with `around=me`."
+    )
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if data["me"] is None:
+            del data["me"]
+        return data
 
 
-def badge_data(badge: Badge) -> dict:
-    """`BadgeSerializer(badge).data` without building a serializer."""
+SECRET_BADGE_NAME = "Secret badge"
+
+
+def badge_data(badge: Badge, *, revealed: bool) -> dict:
+    """`BadgeSerializer(badge).data` without building a serializer; a secret badge not `revealed`
+    (not earned by the viewer) keeps only its id, icon, rarity and that it is secret."""
+    if badge.secret and not revealed:
+        return {
+            "id": str(badge.pk),
+            "name": SECRET_BADGE_NAME,
+            "slug": None,
+            "description": "",
+            "icon": "",
+            "condition": None,
+            "condition_description": "",
+            "secret": True,
+            "earned_by_percent": badge.earned_by_percent,
+        }
     return {
         "id": str(badge.pk),
         "name": badge.name,
@@ -213,6 +314,8 @@ def badge_data(badge: Badge) -> dict:
         "icon": badge.icon,
         "condition": badge.condition,
         "condition_description": badge.condition_description,
+        "secret": badge.secret,
+        "earned_by_percent": badge.earned_by_percent,
     }
 
 
@@ -231,11 +334,18 @@ def progress_data(progress: dict) -> dict:
         "longest_streak": progress["longest_streak"],
         "recent_attempts": [attempt_data(attempt) for attempt in progress["recent_attempts"]],
         "badges": [
-            {"badge": badge_data(earned.badge), "awarded_at": _TIMESTAMP.to_representation(earned.awarded_at)}
+            {
+                "badge": badge_data(earned.badge, revealed=True),
+                "awarded_at": _TIMESTAMP.to_representation(earned.awarded_at),
+            }
             for earned in progress["badges"]
         ],
         "badge_progress": [
-            {"badge": badge_data(item["badge"]), "current": item["current"], "target": item["target"]}
+            {
+                "badge": badge_data(item["badge"], revealed=False),
+                "current": item["current"],
+                "target": item["target"],
+            }
             for item in progress["badge_progress"]
         ],
     }

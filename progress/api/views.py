@@ -8,17 +8,22 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
 from challenges.api.views import IsStaffOrReadOnly
+from challenges.selectors import tag_exists
 from progress.api import serializers as s
 from progress.badges import selectors as badge_selectors
 from progress.badges import services as badge_services
-from progress.boards.selectors import top
+from progress.boards import selectors as boards
+from progress.boards.ranks import Page
 from progress.ledger import selectors as ledger_selectors
 from progress.players.selectors import player_visible, user_progress
+from progress.social import selectors as social_selectors
+from progress.social import services as social_services
 from skillquest.api import CountedPageNumberPagination
 from skillquest.cache import RecentPages
 from skillquest.errors import NotFound
@@ -43,7 +48,8 @@ class UserViewSet(ThrottlesInOneCall, viewsets.GenericViewSet):
     @extend_schema(responses={200: s.ProgressSerializer})
     @action(detail=True, methods=["get"])
     def progress(self, request, pk=None):
-        return Response(s.progress_data(user_progress(user_id=parse_user_id(pk))))
+        viewer = request.user.pk if request.user.is_authenticated else None
+        return Response(s.progress_data(user_progress(user_id=parse_user_id(pk), viewer_id=viewer)))
 
     @extend_schema(responses={200: s.XpHistoryEntrySerializer(many=True)})
     @action(detail=True, methods=["get"], url_path="xp-history", pagination_class=CountedPageNumberPagination)
@@ -53,6 +59,37 @@ class UserViewSet(ThrottlesInOneCall, viewsets.GenericViewSet):
         paginator = cast(CountedPageNumberPagination, self.paginator)
         page = paginator.paginate_counted(partial(ledger_selectors.xp_history_page, user_id=user.pk), request)
         return paginator.get_paginated_response([s.xp_history_entry_data(entry) for entry in page])
+
+    @extend_schema(request=None, responses={201: s.FollowingSerializer, 200: s.FollowingSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated])
+    def follow(self, request, pk=None):
+        """Follow this player (201; 200 if you already do): they join your friends board."""
+        user = cast(User, request.user)
+        follow, created = social_services.follow_create(follower=user, followed_id=parse_user_id(pk))
+        return Response(s.FollowingSerializer(follow).data, status=201 if created else 200)
+
+    @extend_schema(request=None, responses={204: None})
+    @follow.mapping.delete
+    def unfollow(self, request, pk=None):
+        """Stop following this player (204 whether or not you did)."""
+        social_services.follow_delete(follower=cast(User, request.user), followed_id=parse_user_id(pk))
+        return Response(status=204)
+
+    @extend_schema(responses={200: s.FollowingSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def following(self, request, pk=None):
+        """The players this player follows, newest first."""
+        user = player_visible(user_id=parse_user_id(pk))
+        page = self.paginate_queryset(social_selectors.following(user_id=user.pk))
+        return self.get_paginated_response(s.FollowingSerializer(page, many=True).data)
+
+    @extend_schema(responses={200: s.FollowerSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def followers(self, request, pk=None):
+        """The players who follow this player, newest first."""
+        user = player_visible(user_id=parse_user_id(pk))
+        page = self.paginate_queryset(social_selectors.followers(user_id=user.pk))
+        return self.get_paginated_response(s.FollowerSerializer(page, many=True).data)
 
     @extend_schema(responses={200: s.EarnedBadgeSerializer(many=True)})
     @action(detail=True, methods=["get"], pagination_class=None)  # the whole list, as the schema says
@@ -83,6 +120,12 @@ class BadgeViewSet(
             return s.BadgeStaffSerializer
         return s.BadgeSerializer
 
+    def get_serializer_context(self):
+        # The secret badges a player holds are shown to them whole; to everyone else, as secrets.
+        user = self.request.user
+        revealed = badge_selectors.earned_badge_ids(user_id=user.pk) if user.is_authenticated else set()
+        return {**super().get_serializer_context(), "revealed": revealed}
+
     def perform_create(self, serializer):
         serializer.instance = badge_services.badge_create(
             actor=cast(User, self.request.user), **serializer.validated_data
@@ -98,20 +141,24 @@ class BadgeViewSet(
 
 
 class LeaderboardView(ThrottlesInOneCall, APIView):
-    """Public leaderboards: all-time, this ISO week and this month (UTC), best first, ties by username."""
+    """Public leaderboards: all-time, this ISO week and this month (UTC), best first, ties by username;
+    of every challenge or of one tag's; and for a signed-in player their friends board and the rows
+    around them."""
 
     permission_classes = [permissions.AllowAny]
     cached = None
+    # Every parameter that shapes an answer; a page is only reused for the same ones.
+    QUERY = ("period", "limit", "offset", "board", "tag", "around", "k")
 
     def initial(self, request, *args, **kwargs):
         self.cached = leaderboard_pages.get(self.page_key(request))
         super().initial(request, *args, **kwargs)
 
-    @staticmethod
-    def page_key(request) -> str:
+    @classmethod
+    def page_key(cls, request) -> str:
         # The parameters as sent (a bad one never reaches the cache: it fails validation first);
         # others are ignored, so junk parameters cannot fill the cache with copies of one page.
-        return "|".join(request.query_params.get(name, "") for name in ("period", "limit", "offset"))
+        return "|".join(request.query_params.get(name, "") for name in cls.QUERY)
 
     def check_throttles(self, request):
         # A page from this process's memory costs less than counting it would (a refused request,
@@ -129,9 +176,29 @@ class LeaderboardView(ThrottlesInOneCall, APIView):
             # A plain dict, not the QueryDict: DRF would read `?limit=` as "use the default".
             query = s.LeaderboardQuerySerializer(data=request.query_params.dict())
             query.is_valid(raise_exception=True)
-            data = s.LeaderboardSerializer(top(**query.validated_data)).data
-            leaderboard_pages.put(self.page_key(request), data)  # only valid queries get here
+            params = query.validated_data
+            personal = params["board"] == "friends" or "around" in params
+            if personal and not request.user.is_authenticated:
+                raise NotAuthenticated("Sign in to see your friends board or the players around you.")
+            tag = params.get("tag")
+            if tag is not None and not tag_exists(slug=tag):
+                raise NotFound("No such tag.", code="tag_not_found")
+            data = s.LeaderboardSerializer(self.board(request.user, params, tag)).data
+            if not personal:  # only pages that are the same for everyone are reused
+                leaderboard_pages.put(self.page_key(request), data)
         return Response(data)
+
+    @staticmethod
+    def board(viewer, params: dict, tag: str | None) -> Page:
+        period, k = params["period"], params["k"]
+        if params["board"] == "friends":
+            around_k = k if "around" in params else None
+            return boards.friends(
+                viewer, period, tag=tag, limit=params["limit"], offset=params["offset"], around_k=around_k
+            )
+        if "around" in params:
+            return boards.around(viewer, period, tag=tag, k=k)
+        return boards.top(period, tag=tag, limit=params["limit"], offset=params["offset"])
 
 
 leaderboard_pages = RecentPages(seconds=lambda: settings.LEADERBOARD_CACHE_SECONDS)

@@ -29,6 +29,10 @@ def user_badges(*, user_id: uuid.UUID) -> list[UserBadge]:
     return list(UserBadge.objects.filter(user_id=user_id).select_related("badge").order_by("-awarded_at"))
 
 
+def earned_badge_ids(*, user_id: uuid.UUID) -> set[uuid.UUID]:
+    return set(UserBadge.objects.filter(user_id=user_id).values_list("badge_id", flat=True))
+
+
 def latest_badges(*, user_id: uuid.UUID, limit: int = HOME_LATEST_BADGES) -> list[UserBadge]:
     """A player's newest badges, in one query."""
     return list(

@@ -189,7 +189,7 @@ def _badge_slug(name: str, *, exclude_pk: uuid.UUID | None = None) -> str:
 
 
 # What the audit log records of a badge (skillquest.audit); the admin's saves use it too.
-AUDITED_FIELDS = ("name", "slug", "description", "icon", "condition", "is_active")
+AUDITED_FIELDS = ("name", "slug", "description", "icon", "condition", "secret", "is_active")
 
 
 @transaction.atomic

@@ -3,9 +3,13 @@
     page(window, limit, offset) -> (count, [(user_id, xp), ...])   best first, ties by username
     count_above(window, xp) -> int                                   players with more XP
     xp_of(window, user) -> int                                       one player's XP on the board
-    record(user_ids=..., at=...)                                     refresh players after awards
+    position(window, user) -> int | None                             0-based place in board order
+    scores(window, users) -> {user_id: xp}                           those of them on the board
+    record(user_ids=..., at=..., tags=...)                           refresh players after awards
     forget(user_id=..., username=...)                                take a player off every board
     rebuild(windows, on_progress) -> [Rebuilt]                       rewrite boards from the database
+
+A board lists the active players who have not opted out (`leaderboard_visible`) and have XP in it.
 
 `get_backend()` picks Redis when `settings.REDIS_URL` is set, else SQL (the quickstart).
 """
@@ -13,13 +17,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Expression, F, Q, QuerySet, Sum
+from django.db.models import Expression, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Collate, Lower
 
 from accounts.models import User
@@ -47,28 +52,59 @@ def username_order() -> Expression:
     return Lower("username")
 
 
+def entries_in(window: Window, *, through: str = "") -> Q:
+    """The ledger entries a board sums, as a filter on XpEntry (or on a relation `through` to it):
+    the window's dates and, on a tag board, only what attempts on that tag's challenges paid."""
+    conditions = Q()
+    if window.start is not None:
+        conditions &= Q(**{f"{through}created_at__gte": window.start, f"{through}created_at__lt": window.end})
+    if window.tag is not None:
+        conditions &= Q(
+            **{f"{through}kind": XpEntry.Kind.ATTEMPT, f"{through}attempt__challenge__tags__slug": window.tag}
+        )
+    return conditions
+
+
 def player_window_xp(window: Window) -> Sum:
     """On a User queryset: the player's XP gained in the window, by their ledger entries' dates."""
-    in_window = Q(xp_entries__created_at__gte=window.start, xp_entries__created_at__lt=window.end)
-    return Sum("xp_entries__amount", filter=in_window)
+    return Sum("xp_entries__amount", filter=entries_in(window, through="xp_entries__"))
+
+
+def board_players() -> QuerySet[User]:
+    """Who may appear on a public board: active players who have not opted out."""
+    return User.objects.filter(is_active=True, leaderboard_visible=True)
 
 
 def board_queryset(window: Window) -> QuerySet:
-    """Active players with XP in the window, annotated `xp`, best first, ties by username.
+    """Players on the board with XP in it, annotated `xp`, best first, ties by username.
 
-    Windowed boards sum the window's ledger entries (index `xpentry_created_at`), not every player:
-    awards, staff grants and revocations, recalculations, each in the window it was made in.
+    Windowed and tag boards sum their ledger entries (index `xpentry_created_at`), not every player:
+    awards, staff grants and revocations, recalculations, each in the window it was made in (a tag
+    board: only attempts on its challenges).
     """
-    players = User.objects.filter(is_active=True)
-    if window.start is None:
+    players = board_players()
+    if window.start is None and window.tag is None:
         return players.filter(total_xp__gt=0).annotate(xp=F("total_xp")).order_by("-xp", username_order())
-    # Filtering the join before annotating makes the sum cover only the window's attempts.
+    # Filtering the join before annotating makes the sum cover only the board's entries.
     return (
-        players.filter(xp_entries__created_at__gte=window.start, xp_entries__created_at__lt=window.end)
+        players.filter(entries_in(window, through="xp_entries__"))
         .annotate(xp=Sum("xp_entries__amount"))
         .filter(xp__gt=0)
         .order_by("-xp", username_order())
     )
+
+
+def player_xp(window: Window, user: User) -> int:
+    """The player's XP on the board as the ledger has it, whether or not they show on it (a player
+    who opted out still sees their own standing)."""
+    if window.start is None and window.tag is None:
+        return user.total_xp
+    entries = XpEntry.objects.filter(entries_in(window), user_id=user.pk)
+    return entries.aggregate(xp=Sum("amount"))["xp"] or 0
+
+
+def on_board(user: User) -> bool:
+    return user.is_active and user.leaderboard_visible
 
 
 class SqlBackend:
@@ -85,20 +121,34 @@ class SqlBackend:
         return board_queryset(window).filter(xp__gt=xp).count()
 
     def xp_of(self, window: Window, user: User) -> int:
-        if not user.is_active:
-            return 0
-        if window.start is None:
-            return user.total_xp
-        in_window = XpEntry.objects.filter(
-            user_id=user.pk, created_at__gte=window.start, created_at__lt=window.end
-        )
-        return in_window.aggregate(xp=Sum("amount"))["xp"] or 0
+        return player_xp(window, user) if on_board(user) else 0
 
-    def record(self, *, user_ids: Sequence[uuid.UUID], at: datetime, lowered: bool = False) -> None:
+    def position(self, window: Window, user: User) -> int | None:
+        xp = self.xp_of(window, user)
+        if xp <= 0:
+            return None
+        name: Expression = Lower(Value(user.username))
+        if connection.vendor == "postgresql":
+            name = Collate(name, "C")  # as username_order(): the same bytes compared the same way
+        before = Q(xp__gt=xp) | Q(xp=xp, username_key__lt=name)
+        return board_queryset(window).alias(username_key=username_order()).filter(before).count()
+
+    def scores(self, window: Window, users: Sequence[User]) -> dict[uuid.UUID, int]:
+        board = board_queryset(window).filter(pk__in=[user.pk for user in users]).order_by()
+        return dict(board.values_list("id", "xp"))
+
+    def record(
+        self,
+        *,
+        user_ids: Sequence[uuid.UUID],
+        at: datetime,
+        lowered: bool = False,
+        tags: Mapping[uuid.UUID, Collection[str]] | None = None,
+    ) -> None:
         return None
 
     def forget(self, *, user_id: uuid.UUID, username: str) -> None:
-        return None  # the boards read `is_active` from the table
+        return None  # the boards read `is_active` and `leaderboard_visible` from the table
 
     def rebuild(self, windows: list[Window], on_progress: Callable[[int], object] | None) -> list[Rebuilt]:
         return [Rebuilt(window.key, board_queryset(window).count()) for window in windows]
@@ -136,6 +186,8 @@ class RedisBackend:
         self.redis = connection if connection is not None else redis_connection()
 
     def page(self, window: Window, limit: int, offset: int) -> tuple[int, list[tuple[uuid.UUID, int]]]:
+        if limit <= 0:  # ZRANGE 0 -1 would be the whole board
+            return self.redis.zcard(window.key), []
         pipe = self.redis.pipeline(transaction=True)
         pipe.zcard(window.key)
         pipe.zrange(window.key, offset, offset + limit - 1, withscores=True)
@@ -149,44 +201,110 @@ class RedisBackend:
         score = self.redis.zscore(window.key, member(username=user.username, user_id=user.pk))
         return -int(score) if score is not None else 0
 
-    def record(self, *, user_ids: Sequence[uuid.UUID], at: datetime, lowered: bool = False) -> None:
-        """Write the players' absolute XP on every board an entry at `at` counts for.
+    def position(self, window: Window, user: User) -> int | None:
+        found = self.redis.zrank(window.key, member(username=user.username, user_id=user.pk))
+        return cast(int | None, found)  # ZRANK without WITHSCORE: the index, or nil
 
-        One query reads every player's total and window sums, one MULTI writes them, so a batch of
-        awards costs the same two round trips as one. ZADD ... LT keeps the larger XP (the smaller
-        negated score) when two award jobs of one player race and the one that read earlier writes
-        last. XP goes down only by a revocation (`lowered`: a plain ZADD, so the lower score lands;
-        an award job racing it may put the old score back until that player's next write or
-        `rebuild_leaderboard`) or a recalculation, which calls `rebuild()`.
+    def scores(self, window: Window, users: Sequence[User]) -> dict[uuid.UUID, int]:
+        if not users:
+            return {}
+        found = self.redis.zmscore(window.key, [member(username=u.username, user_id=u.pk) for u in users])
+        return {user.pk: -int(score) for user, score in zip(users, found, strict=True) if score is not None}
+
+    def record(
+        self,
+        *,
+        user_ids: Sequence[uuid.UUID],
+        at: datetime,
+        lowered: bool = False,
+        tags: Mapping[uuid.UUID, Collection[str]] | None = None,
+    ) -> None:
+        """Write the players' absolute XP on every board an entry at `at` counts for: each period of
+        every challenge, and each period of the tags in `tags[player]` (the tags of the challenges
+        the player's awards were for).
+
+        Two queries read every player's totals and window sums (one more for tag boards), one MULTI
+        writes them, so a batch of awards costs the same round trips as one. ZADD ... LT keeps the
+        larger XP (the smaller negated score) when two award jobs of one player race and the one that
+        read earlier writes last. XP goes down only by a revocation (`lowered`: a plain ZADD, so the
+        lower score lands; an award job racing it may put the old score back until that player's next
+        write or `rebuild_leaderboard`) or a recalculation, which calls `rebuild()`. A player who is
+        inactive or opted out is taken off instead.
         """
         windows = [window_for(period, at) for period in PERIODS]
         sums = {f"{w.period}_xp": Coalesce(player_window_xp(w), 0) for w in windows if w.start}
         rows = (
             User.objects.filter(pk__in=list(user_ids))
             .annotate(**sums)
-            .values("pk", "username", "is_active", "total_xp", *sums)
+            .values("pk", "username", "is_active", "leaderboard_visible", "total_xp", *sums)
         )
-        scores: dict[str, dict[str, int]] = {window.key: {} for window in windows}
-        gone: dict[str, list[str]] = {window.key: [] for window in windows}
+        scores: dict[str, dict[str, int]] = defaultdict(dict)
+        gone: dict[str, list[str]] = defaultdict(list)
+        names: dict[uuid.UUID, tuple[str, bool]] = {}
         for row in rows:
             name = member(username=row["username"], user_id=row["pk"])
+            shown = row["is_active"] and row["leaderboard_visible"]
+            names[row["pk"]] = (name, shown)
             for window in windows:
                 xp = row["total_xp"] if window.start is None else row[f"{window.period}_xp"]
-                if row["is_active"] and xp > 0:
+                if shown and xp > 0:
                     scores[window.key][name] = -xp
                 else:
                     gone[window.key].append(name)
+        written = list(windows)
+        if tags:
+            written += self._tag_scores(names, tags, at, scores, gone)
         # One ZADD and one ZREM per board, whatever the batch size (LT is applied member by member).
         pipe = self.redis.pipeline(transaction=True)
-        for window in windows:
-            if scores[window.key]:
+        for window in written:
+            if scores.get(window.key):
                 pipe.zadd(window.key, scores[window.key], lt=not lowered)
-            if gone[window.key]:
+            if gone.get(window.key):
                 pipe.zrem(window.key, *gone[window.key])
-        for window in windows:
+        for window in written:
             if window.expires_at:
                 pipe.expireat(window.key, window.expires_at)
         pipe.execute()
+
+    @staticmethod
+    def _tag_scores(
+        names: Mapping[uuid.UUID, tuple[str, bool]],
+        tags: Mapping[uuid.UUID, Collection[str]],
+        at: datetime,
+        scores: dict[str, dict[str, int]],
+        gone: dict[str, list[str]],
+    ) -> list[Window]:
+        """Fill in the tag boards' scores of the players in `names` (one query for every pair)."""
+        slugs = sorted({slug for player_tags in tags.values() for slug in player_tags})
+        windows = {slug: [window_for(period, at, tag=slug) for period in PERIODS] for slug in slugs}
+        untagged = [window_for(period, at) for period in PERIODS]
+        sums = {
+            f"{w.period}_xp": Coalesce(Sum("amount", filter=entries_in(w)), 0) for w in untagged if w.start
+        }
+        rows = (
+            XpEntry.objects.filter(
+                user_id__in=list(tags), kind=XpEntry.Kind.ATTEMPT, attempt__challenge__tags__slug__in=slugs
+            )
+            .values("user_id", slug=F("attempt__challenge__tags__slug"))
+            .annotate(all_xp=Sum("amount"), **sums)
+            .order_by()
+        )
+        xp: dict[tuple[uuid.UUID, str], dict[str, Any]] = {
+            (row["user_id"], row["slug"]): dict(row) for row in rows
+        }
+        for user_id, player_tags in tags.items():
+            if user_id not in names:
+                continue  # erased meanwhile
+            name, shown = names[user_id]
+            for slug in player_tags:
+                row = xp.get((user_id, slug), {})
+                for window in windows[slug]:
+                    value = row.get(f"{window.period}_xp", 0)
+                    if shown and value > 0:
+                        scores[window.key][name] = -value
+                    else:
+                        gone[window.key].append(name)
+        return [window for slug in slugs for window in windows[slug]]
 
     def forget(self, *, user_id: uuid.UUID, username: str) -> None:
         """Remove the player from every board key there is, past windows included (a handful of keys)."""

@@ -10,11 +10,22 @@ Row = tuple[int, uuid.UUID, int]  # (rank, user_id, xp)
 
 @dataclass(frozen=True)
 class Entry:
-    rank: int
+    rank: int | None  # None only for a viewer's own row on a board they have no XP on
     user_id: uuid.UUID
     username: str
     xp: int
     level: int
+
+
+@dataclass(frozen=True)
+class Me:
+    """The viewer's own standing on a board, shown even when they are not on it."""
+
+    rank: int | None  # None: no XP on this board
+    xp: int
+    on_board: (
+        bool  # False: no XP here, or opted out of public boards (their rank is then where they would be)
+    )
 
 
 @dataclass(frozen=True)
@@ -24,6 +35,9 @@ class Page:
     offset: int
     limit: int
     results: list[Entry]
+    board: str = "global"  # "global": every player; "friends": the viewer and whom they follow
+    tag: str | None = None  # a tag board's slug
+    me: Me | None = None  # the viewer's standing, for `around=me` answers
 
 
 @dataclass(frozen=True)

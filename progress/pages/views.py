@@ -7,11 +7,14 @@ charts; none of them reads a table itself.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -22,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 from challenges import selectors as challenge_selectors
+from challenges.selectors import tag_exists
 from progress import jobs
 from progress.badges.selectors import latest_badges
 from progress.boards import selectors as boards
@@ -30,10 +34,12 @@ from progress.boards.windows import PERIODS
 from progress.ledger.selectors import attempt_explanations, xp_by_day
 from progress.pages import charts
 from progress.players.selectors import activity_by_day, heatmap_first_day, player_overview, user_progress
+from progress.social import selectors as social_selectors
+from progress.social import services as social_services
 from progress.staff.selectors import admin_stats
 from progress.streaks import user_zone
 from skillquest import queue
-from skillquest.errors import NotFound, ServiceUnavailable
+from skillquest.errors import InvalidInput, NotFound, ServiceUnavailable
 
 HOME_CHALLENGES = 3
 HOME_BOARD_SIZE = 5
@@ -42,6 +48,7 @@ STAFF_BOARD_SIZE = 10
 XP_CHART_DAYS = 90
 JOB_ID = re.compile(r"\A[0-9a-f]{32}\Z")
 PERIOD_TABS = (("all", "All time"), ("week", "This week"), ("month", "This month"))
+AROUND_PAGE_K = 5  # "Around me": five players above and five below
 
 
 def staff_required(view):
@@ -84,52 +91,136 @@ def page_links(current: int, last: int, *, around: int = 2) -> list[int | None]:
     return links
 
 
+@dataclass(frozen=True)
+class BoardQuery:
+    """Which board the leaderboard page shows: its period, whose players, which tag, top or around me."""
+
+    period: str = "all"
+    board: str = "global"
+    tag: str = ""
+    around: bool = False
+    page: int = 1
+
+    def link(self, **changes: Any) -> str:
+        """This page's address with `changes`; a new board starts at its first page."""
+        query = replace(self, **{"page": 1, **changes})
+        params = {
+            "period": query.period,
+            "board": query.board if query.board != "global" else "",
+            "tag": query.tag,
+            "view": "around" if query.around else "",
+            "page": str(query.page) if query.page > 1 else "",
+        }
+        return "?" + urlencode({key: value for key, value in params.items() if value})
+
+    @property
+    def personal(self) -> bool:
+        return self.board == "friends" or self.around
+
+
 def leaderboard_context(
-    *, period: str, page: int, viewer: User | None, per_page: int = LEADERBOARD_PER_PAGE
+    *, query: BoardQuery, viewer: User | None, per_page: int = LEADERBOARD_PER_PAGE
 ) -> dict[str, Any]:
     """One page of a board, and the signed-in viewer's own row when it is not on that page.
 
     A fixed number of queries whatever `per_page` is: the board's page (see `boards.top`) and,
     for a viewer off the page, their standing (Redis only, or one aggregate on the SQL backend).
     """
-    if period not in PERIODS:
+    if query.period not in PERIODS or query.board not in boards.BOARDS:
         raise NotFound("No such leaderboard.", code="leaderboard_not_found")
-    if page < 1:
+    if query.page < 1:
         raise NotFound("No such page.", code="page_not_found")
-    board = boards.top(period, limit=per_page, offset=(page - 1) * per_page)
-    num_pages = max(1, -(-board.count // per_page))
-    if page > num_pages:
-        raise NotFound("No such page.", code="page_not_found")
+    if query.tag and not tag_exists(slug=query.tag):
+        raise NotFound("No such tag.", code="tag_not_found")
     player = viewer if viewer is not None and viewer.is_authenticated else None
+    if query.personal and player is None:
+        raise PermissionDenied("Sign in to see your friends board or the players around you.")
+    tag = query.tag or None
+    offset = (query.page - 1) * per_page
+    if query.board == "friends" and player is not None:
+        around_k = AROUND_PAGE_K if query.around else None
+        board = boards.friends(
+            player, query.period, tag=tag, limit=per_page, offset=offset, around_k=around_k
+        )
+    elif query.around and player is not None:
+        board = boards.around(player, query.period, tag=tag, k=AROUND_PAGE_K)
+    else:
+        board = boards.top(query.period, tag=tag, limit=per_page, offset=offset)
+    num_pages = 1 if query.around else max(1, -(-board.count // per_page))
+    if query.page > num_pages:
+        raise NotFound("No such page.", code="page_not_found")
     viewer_on_page = player is not None and any(entry.user_id == player.pk for entry in board.results)
     own_entry = None
     if player is not None and not viewer_on_page:
-        standing = boards.standing_for(player, period)
+        # A friends board is small: the viewer finds their row on it, or with "Around me".
+        standing = boards.own_standing(player, query.period, tag=tag) if query.board == "global" else None
         if standing is not None:
             own_entry = Entry(standing.rank, player.pk, player.username, standing.xp, player.level)
     return {
-        "period": period,
+        "query": query,
+        "period": query.period,
         "board": board,
-        "page_number": page,
+        "page_number": query.page,
         "num_pages": num_pages,
         "viewer_id": player.pk if player is not None else None,
+        "viewer_hidden": player is not None and not player.leaderboard_visible,
         "viewer_on_page": viewer_on_page,
         "own_entry": own_entry,
     }
 
 
+Tab = tuple[str, str, bool]  # label, link, current
+
+
+def leaderboard_links(query: BoardQuery, *, signed_in: bool, num_pages: int) -> dict[str, Any]:
+    """The page's tabs (period, whose board, top or around me, tag) and page links, each keeping the
+    rest of the query; friends and around me only for a signed-in player."""
+    boards_tabs: list[Tab] = [("Everyone", query.link(board="global"), query.board == "global")]
+    view_tabs: list[Tab] = []
+    if signed_in:
+        boards_tabs.append(("Friends", query.link(board="friends"), query.board == "friends"))
+        view_tabs = [
+            ("Top", query.link(around=False), not query.around),
+            ("Around me", query.link(around=True), query.around),
+        ]
+    tags = challenge_selectors.tag_list()
+    return {
+        "period_tabs": [(label, query.link(period=key), key == query.period) for key, label in PERIOD_TABS],
+        "board_tabs": boards_tabs,
+        "view_tabs": view_tabs,
+        "tag_tabs": [
+            ("All challenges", query.link(tag=""), not query.tag),
+            *((tag.name, query.link(tag=tag.slug), tag.slug == query.tag) for tag in tags),
+        ],
+        "page_links": [
+            (number, query.link(page=number) if number else "")
+            for number in page_links(query.page, num_pages)
+        ],
+        "previous_link": query.link(page=query.page - 1) if query.page > 1 else "",
+        "next_link": query.link(page=query.page + 1) if query.page < num_pages else "",
+    }
+
+
 @require_GET
 def leaderboard(request):
-    period = request.GET.get("period", "all")
     page_param = request.GET.get("page", "1")
     if not page_param.isdigit() or len(page_param) > 9:
         raise Http404("No such page.")
+    query = BoardQuery(
+        period=request.GET.get("period", "all"),
+        board=request.GET.get("board", "global") or "global",
+        tag=request.GET.get("tag", ""),
+        around=request.GET.get("view", "") == "around",
+        page=int(page_param),
+    )
+    if query.personal and not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
     try:
-        page = leaderboard_context(period=period, page=int(page_param), viewer=request.user)
+        page = leaderboard_context(query=query, viewer=request.user)
     except NotFound as error:
         raise Http404(str(error))
-    page["tabs"] = PERIOD_TABS
-    page["page_links"] = page_links(page["page_number"], page["num_pages"])
+    signed_in = request.user.is_authenticated
+    page.update(leaderboard_links(query, signed_in=signed_in, num_pages=page["num_pages"]))
     return render(request, "progress/leaderboard.html", page)
 
 
@@ -141,7 +232,7 @@ def profile(request, username: str):
     if user is None:
         raise Http404("User not found.")
     today = timezone.now().astimezone(user_zone(user.timezone or "UTC")).date()
-    progress = user_progress(user_id=user.pk)
+    progress = user_progress(user_id=user.pk, viewer_id=request.user.pk)
     first = heatmap_first_day(today)
     activity = activity_by_day(user=user, first=first, today=today)
     chart_first = today - timedelta(days=XP_CHART_DAYS - 1)
@@ -151,9 +242,14 @@ def profile(request, username: str):
     explanations = attempt_explanations(attempt_ids=[attempt.pk for attempt in progress["recent_attempts"]])
     for attempt in progress["recent_attempts"]:
         attempt.explanation = explanations.get(attempt.pk)
+    is_own = request.user.is_authenticated and request.user.pk == user.pk
     context = {
         "profile_user": user,
-        "is_own": request.user.is_authenticated and request.user.pk == user.pk,
+        "is_own": is_own,
+        "follow_counts": social_selectors.follow_counts(user_id=user.pk),
+        "viewer_follows": request.user.is_authenticated
+        and not is_own
+        and social_selectors.is_following(follower=request.user, followed_id=user.pk),
         "overview": player_overview(user=user),
         "rank": progress["rank"],
         "current_streak": progress["current_streak"],
@@ -167,6 +263,30 @@ def profile(request, username: str):
         "xp_chart": charts.xp_over_time(before=xp_before, changes=xp_changes, first=chart_first, today=today),
     }
     return render(request, "progress/profile.html", context)
+
+
+@require_POST
+@login_required
+def follow(request, username: str):
+    """The profile's Follow button: follow, then back to the profile (a refusal said on it)."""
+    followed = User.objects.filter(username__iexact=username, is_active=True).first()
+    if followed is None:
+        raise Http404("User not found.")
+    try:
+        social_services.follow_create(follower=request.user, followed_id=followed.pk)
+    except InvalidInput as error:
+        messages.error(request, error.message)
+    return redirect("progress:profile", followed.username)
+
+
+@require_POST
+@login_required
+def unfollow(request, username: str):
+    followed = User.objects.filter(username__iexact=username).first()
+    if followed is None:
+        raise Http404("User not found.")
+    social_services.follow_delete(follower=request.user, followed_id=followed.pk)
+    return redirect("progress:profile", followed.username)
 
 
 @require_GET

@@ -15,7 +15,7 @@ from challenges.models import Attempt, Challenge
 from progress.awards import rules
 from progress.badges import conditions
 from progress.badges.stats import load_stats
-from progress.boards.selectors import rank_for
+from progress.boards.selectors import own_standing, standing_for
 from progress.models import Badge, UserBadge
 from progress.streaks import user_zone
 from skillquest import sql
@@ -59,8 +59,14 @@ def player_visible(*, user_id: uuid.UUID) -> User:
     return user
 
 
-def user_progress(*, user_id: uuid.UUID, now: datetime | None = None) -> dict[str, Any]:
-    """Everything the progress endpoint shows, in five queries whatever the history."""
+def user_progress(
+    *, user_id: uuid.UUID, viewer_id: uuid.UUID | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """Everything the progress endpoint shows, in five queries whatever the history.
+
+    `rank` is the public all-time rank; a player who opted out of public boards has none, except
+    for themselves (`viewer_id`): they see where their XP would rank them.
+    """
     user = player_visible(user_id=user_id)
     recent = []
     for attempt, challenge in sql.fetch_all(_RECENT_ATTEMPTS, [user.pk], _RECENT_ATTEMPT, _RECENT_CHALLENGE):
@@ -85,7 +91,8 @@ def user_progress(*, user_id: uuid.UUID, now: datetime | None = None) -> dict[st
     stats = load_stats(users=[user], needs=needs, now=now)[user.pk]
     badge_progress = []
     for badge, condition in parsed:
-        current, target = condition.progress(stats)
+        # How far a player is towards a secret badge would give its condition away.
+        current, target = (None, None) if badge.secret else condition.progress(stats)
         badge_progress.append({"badge": badge, "current": current, "target": target})
     return {
         "user_id": user.pk,
@@ -94,13 +101,18 @@ def user_progress(*, user_id: uuid.UUID, now: datetime | None = None) -> dict[st
         "level": user.level,
         "next_level_xp": rules.next_level_xp(user.level),
         "level_progress": rules.level_progress(user.total_xp),
-        "rank": rank_for(user, "all"),
+        "rank": _rank(user, own=viewer_id == user.pk),
         "current_streak": stats.current_streak,
         "longest_streak": stats.longest_streak,
         "recent_attempts": recent,
         "badges": earned,
         "badge_progress": badge_progress,
     }
+
+
+def _rank(user: User, *, own: bool) -> int | None:
+    standing = own_standing(user, "all") if own else standing_for(user, "all")
+    return standing.rank if standing else None
 
 
 HEATMAP_WEEKS = 12

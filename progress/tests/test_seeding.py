@@ -5,7 +5,7 @@ from django_rq import get_queue
 from rq import SimpleWorker
 
 from progress import seeding
-from progress.models import Badge, UserBadge
+from progress.models import Badge, Follow, UserBadge
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +31,10 @@ def test_seed_creates_the_badges_and_the_demo_history_earns_some(django_capture_
     assert ("grace", "sql-adept") in earned()
     assert ("ada", "centurion") in earned()
     assert ("linus", "centurion") not in earned()
+    assert Badge.objects.get(slug="night-shift").secret is True
+    assert set(Follow.objects.values_list("follower__username", "followed__username")) == {
+        ("ada", "grace"), ("ada", "linus"), ("grace", "ada"),
+    }  # fmt: skip
 
 
 def test_seed_is_idempotent_and_awards_badges_added_to_an_existing_history(

@@ -6,11 +6,15 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+from django.db import connection
+from rest_framework.test import APIClient
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,3 +86,35 @@ def answers_ok(url: str) -> bool:
             return response.status == 200
     except OSError:  # URLError and HTTPError are OSErrors
         return False
+
+
+def run_together(tasks: list[Callable[[], Any]]) -> list[Any]:
+    """Run every task in its own thread, released at the same instant; re-raise any thread's error."""
+    barrier = threading.Barrier(len(tasks))
+    results: list[Any] = [None] * len(tasks)
+    errors: list[BaseException] = []
+
+    def run(index: int, task: Callable[[], Any]) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results[index] = task()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()  # each thread has its own connection; do not leak it
+
+    threads = [threading.Thread(target=run, args=(i, task)) for i, task in enumerate(tasks)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
+    if errors:
+        raise errors[0]
+    return results
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client

@@ -98,6 +98,17 @@ API_ROWS = [
     Row("GET", f"{API}/users/{{player_id}}/xp-history/", "200 200 200 200", schema_path=f"{API}/users/{{id}}/xp-history/"),  # noqa: E501
     Row("GET", f"{API}/users/not-a-uuid/progress/", "404 404 404 404", schema_path="-"),
     Row("GET", f"{API}/leaderboard/", "200 200 200 200"),
+    Row("GET", f"{API}/leaderboard/?tag=planted", "200 200 200 200", schema_path="-"),
+    Row("GET", f"{API}/leaderboard/?tag=no-such-tag", "404 404 404 404", schema_path="-"),
+    Row("GET", f"{API}/leaderboard/?board=friends", "401 200 200 200", schema_path="-"),
+    Row("GET", f"{API}/leaderboard/?around=me&k=3", "401 200 200 200", schema_path="-"),
+    Row("GET", f"{API}/leaderboard/?around=me&k=0", "400 400 400 400", schema_path="-"),
+    # Following: anyone signed in follows anyone else; who follows whom is public.
+    Row("POST", f"{API}/users/{{player_id}}/follow/", "401 400 201 201", schema_path=f"{API}/users/{{id}}/follow/"),  # noqa: E501
+    Row("DELETE", f"{API}/users/{{player_id}}/follow/", "401 204 204 204", schema_path=f"{API}/users/{{id}}/follow/"),  # noqa: E501
+    Row("POST", f"{API}/users/00000000-0000-4000-8000-000000000000/follow/", "401 404 404 404", schema_path="-"),  # noqa: E501
+    Row("GET", f"{API}/users/{{player_id}}/following/", "200 200 200 200", schema_path=f"{API}/users/{{id}}/following/"),  # noqa: E501
+    Row("GET", f"{API}/users/{{player_id}}/followers/", "200 200 200 200", schema_path=f"{API}/users/{{id}}/followers/"),  # noqa: E501
     Row("GET", f"{API}/badges/", "200 200 200 200"),
     Row("POST", f"{API}/badges/", "401 403 403 201", body={"name": "Fresh", "slug": "fresh", "condition": {"type": "xp", "threshold": 10}}),  # noqa: E501
     Row("GET", f"{API}/badges/{{badge}}/", "200 200 200 200", schema_path=f"{API}/badges/{{id}}/"),
@@ -123,6 +134,13 @@ PAGE_ROWS = [
     Row("POST", "/staff/recalc/", "302 403 403 302", form=True),  # staff: back to the dashboard with the job
     Row("GET", "/leaderboard/", "200 200 200 200"),
     Row("GET", "/leaderboard/?period=year", "404 404 404 404"),
+    Row("GET", "/leaderboard/?tag=planted&period=week", "200 200 200 200"),
+    Row("GET", "/leaderboard/?tag=no-such-tag", "404 404 404 404"),
+    Row("GET", "/leaderboard/?board=friends", "302 200 200 200"),  # anonymous: to log in
+    Row("GET", "/leaderboard/?view=around&board=friends&tag=planted", "302 200 200 200"),
+    Row("POST", "/u/{player_name}/follow/", "302 302 302 302", form=True),  # back to the profile
+    Row("POST", "/u/{player_name}/unfollow/", "302 302 302 302", form=True),
+    Row("POST", "/u/nobody-here/follow/", "302 404 404 404", form=True),
     Row("GET", "/challenges/", "200 200 200 200"),
     Row("GET", "/challenges/{published_slug}/", "200 200 200 200"),
     Row("GET", f"/challenges/{DRAFT_SLUG}/", "404 404 404 404"),

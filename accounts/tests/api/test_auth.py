@@ -155,6 +155,7 @@ class TestMe:
             "level",
             "timezone",
             "profile",
+            "leaderboard_visible",
             "is_staff",
             "email_verified",
             "pending_email",

@@ -35,6 +35,8 @@ class TestList:
                 "icon": "👣",
                 "condition": {"type": "attempt_count", "count": 1},
                 "condition_description": "Pass 1 challenge attempt.",
+                "secret": False,
+                "earned_by_percent": 0.0,
             }
         ]
 

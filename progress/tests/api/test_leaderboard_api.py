@@ -9,7 +9,8 @@ from django.utils import timezone
 from progress.api.views import leaderboard_pages
 from progress.boards import services as board_services
 from progress.boards import windows
-from progress.tests.boards.factory import player
+from progress.models import Follow
+from progress.tests.boards.factory import award, challenge, player
 from skillquest.cache import RecentPages
 
 pytestmark = pytest.mark.django_db
@@ -113,7 +114,9 @@ def test_progress_shows_the_all_time_rank(api_client, backend_name):
 def test_schema_describes_one_board_object_with_its_query_parameters(api_client):
     schema = api_client.get("/api/schema/", {"format": "json"}).json()
     operation = schema["paths"]["/api/v1/leaderboard/"]["get"]
-    assert {p["name"] for p in operation["parameters"]} == {"period", "limit", "offset"}
+    assert {p["name"] for p in operation["parameters"]} == {
+        "period", "limit", "offset", "board", "tag", "around", "k",
+    }  # fmt: skip
     assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Leaderboard"
     }
@@ -166,4 +169,73 @@ def test_the_page_cache_is_bounded_and_off_at_zero_seconds(settings):
 def test_junk_parameters_do_not_fill_the_page_cache(api_client, page_cache):
     for junk in range(5):
         assert api_client.get(URL, {"limit": 5, "junk": junk}).status_code == 200
-    assert list(page_cache._entries) == ["|5|"]
+    assert list(page_cache._entries) == ["|5|||||"]
+
+
+class TestMoreBoards:
+    """board=friends, tag=<slug>, around=me: who may ask, and what each answers."""
+
+    @pytest.fixture
+    def ladder(self):
+        now = timezone.now()
+        regex = challenge("regex-golf", ("regex",))
+        ada, bob, cy = player("ada", (100, now)), player("bob", (50, now)), player("cy", (10, now))
+        award(cy, 5, now, regex)
+        Follow.objects.create(follower=bob, followed=cy)
+        board_services.rebuild()
+        return ada, bob, cy
+
+    def test_a_tag_board(self, api_client, ladder, backend_name):
+        body = api_client.get(URL, {"tag": "regex"}).json()
+        assert (body["tag"], body["board"], body["count"]) == ("regex", "global", 1)
+        assert rows(api_client.get(URL, {"tag": "regex"})) == [(1, "cy", 5, 1)]
+
+    def test_an_unknown_tag_is_404(self, api_client, ladder):
+        response = api_client.get(URL, {"tag": "no-such-tag"})
+        assert (response.status_code, response.json()["code"]) == (404, "tag_not_found")
+
+    def test_the_friends_board_of_the_signed_in_player(self, api_client, ladder, backend_name):
+        _, bob, _ = ladder
+        api_client.force_authenticate(bob)
+        body = api_client.get(URL, {"board": "friends"}).json()
+        assert (body["board"], body["count"], "me" in body) == ("friends", 2, False)
+        assert rows(api_client.get(URL, {"board": "friends"})) == [(1, "bob", 50, 1), (2, "cy", 15, 1)]
+
+    def test_around_me_says_where_i_stand(self, api_client, ladder, backend_name):
+        _, bob, _ = ladder
+        api_client.force_authenticate(bob)
+        body = api_client.get(URL, {"around": "me", "k": 1}).json()
+        assert [r["username"] for r in body["results"]] == ["ada", "bob", "cy"]
+        assert (body["offset"], body["limit"], body["me"]) == (0, 3, {"rank": 2, "xp": 50, "on_board": True})
+
+    def test_around_me_without_xp_has_my_row_with_no_rank(self, api_client, ladder):
+        newcomer = player("newcomer")
+        api_client.force_authenticate(newcomer)
+        body = api_client.get(URL, {"around": "me", "k": 1}).json()
+        assert [(r["rank"], r["username"]) for r in body["results"]] == [(3, "cy"), (None, "newcomer")]
+        assert body["me"] == {"rank": None, "xp": 0, "on_board": False}
+
+    @pytest.mark.parametrize(
+        "query", [{"board": "friends"}, {"around": "me"}, {"board": "friends", "around": "me"}]
+    )
+    def test_personal_boards_need_a_signed_in_player(self, api_client, ladder, query):
+        response = api_client.get(URL, query)
+        assert (response.status_code, response.json()["code"]) == (401, "not_authenticated")
+
+    @pytest.mark.parametrize(
+        "query",
+        [{"k": 0}, {"k": 51}, {"k": "x"}, {"around": "you"}, {"board": "enemies"}, {"tag": "not a slug"}],
+    )
+    def test_bad_parameters_are_400(self, api_client, ladder, query):
+        api_client.force_authenticate(ladder[0])
+        response = api_client.get(URL, {"around": "me", **query})
+        assert response.status_code == 400
+        assert set(response.json()) <= {"k", "around", "board", "tag"}
+
+    def test_personal_answers_are_never_reused_for_someone_else(self, api_client, ladder, page_cache):
+        ada, bob, _ = ladder
+        api_client.force_authenticate(bob)
+        assert api_client.get(URL, {"around": "me", "k": 1}).json()["me"]["rank"] == 2
+        api_client.force_authenticate(ada)
+        assert api_client.get(URL, {"around": "me", "k": 1}).json()["me"]["rank"] == 1
+        assert len(page_cache._entries) == 0

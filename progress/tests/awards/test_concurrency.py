@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
-from rest_framework.test import APIClient
 
 from accounts.models import User
 from challenges.models import Attempt
 from challenges.tests.helpers import drain_queue, make_challenge, queued_count, start, submit
 from progress import jobs
+from skillquest.tests.helpers import client_for, run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,38 +22,6 @@ THREADS = 8
 @pytest.fixture(autouse=True)
 def _on_the_worker(settings):
     settings.JOBS_IN_PROCESS = False
-
-
-def run_together(tasks: list[Callable[[], Any]]) -> list[Any]:
-    """Run every task in its own thread, released at the same instant; re-raise any thread's error."""
-    barrier = threading.Barrier(len(tasks))
-    results: list[Any] = [None] * len(tasks)
-    errors: list[BaseException] = []
-
-    def run(index: int, task: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[index] = task()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()  # each thread has its own connection; do not leak it
-
-    threads = [threading.Thread(target=run, args=(i, task)) for i, task in enumerate(tasks)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    if errors:
-        raise errors[0]
-    return results
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def totals(user) -> tuple[int, int]:

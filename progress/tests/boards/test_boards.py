@@ -14,7 +14,7 @@ from progress.boards import ranks, windows
 from progress.boards import selectors as board_selectors
 from progress.boards import services as board_services
 from progress.boards.backends import RedisBackend, SqlBackend
-from progress.tests.boards.factory import Awarded, award, dead_redis, player, random_history
+from progress.tests.boards.factory import Awarded, award, dead_redis, player, random_history, rank_of
 
 pytestmark = pytest.mark.django_db
 
@@ -131,23 +131,20 @@ def test_rank_of_one_player(backend):
     nobody = player("nobody")
     sync(backend)
     players = (first, tied_a, tied_b, last)
-    assert [board_selectors.rank_for(fresh(u), "all", at=AT, backend=backend) for u in players] == [
+    assert [rank_of(fresh(u), "all", at=AT, backend=backend) for u in players] == [
         2,
         3,
         3,
         1,
     ]
-    assert [board_selectors.rank_for(fresh(u), "month", at=AT, backend=backend) for u in players] == [
+    assert [rank_of(fresh(u), "month", at=AT, backend=backend) for u in players] == [
         1,
         2,
         2,
         4,
     ]
-    assert board_selectors.rank_for(fresh(nobody), "all", at=AT, backend=backend) is None
-    assert (
-        board_selectors.rank_for(fresh(last), "week", at=datetime(2037, 5, 1, tzinfo=UTC), backend=backend)
-        is None
-    )
+    assert rank_of(fresh(nobody), "all", at=AT, backend=backend) is None
+    assert rank_of(fresh(last), "week", at=datetime(2037, 5, 1, tzinfo=UTC), backend=backend) is None
 
 
 def test_backends_agree_on_random_histories():
@@ -167,14 +164,36 @@ def _check_backends_agree(rng, now, redis_backend, sql_backend):
         board_services.record_awards([awarded])
     users = list(User.objects.all())
     assert board_selectors.top("all", limit=100).count > 5  # the history is not trivially empty
-    for period in windows.PERIODS:
-        for limit, offset in [(100, 0), (7, 0), (7, 7), (3, 11), (5, 1000)]:
-            redis_page = board_selectors.top(period, limit=limit, offset=offset, backend=redis_backend)
-            sql_page = board_selectors.top(period, limit=limit, offset=offset, backend=sql_backend)
-            assert redis_page == sql_page, (period, limit, offset)
-        redis_ranks = [board_selectors.rank_for(u, period, backend=redis_backend) for u in users]
-        sql_ranks = [board_selectors.rank_for(u, period, backend=sql_backend) for u in users]
-        assert redis_ranks == sql_ranks, period
+    assert board_selectors.top("all", tag="sql", limit=100).count > 1  # so are the tag boards
+    assert any(not u.leaderboard_visible for u in users) and any(u.following.exists() for u in users)
+    for tag in (None, "regex", "sql"):
+        for period in windows.PERIODS:
+            where = (tag, period)
+            for limit, offset in [(100, 0), (7, 0), (7, 7), (3, 11), (5, 1000)]:
+                redis_page = board_selectors.top(
+                    period, tag=tag, limit=limit, offset=offset, backend=redis_backend
+                )
+                sql_page = board_selectors.top(
+                    period, tag=tag, limit=limit, offset=offset, backend=sql_backend
+                )
+                assert redis_page == sql_page, (*where, limit, offset)
+            if tag is None:
+                redis_ranks = [rank_of(u, period, backend=redis_backend) for u in users]
+                sql_ranks = [rank_of(u, period, backend=sql_backend) for u in users]
+                assert redis_ranks == sql_ranks, where
+            for user in users:
+                for k in (1, 3):
+                    redis_around = board_selectors.around(user, period, tag=tag, k=k, backend=redis_backend)
+                    sql_around = board_selectors.around(user, period, tag=tag, k=k, backend=sql_backend)
+                    assert redis_around == sql_around, (*where, user.username, k)
+                redis_friends = board_selectors.friends(
+                    user, period, tag=tag, limit=100, backend=redis_backend
+                )
+                sql_friends = board_selectors.friends(user, period, tag=tag, limit=100, backend=sql_backend)
+                assert redis_friends == sql_friends, (*where, user.username)
+                assert board_selectors.friends(
+                    user, period, tag=tag, around_k=2, backend=redis_backend
+                ) == board_selectors.friends(user, period, tag=tag, around_k=2, backend=sql_backend)
 
 
 def test_record_award_writes_absolute_values_and_repairs_a_stale_board(settings):

@@ -18,7 +18,7 @@ from progress import jobs
 from progress.boards import backends, windows
 from progress.boards import selectors as board_selectors
 from progress.boards import services as board_services
-from progress.tests.boards.factory import dead_redis, random_history
+from progress.tests.boards.factory import dead_redis, random_history, rank_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,7 +53,7 @@ def test_the_award_job_puts_the_player_on_every_board(user, other_user):
         (1, "bob", 100),
         (2, "alice", 90),
     ]
-    assert board_selectors.rank_for(User.objects.get(pk=user.pk)) == 2
+    assert rank_of(User.objects.get(pk=user.pk)) == 2
 
 
 def test_a_redis_failure_on_the_board_does_not_lose_the_award(user, monkeypatch, caplog):

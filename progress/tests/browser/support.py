@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 
 from django.conf import settings
+from django.urls import reverse
 
 AXE_JS = settings.BASE_DIR / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = settings.BASE_DIR / "test-artifacts"
 README_SCREENSHOTS = settings.BASE_DIR / "docs" / "screenshots"
+PASSWORD = "Sturdy-Pass-991-x"  # of the accounts the browser tests sign in with
 
 
 def assert_accessible(page, name: str) -> None:
@@ -47,3 +49,11 @@ def save_readme_screenshot(page, name: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 800})
     page.wait_for_timeout(50)
     page.screenshot(path=str(README_SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def log_in(page, live_server, username: str) -> None:
+    page.goto(live_server.url + reverse("accounts:login"))
+    page.get_by_label("Username or email").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(live_server.url + "/")

@@ -12,11 +12,16 @@ from challenges.models import Attempt, Challenge, Tag
 from progress.boards import services as board_services
 from progress.models import Badge, UserBadge
 from progress.tests.boards.factory import player
-from progress.tests.browser.support import assert_accessible, check_layout, save_readme_screenshot
+from progress.tests.browser.support import (
+    PASSWORD,
+    assert_accessible,
+    check_layout,
+    log_in,
+    save_readme_screenshot,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.serial, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "Sturdy-Pass-991-x"
 QUEST_MARKDOWN = (
     "Compute **running totals** with `OVER()`.\n\n```sql\nSELECT sum(x) OVER (ORDER BY d) FROM t;\n```"
 )
@@ -82,14 +87,6 @@ def sign_up(page, live_server, username: str) -> None:
     page.get_by_label("Email").fill(f"{username}@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()
-    page.wait_for_url(live_server.url + "/")
-
-
-def log_in(page, live_server, username: str) -> None:
-    page.goto(live_server.url + reverse("accounts:login"))
-    page.get_by_label("Username or email").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
     page.wait_for_url(live_server.url + "/")
 
 

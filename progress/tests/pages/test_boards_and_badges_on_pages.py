@@ -174,7 +174,7 @@ def test_leaderboard_page_context_takes_a_fixed_number_of_queries(django_assert_
     players(30)
     give_xp(user, 1)
     with django_assert_num_queries(1):  # the page's usernames and levels; ranks come from Redis
-        page = page_views.leaderboard_context(period="all", page=1, viewer=user)
+        page = page_views.leaderboard_context(query=page_views.BoardQuery(), viewer=user)
     assert page["own_entry"].rank == 31 and len(page["board"].results) == 20
 
 

@@ -1,0 +1,1 @@
+"""Playing together: who follows whom. The friends boards read it (progress.boards.selectors.friends)."""
