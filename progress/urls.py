@@ -8,6 +8,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("leaderboard/", views.leaderboard, name="leaderboard"),
     path("u/<str:username>/", views.profile, name="profile"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/read/", views.notifications_read, name="notifications-read"),
     path("staff/", views.staff_dashboard, name="staff-dashboard"),
     path("staff/recalc/", views.staff_recalc, name="staff-recalc"),
 ]
