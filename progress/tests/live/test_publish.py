@@ -6,14 +6,14 @@ import logging
 import socket
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from django.db import transaction
 
 from challenges.tests.helpers import make_challenge
 from progress.awards.services import awards_process
 from progress.ledger.services import xp_grant
 from progress.models import Notification
-from progress.tests.live.conftest import ORIGIN, admitted, open_socket, received, session_cookie
+from progress.tests.live.sockets import ORIGIN, admitted, open_socket, received, run, session_cookie
 from progress.tests.notifications.test_notify import graded
 
 
@@ -46,7 +46,7 @@ def test_nothing_is_pushed_for_an_award_that_rolls_back_and_the_retry_is_pushed_
         assert await listener.receive_nothing(timeout=0.5)
         await listener.disconnect()
 
-    async_to_sync(scenario)()
+    run(scenario)
 
 
 def _closed_port() -> int:

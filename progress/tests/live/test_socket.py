@@ -6,24 +6,28 @@ import json
 import time
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from accounts.services import user_sign_out_everywhere
-from challenges.tests.helpers import drain_queue, make_challenge, start, submit
+from challenges.tests.helpers import make_challenge, start, submit
 from progress.ledger.services import xp_grant
 from progress.live import tickets
 from progress.live.consumers import REFUSED, THROTTLED
 from progress.models import Badge
-from progress.tests.live.conftest import ORIGIN, admitted, close_code, open_socket, received, session_cookie
+from progress.tests.live.sockets import (
+    ORIGIN,
+    admitted,
+    burst_worker,
+    close_code,
+    open_socket,
+    received,
+    run,
+    session_cookie,
+)
 from skillquest.asgi import application
 
 TICKET = "/api/v1/live/ticket"
-
-
-def run(scenario) -> None:
-    """Run an async scenario on one event loop (the sockets live on it), from this sync test."""
-    async_to_sync(scenario)()
 
 
 def ticket_for(client, *, lifetime: int = 30) -> str:
@@ -33,7 +37,7 @@ def ticket_for(client, *, lifetime: int = 30) -> str:
     return response.json()["ticket"]
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_socket_without_a_session_or_ticket_is_closed_with_4401():
     async def scenario():
         socket = await open_socket(headers=[ORIGIN])
@@ -42,7 +46,7 @@ def test_a_socket_without_a_session_or_ticket_is_closed_with_4401():
     run(scenario)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_page_of_ours_with_a_session_is_admitted(user):
     cookie = session_cookie(user)
 
@@ -54,7 +58,7 @@ def test_a_page_of_ours_with_a_session_is_admitted(user):
     run(scenario)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     "origin",
     [b"https://evil.example", b"http://testserver.evil.example", b"null", b"file://"],
@@ -69,7 +73,7 @@ def test_a_session_cookie_from_another_origin_is_refused(user, origin):
     run(scenario)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_session_cookie_without_an_origin_is_refused(user):
     """A cookie that comes without an Origin did not come from a browser page."""
     cookie = session_cookie(user)
@@ -81,7 +85,7 @@ def test_a_session_cookie_without_an_origin_is_refused(user):
     run(scenario)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_an_origin_in_csrf_trusted_origins_is_admitted(settings, user):
     settings.CSRF_TRUSTED_ORIGINS = ["https://*.skillquest.example"]
     cookie = session_cookie(user)
@@ -94,7 +98,7 @@ def test_an_origin_in_csrf_trusted_origins_is_admitted(settings, user):
     run(scenario)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_session_signed_out_everywhere_is_refused(user):
     cookie = session_cookie(user)
     user_sign_out_everywhere(user=user)
@@ -106,7 +110,7 @@ def test_a_session_signed_out_everywhere_is_refused(user):
     run(scenario)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_ticket_admits_once(auth_client):
     ticket = ticket_for(auth_client)
 
@@ -120,7 +124,7 @@ def test_a_ticket_admits_once(auth_client):
     run(scenario)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("ticket", ["", "made-up", "x" * 500])
 def test_an_unknown_ticket_is_refused(ticket):
     async def scenario():
@@ -130,7 +134,7 @@ def test_an_unknown_ticket_is_refused(ticket):
     run(scenario)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_ticket_expires(auth_client, monkeypatch):
     monkeypatch.setattr(tickets, "TICKET_SECONDS", 1)  # Redis expires it, as it does after 30 s
     ticket = ticket_for(auth_client, lifetime=1)
@@ -143,7 +147,7 @@ def test_a_ticket_expires(auth_client, monkeypatch):
     run(scenario)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_ticket_from_another_origin_is_refused(auth_client):
     ticket = ticket_for(auth_client)
 
@@ -156,7 +160,7 @@ def test_a_ticket_from_another_origin_is_refused(auth_client):
     run(scenario)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_connects_are_limited_per_player(rates, user, other_user):
     rates(live_connect="2/minute")
     alice, bob = session_cookie(user), session_cookie(other_user)
@@ -177,7 +181,7 @@ def test_connects_are_limited_per_player(rates, user, other_user):
     run(scenario)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_another_path_under_ws_is_refused_at_the_handshake():
     async def scenario():
         socket = WebsocketCommunicator(application, "/ws/other/", headers=[ORIGIN])
@@ -194,9 +198,10 @@ def badges(db):
     )
 
 
+@pytest.mark.serial  # starts a worker process
 @pytest.mark.django_db(transaction=True)
 def test_each_player_hears_only_their_own_messages(user, other_user, staff_user, auth_client, badges):
-    """Two sockets; an award for alice through the real queue and worker, then a grant for bob."""
+    """Two sockets; an award for alice through the real queue and a worker process, then a grant for bob."""
     ticket = ticket_for(auth_client)
     bob = session_cookie(other_user)
     attempt_id = start(auth_client, make_challenge(xp=150))
@@ -207,7 +212,7 @@ def test_each_player_hears_only_their_own_messages(user, other_user, staff_user,
         bob_socket = await open_socket(headers=[ORIGIN, bob])
         assert await admitted(alice_socket) and await admitted(bob_socket)
 
-        assert await sync_to_async(drain_queue)() == 1  # a real RQ SimpleWorker, burst
+        await sync_to_async(burst_worker)()  # a real RQ worker process runs the award job
         xp, level, badge = await received(alice_socket, 3)
         assert (xp["type"], xp["id"], xp["data"]) == (
             "xp_awarded",
@@ -255,7 +260,7 @@ def test_resume_sends_what_came_after_the_last_id_in_order(user, other_user, sta
     run(scenario)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     "text",
     ["not json", "[]", '{"type": "resume"}', '{"type": "resume", "last_id": -1}',
