@@ -1,8 +1,9 @@
 """Shared plumbing for the bench scripts: databases, the Procfile's processes, wrk, memory, reports.
 
 Everything a scenario starts is stopped on exit, on an error and on Ctrl-C (each child runs in its
-own process group, which is ended by its id). Only loopback addresses, only ports 8170-8179, only
-PostgreSQL databases named bench_* and one Redis database index (BENCH_REDIS_URL, default index 8).
+own process group, which is ended by its id). Only loopback addresses, only ports 8170-8179
+(BENCH_PORT and BENCH_WS_PORT move them), only PostgreSQL databases named bench_* and one Redis
+database index (BENCH_REDIS_URL, default index 8).
 
 Longer than our ~250-line rule: it is one script's plumbing (databases, processes, wrk, memory,
 reports) that every scenario shares, outside the app, and splitting it would only spread its
@@ -49,7 +50,9 @@ PORT = int(os.environ.get("BENCH_PORT", "8170"))
 # The URLconf of the site plus the ceiling views (bench/urls.py), for the web servers that need them.
 CEILINGS_URLCONF = "bench.urls"
 SECRET_KEY = "bench-only-secret-key-not-for-production-0123456789"
-THROTTLES = ("SUBMIT", "START", "LOGIN", "REGISTER", "ANON", "USER")
+THROTTLES = ("SUBMIT", "START", "LOGIN", "REGISTER", "ANON", "USER", "LIVE_CONNECT")
+# The Procfile's `ws:` process (bench/live.py), next to the web port unless told otherwise.
+WS_PORT = int(os.environ.get("BENCH_WS_PORT", str(PORT + 1)))
 
 
 # ---------------------------------------------------------------------------------------------- CLI
@@ -406,6 +409,23 @@ class Harness:
         proc = self._spawn("web", self.web_command(workers), env)
         self.wait_ready(proc)
         return proc
+
+    def start_ws(self) -> subprocess.Popen:
+        """The Procfile's `ws:` line (daphne) on 127.0.0.1:WS_PORT; returns once it answers /healthz."""
+        line = self.procfile["ws"].replace("0.0.0.0", "127.0.0.1").replace("${WS_PORT:-8001}", str(WS_PORT))
+        proc = self._spawn("ws", line, self.env(WS_PORT=str(WS_PORT)))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"ws exited with {proc.returncode}; see {self.logdir}/ws.log")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{WS_PORT}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return proc
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"ws not ready after 60s; see {self.logdir}/ws.log")
 
     def worker_parts(self) -> tuple[str | None, str]:
         """The Procfile's worker: line split into its start-up sweep and its long-running worker."""

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-SCENARIOS = ["submit", "awards", "leaderboard", "recalc", "ledger", "export", "seed", "growth"]
+SCENARIOS = ["submit", "awards", "leaderboard", "recalc", "ledger", "export", "seed", "growth", "live"]
 
 
 def main() -> int:

@@ -189,3 +189,37 @@ class Follow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.follower_id} follows {self.followed_id}"
+
+
+class Notification(models.Model):
+    """Something worth telling a player (a level-up, a badge, a staff grant), kept until they read it.
+
+    Written in the same transaction as the change it reports, so it exists exactly when that change
+    does; pushed live once that transaction commits (`progress.notifications`). The id orders one
+    player's notifications as they committed: every writer holds the player's row lock (the award
+    job, grants), so a socket that reconnects asks for what came after the last id it saw.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", db_index=False
+    )
+    # One of `progress.notifications.messages.TYPES` (not `choices`: a new type needs no migration).
+    type = models.CharField(max_length=40)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # A player's inbox, newest first, and what came after an id (resume).
+            models.Index(fields=["user", "-id"], name="notification_user_recent"),
+            # The bell's count on every page.
+            models.Index(
+                fields=["user"], condition=models.Q(read_at__isnull=True), name="notification_user_unread"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.type} #{self.pk}"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
 from accounts.personal_data.registry import Holding, Kept, keep, register
-from progress.models import Follow, UserBadge, XpEntry
+from progress.models import Follow, Notification, UserBadge, XpEntry
 
 
 def register_holdings() -> None:
@@ -48,8 +50,24 @@ def register_holdings() -> None:
             order_by=("created_at", "id"),
         )
     )
+    # What the player was told (badge names, staff's reasons for grants): exported, and gone with the
+    # account; the facts they reported stay in the ledger and the badges above.
+    register(
+        Holding(
+            "notifications",
+            Notification,
+            "user",
+            ("id", "type", "data", "created_at", "read_at"),
+            erase=_notifications_erase,
+            order_by=("id",),
+        )
+    )
     keep(
         Kept(
             XpEntry, "actor", "grants a staff member made stay in the ledger, credited to the anonymised name"
         )
     )
+
+
+def _notifications_erase(user_id: uuid.UUID, anonymous_username: str) -> None:
+    Notification.objects.filter(user_id=user_id).delete()

@@ -10,6 +10,8 @@ urlpatterns = [
     path("u/<str:username>/", views.profile, name="profile"),
     path("u/<str:username>/follow/", views.follow, name="follow"),
     path("u/<str:username>/unfollow/", views.unfollow, name="unfollow"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/read/", views.notifications_read, name="notifications-read"),
     path("staff/", views.staff_dashboard, name="staff-dashboard"),
     path("staff/recalc/", views.staff_recalc, name="staff-recalc"),
 ]

@@ -20,6 +20,11 @@ class NotFound(DomainError):
     status = 404
 
 
+class NotificationNotFound(NotFound):
+    code = "notification_not_found"
+    message = "Not one of your notifications."
+
+
 class Conflict(DomainError):
     code = "conflict"
     message = "The resource is not in a state that allows this."

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.http import HttpRequest
 
 from skillquest.api import is_api_path, json_error
 
@@ -12,11 +14,30 @@ _DRAIN_LIMIT = 16 * 1024 * 1024
 _CHUNK = 64 * 1024
 
 
-def content_security_policy(path: str) -> str:
-    """The policy for a path: strict everywhere; the DRF tool pages may use inline styles (never scripts)."""
-    if path.startswith(tuple(settings.CSP_RELAXED_STYLE_PATHS)):
-        return settings.CSP_TOOL_PAGES
-    return settings.CSP_DEFAULT
+def content_security_policy(request: HttpRequest) -> str:
+    """The policy for a request: strict everywhere; the DRF tool pages may use inline styles (never
+    scripts). Pages may also connect to the live socket (progress.live)."""
+    if request.path.startswith(tuple(settings.CSP_RELAXED_STYLE_PATHS)):
+        policy = settings.CSP_TOOL_PAGES
+    else:
+        policy = settings.CSP_DEFAULT
+    socket = live_socket_origin(request)
+    return policy.replace("connect-src 'self'", f"connect-src 'self' {socket}") if socket else policy
+
+
+def live_socket_origin(request: HttpRequest) -> str:
+    """Where this page's WebSocket goes: WS_PUBLIC_URL, else ws(s):// on the page's own host.
+
+    CSP Level 3 lets 'self' cover ws(s) on the page's host, but older browsers need it named. A
+    request for a host outside ALLOWED_HOSTS names none (it gets a 400 anyway).
+    """
+    if settings.WS_PUBLIC_URL:
+        return settings.WS_PUBLIC_URL
+    try:
+        host = request.get_host()
+    except DisallowedHost:
+        return ""
+    return f"{'wss' if request.is_secure() else 'ws'}://{host}"
 
 
 class ContentSecurityPolicyMiddleware:
@@ -25,7 +46,7 @@ class ContentSecurityPolicyMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", content_security_policy(request.path))
+        response.headers.setdefault("Content-Security-Policy", content_security_policy(request))
         return response
 
 

@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -33,6 +34,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # First: its `runserver` serves the ASGI application, so `make run` answers /ws/ in the same process.
+    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -48,6 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_rq",
     "django_prometheus",
+    "channels",
     "accounts",
     "challenges",
     "progress",
@@ -88,7 +92,18 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# --- Live updates (progress.live): the origin of the `ws` process, where pages open their WebSocket
+# (`<WS_PUBLIC_URL>/ws/live/`), e.g. wss://live.example.com. Unset: the page's own host, whose proxy
+# routes /ws/ to the `ws` process (`make run` serves /ws/ itself). Pages authenticate the socket with
+# the session cookie, so the browser must send it there: the same host on another port does (cookies
+# ignore ports), another host needs SESSION_COOKIE_DOMAIN to cover both.
+WS_PUBLIC_URL = env.str("WS_PUBLIC_URL", default="").rstrip("/")
+_ws = urlsplit(WS_PUBLIC_URL)
+if WS_PUBLIC_URL and (_ws.scheme not in {"ws", "wss"} or not _ws.netloc or _ws.path or _ws.query):
+    raise ImproperlyConfigured(f"WS_PUBLIC_URL: {WS_PUBLIC_URL!r} is not a ws:// or wss:// origin.")
+
 # Our pages load scripts and styles only from our own origin: no inline script, style or handler.
+# connect-src also names the live socket's origin, added per request (skillquest.security).
 CSP_DEFAULT = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
@@ -105,6 +120,8 @@ CORS_URLS_REGEX = r"^/api/.*$"
 # bench/README.md) for the gunicorn it starts. Never set in production.
 ROOT_URLCONF = env.str("ROOT_URLCONF", default="skillquest.urls")
 WSGI_APPLICATION = "skillquest.wsgi.application"
+# HTTP and /ws/ (progress.live): the Procfile's `ws:` process (daphne) and `make run`'s runserver.
+ASGI_APPLICATION = "skillquest.asgi.application"
 
 TEMPLATES = [
     {
@@ -116,6 +133,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "progress.pages.context.live",
             ],
         },
     },
@@ -151,6 +169,21 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# The channel layer carries live messages from the process that commits an award (the RQ worker) to
+# the `ws` process holding the player's socket. Without Redis, jobs run in the web process, which
+# with `make run` is also the one serving /ws/: process memory is enough there.
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # Group membership lasts a day (group_expiry); the Procfile's daphne closes every socket
+            # well before that (--websocket_timeout), and the page reconnects and resumes.
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": "skillquest:live:"},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 RQ_QUEUES = {
     "default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 300},
@@ -231,6 +264,8 @@ REST_FRAMEWORK = {
         # Per client IP and per address alike (accounts.throttles): reset links and verification mails.
         "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="5/hour"),
         "verify_email": env.str("THROTTLE_VERIFY_EMAIL", default="5/hour"),
+        # WebSocket connects per player (progress.live.admission): every page a player opens is one.
+        "live_connect": env.str("THROTTLE_LIVE_CONNECT", default="60/minute"),
     },
     # How many proxies in front of the app append to X-Forwarded-For. 0 (default): the header is
     # ignored and the client IP is the connection's address, so it cannot be spoofed.

@@ -206,3 +206,23 @@ class AttemptStartThrottle(FixedWindowThrottle, throttling.UserRateThrottle):
 
 class AttemptSubmitThrottle(FixedWindowThrottle, throttling.UserRateThrottle):
     scope = "submit"
+
+
+class EventThrottle(FixedWindowThrottle):
+    """A limit on something that is not a DRF request (a WebSocket connect), counted like the rest.
+
+    Keyed by a caller-given ident (e.g. the player's id) under the scope's rate; fails open like the
+    views' limits when Redis is down.
+    """
+
+    def __init__(self, scope: str, ident: str) -> None:
+        self.scope = scope
+        self.ident = ident
+        super().__init__()
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.ident}
+
+    def hit(self) -> float | None:
+        """Count one event: None if the limit allows it, else the seconds until the window ends."""
+        return check_together([self], None, None)[0]

@@ -9,7 +9,9 @@ from progress.boards.selectors import AROUND_DEFAULT, AROUND_MAX, BOARDS
 from progress.boards.windows import PERIODS
 from progress.ledger.selectors import HistoryEntry
 from progress.ledger.services import GRANT_MAX_AMOUNT
-from progress.models import Badge, XpEntry
+from progress.live.tickets import TICKET_SECONDS
+from progress.models import Badge, Notification, XpEntry
+from progress.notifications.messages import TYPES
 
 UNEARNED_SECRET = "a secret badge you have not earned."
 
@@ -225,6 +227,59 @@ class JobStatusSerializer(serializers.Serializer):
 
     def to_representation(self, instance):
         return {key: value for key, value in super().to_representation(instance).items() if value is not None}
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    """The socket's message envelope, plus when the player read it (null: unread)."""
+
+    type = serializers.ChoiceField(choices=sorted(name for name, kind in TYPES.items() if kind.kept))
+
+    class Meta:
+        model = Notification
+        fields = ["id", "type", "created_at", "data", "read_at"]
+        read_only_fields = fields
+
+
+class NotificationQuerySerializer(serializers.Serializer):
+    unread = serializers.BooleanField(required=False, default=False, help_text="Only those not read yet.")
+
+
+# The largest id PostgreSQL's bigint holds: a larger one is a 400, not a database error.
+NOTIFICATION_MAX_ID = 2**63 - 1
+NOTIFICATIONS_READ_MAX = 500
+
+
+class NotificationsReadSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=NOTIFICATION_MAX_ID),
+        min_length=1,
+        max_length=NOTIFICATIONS_READ_MAX,
+        required=False,
+        help_text="These notifications (each must be yours).",
+    )
+    all = serializers.BooleanField(required=False, help_text="true: every notification you have.")
+
+    def validate_all(self, value: bool) -> bool:
+        if not value:
+            raise serializers.ValidationError('Only true; to mark some, send "ids".')
+        return value
+
+    def validate(self, attrs: dict) -> dict:
+        if ("ids" in attrs) == ("all" in attrs):
+            raise serializers.ValidationError(
+                'Send either "ids" (a list of notification ids) or "all": true.'
+            )
+        return attrs
+
+
+class NotificationsReadResultSerializer(serializers.Serializer):
+    marked = serializers.IntegerField(help_text="How many were unread and are now read.")
+    unread = serializers.IntegerField(help_text="How many are still unread.")
+
+
+class LiveTicketSerializer(serializers.Serializer):
+    ticket = serializers.CharField(help_text="Connect to /ws/live/?ticket=<ticket>: once, for this player.")
+    expires_in = serializers.IntegerField(help_text=f"Seconds it stays valid ({TICKET_SECONDS}).")
 
 
 class LeaderboardQuerySerializer(serializers.Serializer):

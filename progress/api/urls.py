@@ -7,8 +7,10 @@ router = OptionalSlashRouter()
 router.register("users", views.UserViewSet, basename="user")
 router.register("admin", admin_views.AdminViewSet, basename="admin")
 router.register("badges", views.BadgeViewSet, basename="badge")
+router.register("notifications", views.NotificationViewSet, basename="notification")
 
 urlpatterns = [
     *router.urls,
     re_path(r"^leaderboard/?$", views.LeaderboardView.as_view(), name="leaderboard"),
+    re_path(r"^live/ticket/?$", views.LiveTicketView.as_view(), name="live-ticket"),
 ]

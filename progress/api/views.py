@@ -21,6 +21,9 @@ from progress.badges import services as badge_services
 from progress.boards import selectors as boards
 from progress.boards.ranks import Page
 from progress.ledger import selectors as ledger_selectors
+from progress.live.tickets import ticket_issue
+from progress.notifications import selectors as notification_selectors
+from progress.notifications.services import notifications_mark_read
 from progress.players.selectors import player_visible, user_progress
 from progress.social import selectors as social_selectors
 from progress.social import services as social_services
@@ -138,6 +141,49 @@ class BadgeViewSet(
 
     def perform_destroy(self, instance):
         badge_services.badge_delete(badge=instance, actor=cast(User, self.request.user))
+
+
+class NotificationViewSet(ThrottlesInOneCall, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The signed-in player's notifications (level-ups, badges, grants), newest first."""
+
+    serializer_class = s.NotificationSerializer
+
+    def get_queryset(self):
+        user_id = cast(User, self.request.user).pk
+        if self.action != "list":
+            return notification_selectors.inbox(user_id=user_id)
+        # A plain dict: the QueryDict would hand the serializer a list.
+        query = s.NotificationQuerySerializer(data=self.request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        return notification_selectors.inbox(user_id=user_id, unread=query.validated_data["unread"])
+
+    @extend_schema(parameters=[s.NotificationQuerySerializer])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        request=s.NotificationsReadSerializer, responses={200: s.NotificationsReadResultSerializer}
+    )
+    @action(detail=False, methods=["post"])
+    def read(self, request):
+        """Mark `ids` (each must be yours: else 404, nothing marked) or `all` as read."""
+        body = s.NotificationsReadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user_id = cast(User, request.user).pk
+        marked = notifications_mark_read(user_id=user_id, ids=body.validated_data.get("ids"))
+        unread = notification_selectors.inbox(user_id=user_id, unread=True).count()
+        return Response(s.NotificationsReadResultSerializer({"marked": marked, "unread": unread}).data)
+
+
+class LiveTicketView(ThrottlesInOneCall, APIView):
+    """A ticket to open the live socket (`/ws/live/?ticket=...`) without a session cookie.
+
+    It works once, within 30 seconds, for the signed-in player only.
+    """
+
+    @extend_schema(request=None, responses={200: s.LiveTicketSerializer})
+    def post(self, request):
+        return Response(s.LiveTicketSerializer(ticket_issue(user_id=cast(User, request.user).pk)).data)
 
 
 class LeaderboardView(ThrottlesInOneCall, APIView):

@@ -17,6 +17,8 @@ from progress.badges import conditions
 from progress.badges.services import badges_evaluate
 from progress.ledger.services import attempt_key, ledger_append, locked_totals
 from progress.models import UserBadge, XpEntry
+from progress.notifications.messages import Message, message
+from progress.notifications.services import notify
 from skillquest import metrics, sql
 from skillquest.logging import log_event
 
@@ -55,6 +57,8 @@ def awards_process(
     }
     awards = compute_awards(claimed, totals=totals, best_scores=best_scores, now=timezone.now())
     _write(awards, totals_before=totals)
+    # Told in the awards' transaction (kept level-ups commit with them), pushed once it commits.
+    notify(_messages(awards))
     # Badges in the same transaction as the XP: a failure rolls both back and the retry redoes both,
     # so no award ever commits without the badges it earned.
     badges = _badges_earned(awards)
@@ -130,6 +134,27 @@ def _write(awards: list[Award], *, totals_before: dict[uuid.UUID, int]) -> None:
                 new_level=award.level,
                 total_xp=award.total_xp,
             )
+
+
+def _messages(awards: list[Award]) -> list[Message]:
+    """Each award's XP for its page, and its level-up; the badges tell their own (`badges_evaluate`)."""
+    messages = []
+    for award in awards:
+        messages.append(
+            message(
+                award.user_id,
+                "xp_awarded",
+                attempt_id=str(award.attempt_id),
+                amount=award.xp,
+                total_xp=award.total_xp,
+                created_at=award.awarded_at,
+            )
+        )
+        if award.levelled_up:
+            messages.append(
+                message(award.user_id, "level_up", level=award.level, created_at=award.awarded_at)
+            )
+    return messages
 
 
 def _badges_earned(awards: list[Award]) -> list[UserBadge]:

@@ -26,7 +26,9 @@ from progress.badges import conditions
 from progress.badges.conditions import Condition
 from progress.badges.conditions.base import column, table
 from progress.badges.stats import STATS_USER_FIELDS, load_stats
-from progress.models import Badge, UserBadge
+from progress.models import Badge, Notification, UserBadge
+from progress.notifications.messages import badge_data, message
+from progress.notifications.services import notify
 from skillquest import metrics
 from skillquest.audit.services import audit_changes, audit_created, audit_deleted
 from skillquest.errors import BadgeHasAwards
@@ -128,7 +130,7 @@ def badges_award_missing(*, now: datetime | None = None) -> int:
         condition = _parsed(badge)
         if condition is None:
             continue
-        count = _insert_qualifying(badge_id=badge.pk, condition=condition, now=now)
+        count = _insert_qualifying(badge=badge, condition=condition, now=now)
         if count:
             log_event(logger, "badges_awarded_missing", badge=badge.slug, count=count)
             transaction.on_commit(partial(metrics.badge_awarded, badge.slug, count=count))
@@ -136,19 +138,29 @@ def badges_award_missing(*, now: datetime | None = None) -> int:
     return awarded
 
 
-def _insert_qualifying(*, badge_id: uuid.UUID, condition: Condition, now: datetime) -> int:
+def _insert_qualifying(*, badge: Badge, condition: Condition, now: datetime) -> int:
+    """One statement: the badge for every qualifying player who lacks it, each with its notification.
+
+    The notifications are kept (inbox, bell) but not pushed: recalculation may award a badge to every
+    player at once, and their pages show it at the next load.
+    """
     select, params = condition.qualifying_sql(now=now)
     ub = {name: column(UserBadge, name) for name in ("id", "user", "badge", "awarded_at", "metadata")}
+    note = {name: column(Notification, name) for name in ("user", "type", "data", "created_at")}
     # Only table and column names from the models' metadata are interpolated; values are parameters.
     statement = (
-        f"INSERT INTO {table(UserBadge)} ({ub['id']}, {ub['user']}, {ub['badge']}, {ub['awarded_at']},"  # noqa: S608
-        f" {ub['metadata']}) SELECT gen_random_uuid(), q.user_id, %s, %s, %s::jsonb"
+        f"WITH inserted AS (INSERT INTO {table(UserBadge)} ({ub['id']}, {ub['user']}, {ub['badge']},"  # noqa: S608
+        f" {ub['awarded_at']}, {ub['metadata']}) SELECT gen_random_uuid(), q.user_id, %s, %s, %s::jsonb"
         f" FROM (SELECT DISTINCT user_id FROM ({select}) s) q"
         f" JOIN {table(User)} u ON {column(User, 'id', 'u')} = q.user_id AND {column(User, 'is_active', 'u')}"
-        f" ON CONFLICT ({ub['user']}, {ub['badge']}) DO NOTHING"
+        f" ON CONFLICT ({ub['user']}, {ub['badge']}) DO NOTHING RETURNING {ub['user']} AS user_id)"
+        f" INSERT INTO {table(Notification)}"
+        f" ({note['user']}, {note['type']}, {note['data']}, {note['created_at']})"
+        f" SELECT user_id, 'badge_awarded', %s::jsonb, %s FROM inserted"
     )
+    told = json.dumps({"badge": badge_data(badge)})  # a `badge_awarded` message's data
     with connection.cursor() as cursor:
-        cursor.execute(statement, [badge_id, now, RECALCULATION_METADATA, *params])
+        cursor.execute(statement, [badge.pk, now, RECALCULATION_METADATA, *params, told, now])
         return cursor.rowcount
 
 
@@ -161,7 +173,8 @@ def _parsed(badge: Badge) -> Condition | None:
 
 
 def _insert_new_badges(earned: Sequence[UserBadge]) -> list[UserBadge]:
-    """Insert the badges; return (and log) only those this call created.
+    """Insert the badges and tell their players (`notify`, in this transaction); return (and log)
+    only those this call created.
 
     The read-back by the primary keys generated here tells which rows were actually inserted (a
     concurrent evaluation may have inserted the same (user, badge) first).
@@ -171,7 +184,15 @@ def _insert_new_badges(earned: Sequence[UserBadge]) -> list[UserBadge]:
         inserted = set(
             UserBadge.objects.filter(pk__in=[award.pk for award in earned]).values_list("pk", flat=True)
         )
-    created = [award for award in earned if award.pk in inserted]
+        created = [award for award in earned if award.pk in inserted]
+        notify(
+            [
+                message(
+                    award.user_id, "badge_awarded", badge=badge_data(award.badge), created_at=award.awarded_at
+                )
+                for award in created
+            ]
+        )
     for award in created:
         log_event(
             logger,

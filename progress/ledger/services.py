@@ -19,6 +19,8 @@ from progress.badges.services import badges_award_missing, badges_evaluate
 from progress.boards import services as boards
 from progress.ledger.recalc import recalculation_run
 from progress.models import XpEntry
+from progress.notifications.messages import message
+from progress.notifications.services import notify
 from skillquest import metrics, sql
 from skillquest.audit.services import audit_record
 from skillquest.errors import IdempotencyKeyReused, InvalidInput, NotFound, XpWouldGoNegative
@@ -133,7 +135,8 @@ def xp_grant(
     """A staff grant (amount > 0) or revocation (amount < 0) of XP, with its reason.
 
     The entry, the total and the level move in one transaction, with the badges the new total
-    earns (badges are never taken away); the leaderboards follow once it commits, as after an award.
+    earns (badges are never taken away); the player is told (`xp_granted`, a level-up) in the same
+    transaction; the leaderboards and the live push follow once it commits, as after an award.
     A revocation may not take the total below 0. With an `idempotency_key` (the client's
     Idempotency-Key header) a retried request returns the first one's entry instead of granting twice.
     """
@@ -172,7 +175,12 @@ def xp_grant(
     except IntegrityError:
         # The same key for another player, by a request that raced this one (the lock is per player).
         raise IdempotencyKeyReused()
-    levelled_up = rules.level_for_xp(before + amount) > rules.level_for_xp(before)
+    level = rules.level_for_xp(before + amount)
+    levelled_up = level > rules.level_for_xp(before)
+    told = [message(user_id, "xp_granted", amount=amount, reason=reason, created_at=entry.created_at)]
+    if levelled_up:
+        told.append(message(user_id, "level_up", level=level, created_at=entry.created_at))
+    notify(told)
     kinds = conditions.kinds_changed_by(xp=amount, levelled_up=levelled_up, passed=False)
     badges = badges_evaluate(user_ids=[user_id], kinds={user_id: kinds}) if kinds else []
     transaction.on_commit(partial(_granted_committed, entry, badges), robust=True)

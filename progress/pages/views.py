@@ -17,6 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -32,6 +33,8 @@ from progress.boards import selectors as boards
 from progress.boards.ranks import Entry
 from progress.boards.windows import PERIODS
 from progress.ledger.selectors import attempt_explanations, xp_by_day
+from progress.notifications.selectors import inbox
+from progress.notifications.services import notifications_mark_read
 from progress.pages import charts
 from progress.players.selectors import activity_by_day, heatmap_first_day, player_overview, user_progress
 from progress.social import selectors as social_selectors
@@ -44,6 +47,7 @@ from skillquest.errors import InvalidInput, NotFound, ServiceUnavailable
 HOME_CHALLENGES = 3
 HOME_BOARD_SIZE = 5
 LEADERBOARD_PER_PAGE = 20
+NOTIFICATIONS_PER_PAGE = 20
 STAFF_BOARD_SIZE = 10
 XP_CHART_DAYS = 90
 JOB_ID = re.compile(r"\A[0-9a-f]{32}\Z")
@@ -324,3 +328,20 @@ def staff_recalc(request):
         messages.error(request, exc.message)
         return redirect(reverse("progress:staff-dashboard") + "#recalc")
     return redirect(reverse("progress:staff-dashboard") + f"?job={job_id}#recalc")
+
+
+@login_required
+@require_GET
+def notifications(request):
+    """The bell's page: the player's notifications, newest first, unread ones marked."""
+    page = Paginator(inbox(user_id=request.user.pk), NOTIFICATIONS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "progress/notifications.html", {"page": page})
+
+
+@login_required
+@require_POST
+def notifications_read(request):
+    marked = notifications_mark_read(user_id=request.user.pk)
+    if marked:
+        messages.success(request, f"{marked} notification{'s' if marked != 1 else ''} marked as read.")
+    return redirect("progress:notifications")

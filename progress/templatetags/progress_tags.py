@@ -31,3 +31,10 @@ def award_line(explanation: dict | None) -> str:
     if explanation.get("previous_best"):
         line += f"; your best was {explanation['previous_best']}"
     return f"{line}; +{paid}"
+
+
+@register.filter
+def notification_line(data: dict) -> str:
+    """An `xp_granted` notification in words: "You were given 50 XP" or "30 XP were taken back"."""
+    amount = int(data.get("amount", 0))
+    return f"You were given {amount} XP" if amount > 0 else f"{-amount} XP were taken back"

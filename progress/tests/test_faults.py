@@ -36,13 +36,13 @@ from progress.awards import rules
 from progress.boards import backends
 from progress.boards import selectors as board_selectors
 from progress.ledger.selectors import ledger_mismatches
-from progress.models import Badge, UserBadge, XpEntry
+from progress.models import Badge, Notification, UserBadge, XpEntry
+from progress.tests.parked import ADVISORY_KEY, libpq_params, parked_updates
 from skillquest.tests.helpers import port_open, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 FAULT_REDIS_PORT = int(os.environ.get("FAULT_REDIS_PORT", "8163"))
 FAULT_WEB_PORT = int(os.environ.get("FAULT_WEB_PORT", "8164"))
-ADVISORY_KEY = 770_077
 WORKER_APP = "sq-fault-worker"
 pytestmark = pytest.mark.serial
 
@@ -247,42 +247,8 @@ def test_redis_stops_while_players_submit_then_the_sweep_awards_each_once(
 def blocking_award(db):
     """A trigger that parks the award transaction after it has written the attempts and the player's
     total, until we release an advisory lock: a worker can then be killed mid-award."""
-    holder = psycopg.connect(**_libpq_params(), autocommit=True, application_name="sq-fault-holder")
-    holder.execute("SELECT pg_advisory_lock(%s)", [ADVISORY_KEY])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            CREATE OR REPLACE FUNCTION sq_fault_park() RETURNS trigger AS $$
-            BEGIN PERFORM pg_advisory_xact_lock_shared({ADVISORY_KEY}); RETURN NULL; END $$ LANGUAGE plpgsql;
-            CREATE TRIGGER sq_fault_park AFTER UPDATE ON accounts_user
-            FOR EACH STATEMENT EXECUTE FUNCTION sq_fault_park();
-            """
-        )
-
-    def parked() -> bool:
-        row = holder.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = %s",
-            [ADVISORY_KEY],
-        ).fetchone()
-        assert row is not None  # count(*) always returns a row
-        return row[0] > 0
-
-    def release() -> None:
-        # Unlock first: dropping the trigger waits for the parked transaction to end.
-        holder.execute("SELECT pg_advisory_unlock_all()")
-        with connection.cursor() as cursor:
-            cursor.execute("DROP TRIGGER IF EXISTS sq_fault_park ON accounts_user")
-
-    try:
-        yield parked, release
-    finally:
-        release()
-        holder.close()
-
-
-def _libpq_params() -> dict:
-    db = connection.settings_dict
-    return {"host": db["HOST"], "port": db["PORT"], "user": db["USER"], "dbname": db["NAME"]}
+    with parked_updates("accounts_user") as handles:
+        yield handles
 
 
 def _worker_backends() -> int:
@@ -321,6 +287,7 @@ def test_worker_killed_mid_award_rolls_back_and_the_sweep_awards_exactly(
     assert not XpEntry.objects.exists()  # the batch's entries went with it
     assert ledger_mismatches() == []
     assert not UserBadge.objects.exists()
+    assert not Notification.objects.exists()  # told nothing of an award that never was
 
     # The restart (Procfile line: sweep, then worker) awards every attempt exactly once.
     result = _run_worker_line(own_redis.url)
@@ -413,7 +380,7 @@ def test_database_connection_dropped_mid_request_fails_cleanly_and_the_next_succ
     attempt_id = body["id"]
 
     # Park the submit inside its transaction (after it wrote the attempt), then kill its connection.
-    holder = psycopg.connect(**_libpq_params(), autocommit=True, application_name="sq-fault-holder")
+    holder = psycopg.connect(**libpq_params(), autocommit=True, application_name="sq-fault-holder")
     holder.execute("SELECT pg_advisory_lock(%s)", [ADVISORY_KEY])
     with connection.cursor() as cursor:
         cursor.execute(

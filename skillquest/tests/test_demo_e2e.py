@@ -9,10 +9,12 @@ import re
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+import websockets.sync.client
 from django.db import connection
 from model_bakery import baker
 from prometheus_client.parser import text_string_to_metric_families
@@ -22,7 +24,7 @@ from skillquest.tests.helpers import answers_ok, wait_until
 
 pytestmark = [pytest.mark.serial, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
-PORT = 8151
+PORT = int(os.environ.get("DEMO_PORT", "8151"))
 
 
 def procfile() -> dict[str, str]:
@@ -157,7 +159,53 @@ def test_demo_against_procfile_processes_moves_metrics_and_shares_request_id(pro
     assert (awarded["xp"], awarded["total_xp"]) == (95, 95)
 
 
-QUICKSTART_PORT = 8153
+QUICKSTART_PORT = int(os.environ.get("QUICKSTART_PORT", "8153"))
+
+
+def _json(base: str, method: str, path: str, body: dict | None = None, token: str = "") -> dict:
+    request = urllib.request.Request(
+        base + path,
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={
+            "Content-Type": "application/json",
+            **({"Authorization": f"Bearer {token}"} if token else {}),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        raise AssertionError(f"{method} {path}: {error.code} {error.read()[:500]!r}")
+
+
+def _award_heard_on_the_socket(base: str) -> dict:
+    """An API client's flow on the quickstart: a ticket, the socket on the same port, a one-call
+    submit; returns the `xp_awarded` message the socket hears (in-process job, in-memory layer)."""
+    password = "Quick-Start-Socket-42"
+    _json(
+        base,
+        "POST",
+        "/api/v1/auth/register",
+        {"username": "listener", "email": "l@example.com", "password": password},
+    )
+    token = _json(base, "POST", "/api/v1/auth/login", {"username": "listener", "password": password})[
+        "access_token"
+    ]
+    ticket = _json(base, "POST", "/api/v1/live/ticket", token=token)["ticket"]
+    listed = _json(base, "GET", "/api/v1/challenges?page_size=100", token=token)["results"]
+    challenge = next(item for item in listed if item["grading_type"] == "self_reported")
+    with websockets.sync.client.connect(
+        f"{base.replace('http', 'ws', 1)}/ws/live/?ticket={ticket}"
+    ) as socket:
+        attempt = _json(
+            base, "POST", "/api/v1/attempts", {"challenge_id": challenge["id"], "score": 100}, token
+        )
+        while True:
+            message = json.loads(socket.recv(timeout=30))
+            if message["type"] == "xp_awarded":
+                assert message["data"]["attempt_id"] == attempt["id"]
+                return message
 
 
 @pytest.mark.django_db
@@ -198,6 +246,8 @@ def test_demo_script_passes_against_make_run_quickstart(tmp_path):
         assert demo.returncode == 0, demo.stdout + demo.stderr
         assert "== Done:" in demo.stdout
         assert re.search(r"earned \d+ XP", demo.stdout)
+        # One process serves /ws/ too (daphne's runserver), with no Redis: the in-memory channel layer.
+        assert _award_heard_on_the_socket(base)["data"]["total_xp"] > 0
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

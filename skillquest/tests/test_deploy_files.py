@@ -20,19 +20,22 @@ def compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
-def test_procfile_has_release_web_and_worker_with_the_project_worker_class():
+def test_procfile_has_release_web_worker_and_ws_with_the_project_worker_class():
     processes = procfile()
-    assert set(processes) == {"release", "web", "worker"}
+    assert set(processes) == {"release", "web", "worker", "ws"}
     assert "--worker-class skillquest.worker.Worker" in processes["worker"]
     assert processes["web"].startswith("gunicorn --config gunicorn.conf.py ")
+    # The live sockets on $WS_PORT (default 8001), served from the ASGI application.
+    assert processes["ws"].startswith("daphne ") and processes["ws"].endswith(" skillquest.asgi:application")
+    assert "--port ${WS_PORT:-8001}" in processes["ws"]
 
 
 def test_compose_services_images_and_healthchecks():
     services = compose()["services"]
-    assert set(services) == {"migrate", "web", "worker", "db", "redis"}
+    assert set(services) == {"migrate", "web", "worker", "ws", "db", "redis"}
     assert services["db"]["image"] == "postgres:16"
     assert services["redis"]["image"] == "redis:7"
-    for name in ("web", "db", "redis"):
+    for name in ("web", "ws", "db", "redis"):
         assert services[name]["healthcheck"]["test"], name
     assert "/readyz" in " ".join(services["web"]["healthcheck"]["test"])
 
@@ -42,12 +45,14 @@ def test_compose_commands_are_the_procfile_commands():
     assert services["migrate"]["command"] == processes["release"]
     assert services["web"]["command"] == processes["web"]
     assert shlex.split(services["worker"]["command"]) == ["sh", "-c", processes["worker"]]
+    # Compose reads `$$` as a literal `$`: the shell then expands WS_PORT as the Procfile's does.
+    assert shlex.split(services["ws"]["command"].replace("$$", "$")) == ["sh", "-c", processes["ws"]]
 
 
 def test_compose_migrate_runs_once_before_web_and_worker():
     services = compose()["services"]
     assert services["migrate"]["restart"] == "no"
-    for name in ("web", "worker"):
+    for name in ("web", "worker", "ws"):
         assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
 
 

@@ -25,7 +25,7 @@ from accounts.emails.tokens import verification_token
 from accounts.models import User
 from challenges.models import Attempt, Challenge, Tag
 from progress import jobs
-from progress.models import Badge, UserBadge
+from progress.models import Badge, Notification, UserBadge
 from skillquest import queue
 
 ROLES = ("anon", "player", "other", "staff")
@@ -38,6 +38,8 @@ DRAFT_SLUG = "planted-draft-challenge"
 DRAFT_ANSWER = "PLANTED-draft-answer-91cc"
 SOLUTION = {"player": "PLANTED-alice-solution-55e1", "other": "PLANTED-bob-solution-0d42"}
 EMAIL = {"player": "alice-planted@example.com", "other": "bob-planted@example.com"}
+# What a player is told is theirs alone: not even staff read another player's notifications.
+NOTE = {"player": "PLANTED-alice-note-3b9d", "other": "PLANTED-bob-note-c7e0"}
 
 
 @dataclass(frozen=True)
@@ -124,12 +126,21 @@ API_ROWS = [
     Row("GET", f"{API}/admin/audit/?actor=not-a-uuid", "401 403 403 400", schema_path="-"),
     Row("POST", f"{API}/admin/xp-grants/", "401 403 403 201", body={"user_id": "{player_id}", "amount": 5, "reason": "Matrix"}),  # noqa: E501
     Row("GET", f"{API}/admin/jobs/{{job}}/", "401 403 403 200", schema_path=f"{API}/admin/jobs/{{job_id}}/"),
+    # Live updates: one's own notifications only; a ticket for one's own socket.
+    Row("GET", f"{API}/notifications/", "401 200 200 200"),
+    Row("GET", f"{API}/notifications/?unread=maybe", "401 400 400 400", schema_path="-"),
+    Row("POST", f"{API}/notifications/read/", "401 200 200 200", body={"all": True}),
+    Row("POST", f"{API}/notifications/read/", "401 200 404 404", body={"ids": ["{player_notification}"]}, schema_path="-"),  # noqa: E501
+    Row("POST", f"{API}/notifications/read/", "401 400 400 400", body={"ids": [1], "all": True}, schema_path="-"),  # noqa: E501
+    Row("POST", f"{API}/live/ticket/", "401 200 200 200"),
 ]  # fmt: skip
 
 PAGE_ROWS = [
     Row("GET", "/", "200 200 200 200"),
     Row("GET", "/u/{player_name}/", "200 200 200 200"),
     Row("GET", "/u/nobody-here/", "404 404 404 404"),
+    Row("GET", "/notifications/", "302 200 200 200"),
+    Row("POST", "/notifications/read/", "302 302 302 302", form=True),
     Row("GET", "/staff/", "302 403 403 200"),
     Row("POST", "/staff/recalc/", "302 403 403 302", form=True),  # staff: back to the dashboard with the job
     Row("GET", "/leaderboard/", "200 200 200 200"),
@@ -226,6 +237,12 @@ def world(db, settings) -> dict[str, Any]:
     )
     UserBadge.objects.create(user=alice, badge=badge)
     UserBadge.objects.create(user=bob, badge=badge)
+    notes = {
+        role: Notification.objects.create(
+            user=account, type="xp_granted", data={"amount": 5, "reason": NOTE[role]}
+        )
+        for role, account in (("player", alice), ("other", bob))
+    }
     tokens = {  # issued (so they exist server-side), never sent: must never come back
         str(RefreshToken.for_user(alice)),
         str(RefreshToken.for_user(bob)),
@@ -244,6 +261,7 @@ def world(db, settings) -> dict[str, Any]:
             "player_name": alice.username,
             "badge": str(badge.pk),
             "inactive_badge": str(inactive.pk),
+            "player_notification": str(notes["player"].pk),
             "job": queue.enqueue_tracked(jobs.recalculate_xp),
             "carol_refresh": str(RefreshToken.for_user(carol)),
             "carol_uid": urlsafe_base64_encode(force_bytes(carol.pk)),
@@ -258,6 +276,8 @@ def _fill(value: Any, fill: dict[str, str]) -> Any:
         return re.sub(r"\{(\w+)\}", lambda match: fill[match.group(1)], value)
     if isinstance(value, dict):
         return {key: _fill(item, fill) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_fill(item, fill) for item in value]
     return value
 
 
@@ -291,7 +311,7 @@ def _forbidden_strings(world, role: str) -> list[str]:
     forbidden = [*world["tokens"], *world["password_hashes"]]
     for owner in ("player", "other"):
         if role != owner:
-            forbidden += [SOLUTION[owner]]
+            forbidden += [SOLUTION[owner], NOTE[owner]]
             if role != "staff":
                 forbidden += [EMAIL[owner]]
     if role != "staff":

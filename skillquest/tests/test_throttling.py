@@ -135,6 +135,7 @@ def test_rates_and_proxies_come_from_the_environment():
         "THROTTLE_USER": "12/minute",
         "THROTTLE_PASSWORD_RESET": "13/hour",
         "THROTTLE_VERIFY_EMAIL": "14/day",
+        "THROTTLE_LIVE_CONNECT": "15/minute",
         "NUM_PROXIES": "2",
     }
     rates, proxies = rates_and_proxies_in_a_fresh_process(env)
@@ -147,6 +148,7 @@ def test_rates_and_proxies_come_from_the_environment():
         "user": "12/minute",
         "password_reset": "13/hour",
         "verify_email": "14/day",
+        "live_connect": "15/minute",
     }
     assert proxies == 2
 
@@ -163,6 +165,7 @@ def test_documented_defaults():
         "user": "1200/minute",
         "password_reset": "5/hour",
         "verify_email": "5/hour",
+        "live_connect": "60/minute",
     }
     assert proxies == 0
 

@@ -128,8 +128,9 @@ def test_evaluation_takes_a_fixed_number_of_queries(
     user.save()
     for day in range(10):
         make_attempt(user, DAY + timedelta(days=day), challenge=make_challenge(f"C{day}", tags=["sql"]))
-    # Badges, player, passed days, completed challenges, then savepoint, insert, read-back, release.
-    with django_assert_num_queries(8):
+    # Badges, player, passed days, completed challenges, then savepoint, insert, read-back, the
+    # notifications of the new badges, release.
+    with django_assert_num_queries(9):
         awarded = badge_services.badges_evaluate(user_ids=[user.pk])
     assert len(awarded) == 26
 

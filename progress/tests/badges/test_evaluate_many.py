@@ -104,10 +104,10 @@ def test_the_batch_takes_a_fixed_number_of_queries(
         return made
 
     # Badges with their holders among these players, players, passed days per timezone (2), completed,
-    # savepoint, insert, read-back, release: the same for 2 players as for 20.
+    # savepoint, insert, read-back, notifications, release: the same for 2 players as for 20.
     for count in (2, 20):
         batch = players(count)
-        with django_assert_num_queries(9):
+        with django_assert_num_queries(10):
             created = badge_services.badges_evaluate(
                 user_ids=[p.pk for p in batch],
                 kinds={p.pk: ALL_KINDS for p in batch},
