@@ -18,7 +18,6 @@ import urllib.request
 from pathlib import Path
 
 import django_rq
-import psycopg
 import pytest
 from django.conf import settings as django_settings
 from django.core.management import call_command
@@ -37,7 +36,7 @@ from progress.boards import backends
 from progress.boards import selectors as board_selectors
 from progress.ledger.selectors import ledger_mismatches
 from progress.models import Badge, Notification, UserBadge, XpEntry
-from progress.tests.parked import ADVISORY_KEY, libpq_params, parked_updates
+from progress.tests.parked import parked_updates
 from skillquest.tests.helpers import port_open, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -380,40 +379,19 @@ def test_database_connection_dropped_mid_request_fails_cleanly_and_the_next_succ
     attempt_id = body["id"]
 
     # Park the submit inside its transaction (after it wrote the attempt), then kill its connection.
-    holder = psycopg.connect(**libpq_params(), autocommit=True, application_name="sq-fault-holder")
-    holder.execute("SELECT pg_advisory_lock(%s)", [ADVISORY_KEY])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            CREATE OR REPLACE FUNCTION sq_fault_park() RETURNS trigger AS $$
-            BEGIN PERFORM pg_advisory_xact_lock_shared({ADVISORY_KEY}); RETURN NULL; END $$ LANGUAGE plpgsql;
-            CREATE TRIGGER sq_fault_park AFTER UPDATE ON challenges_attempt
-            FOR EACH STATEMENT EXECUTE FUNCTION sq_fault_park();
-            """
-        )
-
     outcome: dict = {}
     request = threading.Thread(
         target=lambda: outcome.update(
             result=_http(base, "POST", f"/api/v1/attempts/{attempt_id}/submit/", token, {"score": 90})
         )
     )
-    try:
+    with parked_updates("challenges_attempt") as (parked, _release):
         request.start()
-        wait_until(
-            lambda: holder.execute(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = %s",
-                [ADVISORY_KEY],
-            ).fetchall()[0][0],
-            what="the submit to park",
-        )
+        wait_until(parked, what="the submit to park")
         [pid] = _web_backend_pids()
-        holder.execute("SELECT pg_terminate_backend(%s)", [pid])
-        request.join(30)
-    finally:
-        holder.close()  # releases the advisory lock before the drop waits on the parked transaction
         with connection.cursor() as cursor:
-            cursor.execute("DROP TRIGGER IF EXISTS sq_fault_park ON challenges_attempt")
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        request.join(30)
 
     status, headers, body = outcome["result"]
     assert status in {500, 503}, body
