@@ -66,7 +66,7 @@ class CountedPageNumberPagination(PageNumberPagination):
             number = 0
         offset = (number - 1) * page_size
         # Beyond a bigint no database has the page (and PostgreSQL refuses the OFFSET outright).
-        found = 1 <= number and offset < 2**63
+        found = number >= 1 and offset < 2**63
         rows, total = fetch(limit=page_size, offset=offset) if found else ((), 0)
         if not rows and number != 1:
             raise exceptions.NotFound(self.invalid_page_message.format(page_number=asked, message=""))
