@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import django_rq
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
@@ -49,6 +51,34 @@ def enqueue(func: Callable[..., Any], *args: Any, job_id: str | None = None, **k
         )
     except RedisError:
         # Not `args`: that name is reserved on LogRecord and would raise instead of logging.
+        logger.warning("enqueue_failed", extra={"job": func.__name__, "job_args": args}, exc_info=True)
+        return False
+    return True
+
+
+def enqueue_at(when: datetime, func: Callable[..., Any], *args: Any, job_id: str | None = None) -> bool:
+    """Run `func(*args)` at `when` on the worker (its `--with-scheduler` moves the job to the queue
+    then); True when it was scheduled (or ran), False if Redis is down or nothing can run it later.
+
+    As with `enqueue`, callers schedule only idempotent jobs whose work a sweep also finds. In-process
+    (no Redis: the quickstart) a job that is already due runs at once; one for later cannot be kept
+    by anyone, and is left to the sweep (`manage.py award_pending`).
+    """
+    if settings.JOBS_IN_PROCESS:
+        if when > timezone.now():
+            return False
+        func(*args)
+        return True
+    try:
+        default_queue().enqueue_at(
+            when,
+            func,
+            args=args,
+            job_id=job_id,
+            retry=DEFAULT_RETRY,
+            meta={"request_id": current_request_id()},
+        )
+    except RedisError:
         logger.warning("enqueue_failed", extra={"job": func.__name__, "job_args": args}, exc_info=True)
         return False
     return True

@@ -300,6 +300,9 @@ LEADERBOARD_CACHE_SECONDS = env.float("LEADERBOARD_CACHE_SECONDS", default=1.0)
 # How long an award job waits after it was enqueued, so that submissions of those milliseconds share
 # its batch (progress.jobs); 0 awards at once.
 AWARD_COALESCE_SECONDS = env.float("AWARD_COALESCE_SECONDS", default=0.05)
+# How long after an event's end its standings are frozen (progress.events): a submission graded just
+# before the end, by a web host's clock, commits and is awarded in that time and still counts.
+EVENT_FREEZE_DELAY_SECONDS = env.float("EVENT_FREEZE_DELAY_SECONDS", default=5.0)
 
 # --- Logging: one JSON object per line in production, readable lines with DEBUG on.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
