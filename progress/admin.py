@@ -210,7 +210,9 @@ class EventAdminForm(forms.ModelForm):
             return cleaned
         try:
             event_services.event_validate(
-                event=self.instance if self.instance.pk else None, fields=fields, now=timezone.now()
+                event=None if self.instance._state.adding else self.instance,
+                fields=fields,
+                now=timezone.now(),
             )
         except InvalidInput as exc:
             field = "challenges" if exc.field == "challenge_ids" else exc.field
