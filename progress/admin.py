@@ -299,7 +299,7 @@ class EventStandingAdmin(ReadOnlyAdmin):
 
 
 class QuestAdminForm(forms.ModelForm):
-    kind = forms.ChoiceField(choices=[(kind, kind) for kind in sorted(quest_kinds.REGISTRY)])
+    kind = forms.ChoiceField(choices=quest_kinds.KIND_CHOICES)
 
     class Meta:
         model = Quest

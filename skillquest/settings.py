@@ -258,6 +258,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Two fields are named "kind" (an XP entry's and a quest's): each enum gets a name of its own.
+    "ENUM_NAME_OVERRIDES": {
+        "XpEntryKindEnum": "progress.models.XpEntry.Kind",
+        "QuestKindEnum": "progress.quests.kinds.KIND_CHOICES",
+    },
 }
 
 # --- Email: sent by the worker (accounts.emails), never inside a request. EMAIL_URL is

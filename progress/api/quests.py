@@ -22,7 +22,7 @@ class QuestSerializer(serializers.ModelSerializer):
     """A quest as staff edit it. `kind` is one of the registered kinds; `params` are that kind's,
     checked by its class (400 naming `kind` or `params` and what is wrong)."""
 
-    kind = serializers.ChoiceField(choices=sorted(kinds.REGISTRY))
+    kind = serializers.ChoiceField(choices=kinds.KIND_CHOICES)
     params = serializers.JSONField(
         help_text='The kind\'s settings: pass_challenges {"count"}, earn_xp {"xp"}, '
         'pass_difficulty {"difficulty", "count"}, pass_tag {"tag", "count"}.'

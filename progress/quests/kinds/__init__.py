@@ -15,7 +15,19 @@ from progress.quests.kinds.base import REGISTRY, Day, PassedChallenge, QuestKind
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["REGISTRY", "Day", "PassedChallenge", "QuestKind", "QuestParamsError", "describe", "parse"]
+# The kinds staff may choose, in the API schema (its enum, named in SPECTACULAR_SETTINGS) and the admin.
+KIND_CHOICES = [(kind, kind) for kind in sorted(REGISTRY)]
+
+__all__ = [
+    "KIND_CHOICES",
+    "REGISTRY",
+    "Day",
+    "PassedChallenge",
+    "QuestKind",
+    "QuestParamsError",
+    "describe",
+    "parse",
+]
 
 
 def parse(kind: Any, params: Any) -> QuestKind:
