@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from model_bakery import baker
 
@@ -179,3 +181,25 @@ def test_an_attempt_graded_before_midnight_and_awarded_after_completes_the_day_i
     played = datetime(2026, 4, 10, 23, 59, 59, tzinfo=UTC)  # the player is in UTC
     award(graded(user, make_challenge(), 100, at=played))
     assert rewards(user) == [(f"quest:{target.pk}:{user.pk}:{date(2026, 4, 10).isoformat()}", 25)]
+
+
+def _statements_for_a_batch(players: int) -> int:
+    challenges = [make_challenge(xp=20, difficulty="hard"), make_challenge(xp=30)]
+    make_event(challenges[0], multiplier="1.50")
+    attempts = []
+    for index in range(players):
+        player = baker.make(User, username=f"batch{players}-{index}", email=f"b{players}-{index}@example.com")
+        attempts += [graded(player, challenge, 100) for challenge in challenges]
+    with CaptureQueriesContext(connection) as captured:
+        awards = award(*attempts)
+    assert len(awards) == 2 * players and all(len(done.quests) == 3 for done in awards[1::2])
+    return len(captured)
+
+
+def test_a_batch_with_an_event_and_three_quests_costs_the_same_statements_whatever_its_size():
+    quest("pass_challenges", count=2)
+    quest("earn_xp", xp=40)
+    quest("pass_difficulty", difficulty="hard", count=1)
+    # Claim, lock, best scores, event terms, attempts, ledger, totals; quests, zones, days, rewards
+    # paid, rewards, totals; the badges (none is active here); the savepoint and its release.
+    assert _statements_for_a_batch(2) == _statements_for_a_batch(25) == 16
