@@ -3,6 +3,7 @@ changed by anything that happens later."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -15,6 +16,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 from model_bakery import baker
+from rest_framework.test import APIClient
 from rq import SimpleWorker
 
 from accounts.models import User
@@ -277,3 +279,16 @@ def test_the_sweep_freezes_an_ended_event_whose_job_was_lost(finished, settings)
     assert Event.objects.get(pk=event.pk).frozen_at is not None
     call_command("award_pending", stdout=open("/dev/null", "w"))  # noqa: SIM115
     assert queue.count == 0  # nothing left to sweep
+
+
+def test_a_players_final_standings_are_in_their_data_export(finished):
+    event, cyd = finished["event"], finished["players"]["cyd"]
+    freezing.event_freeze(event_id=event.pk)
+    client = APIClient()
+    client.force_authenticate(cyd)
+    response = client.get("/api/v1/auth/me/export")
+    document = json.loads(b"".join(response.streaming_content))  # type: ignore[attr-defined]
+    assert document["event_standings"] == [
+        {"event__slug": event.slug, "event__name": event.name, "rank": 1, "xp": 150, "level": 2}
+    ]
+    assert sorted(entry["kind"] for entry in document["xp_entries"]) == ["attempt", "event_bonus"]
