@@ -24,6 +24,7 @@ $(BIN)/.installed-bench: requirements.txt requirements-bench.txt $(BIN)/.install
 run: $(BIN)/.installed-runtime
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py award_pending
 	@if [ -n "$$REDIS_URL" ]; then \
 	  echo "Starting an RQ worker alongside the web server"; \
 	  export PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$$(mktemp -d)}; \

@@ -137,6 +137,9 @@ class Attempt(models.Model):
             models.Index(fields=["user", "challenge", "status"], name="attempt_user_challenge"),
             models.Index(fields=["submitted_at"], name="attempt_pending_award", condition=AWARD_PENDING),
             models.Index(fields=["awarded_at"], name="attempt_awarded_at"),
+            # One player's attempts graded in a window: their local day, for daily quests
+            # (progress.quests.days), read by the award job for every player of a batch.
+            models.Index(fields=["user", "submitted_at"], name="attempt_user_submitted"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -4,17 +4,22 @@ from django.db.models import Count, Q
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.admin import UserAdmin as AccountsUserAdmin
 from accounts.models import User
 from progress import jobs
 from progress.badges import conditions
 from progress.badges import services as badge_services
+from progress.events import services as event_services
 from progress.ledger.services import GRANT_MAX_AMOUNT, xp_grant
-from progress.models import Badge, UserBadge, XpEntry
+from progress.models import Badge, Event, EventStanding, Quest, UserBadge, XpEntry
+from progress.quests import kinds as quest_kinds
+from progress.quests import services as quest_services
+from progress.quests.selectors import quest_has_rewards
 from skillquest.audit.admin import AuditedAdmin, ReadOnlyAdmin
 from skillquest.audit.services import audit_record
-from skillquest.errors import DomainError, ServiceUnavailable
+from skillquest.errors import DomainError, InvalidInput, ServiceUnavailable
 from skillquest.queue import enqueue_tracked
 
 
@@ -187,3 +192,145 @@ class XpEntryAdmin(ReadOnlyAdmin):
 
 admin.site.unregister(User)
 admin.site.register(User, PlayerAdmin)
+
+
+class EventAdminForm(forms.ModelForm):
+    """The API's rules, asked of the same service (`event_validate`), so a bad window, an overlap or a
+    change to a started event is a form error here rather than a refusal after saving."""
+
+    class Meta:
+        model = Event
+        fields = ["name", "slug", "description", "starts_at", "ends_at", "xp_multiplier", "challenges"]
+
+    def clean(self):
+        super().clean()
+        cleaned = self.cleaned_data
+        # The fields the form holds (a started event's fixed ones are read-only, so not among them).
+        fields = {name: value for name, value in cleaned.items() if name != "challenges"}
+        if "challenges" in cleaned:
+            fields["challenge_ids"] = [challenge.pk for challenge in cleaned["challenges"]]
+        if self.errors:
+            return cleaned
+        try:
+            event_services.event_validate(
+                event=None if self.instance._state.adding else self.instance,
+                fields=fields,
+                now=timezone.now(),
+            )
+        except InvalidInput as exc:
+            field = "challenges" if exc.field == "challenge_ids" else exc.field
+            self.add_error(field if field in self.fields else None, exc.message)
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message)
+        return cleaned
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    """Events, saved through `progress.events.services` (which audits them and schedules the freeze).
+
+    A started event shows its start, challenges and multiplier read-only; an ended one is read-only
+    throughout; only an event that has not started can be deleted.
+    """
+
+    form = EventAdminForm
+    list_display = ["name", "slug", "starts_at", "ends_at", "xp_multiplier", "state", "frozen_at"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["challenges"]
+    readonly_fields = ["id", "frozen_at", "created_at", "updated_at"]
+    date_hierarchy = "starts_at"
+
+    @admin.display(description="state")
+    def state(self, obj: Event) -> str:
+        return obj.state
+
+    def get_readonly_fields(self, request, obj=None):
+        fixed = []
+        if obj is not None and obj.state != Event.State.UPCOMING:
+            fixed = ["starts_at", "challenges", "xp_multiplier"]
+        return [*self.readonly_fields, *fixed]
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return self.prepopulated_fields if obj is None else {}
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and (obj.state == Event.State.ENDED or obj.frozen_at is not None):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.state != Event.State.UPCOMING:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        # "Delete selected" would skip the per-event rule above.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def save_model(self, request, obj, form, change):
+        # Every field the form holds (read-only ones are not in it); the service tells what changed.
+        fields = {name: value for name, value in form.cleaned_data.items() if name != "challenges"}
+        if "challenges" in form.cleaned_data:
+            fields["challenge_ids"] = [challenge.pk for challenge in form.cleaned_data["challenges"]]
+        if change:
+            saved = event_services.event_update(event=obj, actor=request.user, **fields)
+        else:
+            saved = event_services.event_create(actor=request.user, **fields)
+        obj.pk, obj.slug = saved.pk, saved.slug
+        obj._state.adding = False
+
+    def save_related(self, request, form, formsets, change):
+        # The service has set the challenges; the form's own m2m save would only repeat it.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request, obj):
+        event_services.event_delete(event=obj, actor=request.user)
+
+
+@admin.register(EventStanding)
+class EventStandingAdmin(ReadOnlyAdmin):
+    """Read-only: an event's final standings are written once, by the freeze."""
+
+    list_display = ["event", "rank", "user", "xp", "level"]
+    list_filter = ["event"]
+    search_fields = ["user__username", "event__name"]
+    list_select_related = ["event", "user"]
+
+
+class QuestAdminForm(forms.ModelForm):
+    kind = forms.ChoiceField(choices=quest_kinds.KIND_CHOICES)
+
+    class Meta:
+        model = Quest
+        fields = ["name", "description", "kind", "params", "reward_xp", "active"]
+
+    def clean(self):
+        super().clean()
+        cleaned = self.cleaned_data
+        if "kind" in cleaned and "params" in cleaned:
+            try:
+                cleaned["params"] = quest_services.quest_validated(cleaned["kind"], cleaned["params"])
+            except InvalidInput as exc:
+                self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+        return cleaned
+
+
+@admin.register(Quest)
+class QuestAdmin(AuditedAdmin):
+    form = QuestAdminForm
+    audit_name = "quest"
+    audit_fields = quest_services.AUDITED_FIELDS
+    list_display = ["name", "kind", "summary", "reward_xp", "active", "updated_at"]
+    list_filter = ["active", "kind"]
+    search_fields = ["name", "description"]
+    readonly_fields = ["id", "created_at", "updated_at"]
+
+    def has_delete_permission(self, request, obj=None):
+        # A quest that has paid is deactivated instead (the ledger's PROTECT also refuses it).
+        if obj is not None and quest_has_rewards(quest_id=obj.pk):
+            return False
+        return super().has_delete_permission(request, obj)

@@ -48,7 +48,8 @@ clock = Clock()
 def award_xp_and_badges(attempt_id: str | None = None) -> dict[str, Any]:
     """Award the given attempt and every other pending one, in batches, each exactly once.
 
-    Returns how many attempts it awarded and the slugs of the badges those awards earned.
+    Returns how many attempts it awarded, the slugs of the badges those awards earned and the ids of
+    the daily quests they completed (each award carries its own, `Award.badges` and `Award.quests`).
     """
     _coalesce()
     _release_slot()
@@ -60,7 +61,11 @@ def award_xp_and_badges(attempt_id: str | None = None) -> dict[str, Any]:
             break  # nothing was left as of this claim; later submissions schedule their own job
     else:
         schedule_award(None, force=True)  # a backlog remains: hand it to a fresh job
-    return {"awarded": len(awards), "badges": sorted(slug for award in awards for slug in award.badges)}
+    return {
+        "awarded": len(awards),
+        "badges": sorted(slug for award in awards for slug in award.badges),
+        "quests": sorted(str(quest_id) for award in awards for quest_id in award.quests),
+    }
 
 
 def _coalesce() -> None:

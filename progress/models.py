@@ -1,16 +1,20 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from django.utils import timezone
 
 from progress.badges import conditions
+from progress.quests import kinds as quest_kinds
 
 ICON_MAX_EMOJI_CHARS = 16
+EVENT_MULTIPLIER_MIN, EVENT_MULTIPLIER_MAX = Decimal("1.00"), Decimal("5.00")
+QUEST_REWARD_MIN, QUEST_REWARD_MAX = 1, 10_000
 
 
 def validate_condition(value) -> None:
@@ -104,6 +108,8 @@ class XpEntry(models.Model):
         GRANT = "grant", "Staff grant"
         REVOKE = "revoke", "Staff revocation"
         RECALC = "recalc", "Recalculation"
+        EVENT_BONUS = "event_bonus", "Event bonus"
+        QUEST = "quest", "Daily quest"
 
     STAFF_KINDS = (Kind.GRANT, Kind.REVOKE)
     REASON_MAX_LENGTH = 500
@@ -132,6 +138,25 @@ class XpEntry(models.Model):
     )
     explanation = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # The event an award (and its bonus) counted for, decided by the award job when it paid: an
+    # event's board sums exactly these entries. PROTECT: an event that paid is history.
+    event = models.ForeignKey(
+        "progress.Event",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="xp_entries",
+        db_index=False,
+    )
+    # The daily quest a `quest` entry rewards (its day is in the idempotency key and the explanation).
+    quest = models.ForeignKey(
+        "progress.Quest",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="xp_entries",
+        db_index=False,
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -142,6 +167,12 @@ class XpEntry(models.Model):
             models.Index(fields=["user", "-created_at", "-id"], name="xpentry_user_recent"),
             # Windowed leaderboards sum the entries of a week or a month.
             models.Index(fields=["created_at"], name="xpentry_created_at"),
+            # An event's board: its entries by player. Partial, so most entries pay nothing for it.
+            models.Index(
+                fields=["event", "user"], name="xpentry_event", condition=models.Q(event__isnull=False)
+            ),
+            # "Has this quest ever paid?" (a quest that has is deactivated, not deleted).
+            models.Index(fields=["quest"], name="xpentry_quest", condition=models.Q(quest__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(condition=~models.Q(amount=0), name="progress_xpentry_amount_not_0"),
@@ -149,8 +180,15 @@ class XpEntry(models.Model):
                 condition=models.Q(kind="attempt", attempt__isnull=False, amount__gt=0)
                 | models.Q(kind="grant", amount__gt=0)
                 | models.Q(kind="revoke", amount__lt=0)
-                | models.Q(kind="recalc", run_id__isnull=False),
+                | models.Q(kind="recalc", run_id__isnull=False)
+                | models.Q(kind="event_bonus", attempt__isnull=False, event__isnull=False, amount__gt=0)
+                | models.Q(kind="quest", quest__isnull=False, amount__gt=0),
                 name="progress_xpentry_kind_fits",
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(event__isnull=True) | models.Q(kind__in=["attempt", "event_bonus"]))
+                & (models.Q(quest__isnull=True) | models.Q(kind="quest")),
+                name="progress_xpentry_links_fit",
             ),
             models.CheckConstraint(
                 condition=~models.Q(kind__in=["grant", "revoke"])
@@ -223,3 +261,134 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.type} #{self.pk}"
+
+
+class Event(models.Model):
+    """A time-limited event: attempts on its challenges graded inside [starts_at, ends_at) earn
+    (xp_multiplier - 1) x their paid XP on top, and rank on the event's own board, which is frozen into
+    `EventStanding` rows once it has ended (progress.events)."""
+
+    class State(models.TextChoices):
+        UPCOMING = "upcoming", "Upcoming"
+        LIVE = "live", "Live"
+        ENDED = "ended", "Ended"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(help_text="Exclusive: an attempt graded at this instant no longer counts.")
+    xp_multiplier = models.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("1.00"),
+        validators=[MinValueValidator(EVENT_MULTIPLIER_MIN), MaxValueValidator(EVENT_MULTIPLIER_MAX)],
+        help_text="1.00-5.00: an attempt that counts earns (multiplier - 1) x its XP as a bonus.",
+    )
+    challenges = models.ManyToManyField("challenges.Challenge", related_name="events")
+    # Set once, by the freeze (progress.events.freezing), in the transaction that writes the standings.
+    frozen_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-starts_at", "name"]
+        indexes = [
+            # Listing by state, and the sweep for ended events not yet frozen.
+            models.Index(fields=["ends_at"], name="event_ends_at"),
+            models.Index(fields=["starts_at"], name="event_starts_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="progress_event_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    xp_multiplier__gte=EVENT_MULTIPLIER_MIN, xp_multiplier__lte=EVENT_MULTIPLIER_MAX
+                ),
+                name="progress_event_multiplier_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def state_at(self, now) -> str:
+        if now < self.starts_at:
+            return self.State.UPCOMING
+        return self.State.LIVE if now < self.ends_at else self.State.ENDED
+
+    @property
+    def state(self) -> str:
+        return self.state_at(timezone.now())
+
+    @property
+    def is_final(self) -> bool:
+        return self.frozen_at is not None
+
+
+class EventStanding(models.Model):
+    """One player's row of an event's final standings: written once, when the event is frozen, and
+    never changed afterwards, whatever happens to the ledger, the challenges or the player's XP."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="standings")
+    # PROTECT as the ledger: a player with standings has event XP entries and is anonymised, never deleted.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="event_standings"
+    )
+    rank = models.PositiveIntegerField(help_text="Competition rank (1, 2, 2, 4) among the players shown.")
+    # The row's place in the board's order when it froze (most XP first, ties by username): frozen
+    # too, so that a later rename cannot reorder a tie.
+    position = models.PositiveIntegerField()
+    xp = models.PositiveIntegerField(help_text="XP earned in the event: its attempts' paid XP and bonuses.")
+    level = models.PositiveIntegerField(help_text="The player's level when the event was frozen.")
+
+    class Meta:
+        ordering = ["event", "position"]
+        constraints = [
+            # Two racing freezers cannot write one player twice (the event row lock already serialises them).
+            models.UniqueConstraint(fields=["event", "user"], name="progress_eventstanding_once"),
+            # Its index serves the board's pages in order.
+            models.UniqueConstraint(fields=["event", "position"], name="progress_eventstanding_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} #{self.rank} {self.user_id}"
+
+
+class Quest(models.Model):
+    """A daily quest: reach its target within one local day (the player's zone) and earn `reward_xp`,
+    once per player and day. Its `kind` and `params` are one class of progress.quests.kinds."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    # The kinds are listed where staff edit quests (admin form, API schema), not here: a new kind
+    # needs no migration.
+    kind = models.CharField(max_length=32)
+    params = models.JSONField(default=dict, blank=True)
+    reward_xp = models.IntegerField(
+        validators=[MinValueValidator(QUEST_REWARD_MIN), MaxValueValidator(QUEST_REWARD_MAX)]
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(reward_xp__gte=QUEST_REWARD_MIN, reward_xp__lte=QUEST_REWARD_MAX),
+                name="progress_quest_reward_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def summary(self) -> str:
+        """The rule in words ("Pass 3 challenges today.")."""
+        return quest_kinds.describe(self.kind, self.params)

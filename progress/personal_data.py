@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from accounts.personal_data.registry import Holding, Kept, keep, register
-from progress.models import Follow, Notification, UserBadge, XpEntry
+from progress.models import EventStanding, Follow, Notification, UserBadge, XpEntry
 
 
 def register_holdings() -> None:
@@ -27,6 +27,17 @@ def register_holdings() -> None:
             "user",
             ("badge__slug", "badge__name", "awarded_at"),
             order_by=("awarded_at",),
+        )
+    )
+    # A place in an event's final standings holds nothing personal beyond the link to the account; it
+    # stays, so that nobody else's frozen rank moves (an erased player leaves the shown board).
+    register(
+        Holding(
+            "event_standings",
+            EventStanding,
+            "user",
+            ("event__slug", "event__name", "rank", "xp", "level"),
+            order_by=("event__ends_at", "event__slug"),
         )
     )
     # Whom a player follows, and who follows them, is theirs: both go with the account.

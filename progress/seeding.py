@@ -7,6 +7,8 @@ import random
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import partial
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
@@ -17,9 +19,10 @@ from accounts.models import User
 from challenges.models import Attempt, Challenge, Tag
 from challenges.services import attempt_submit
 from progress.badges.services import badges_reevaluate
+from progress.events.jobs import schedule_event_freeze
 from progress.ledger.services import xp_recalculate
 from progress.ledger.sql import BASE_XP_SQL, DIALECTS
-from progress.models import Badge, Follow
+from progress.models import Badge, Event, Follow, Quest
 
 DEMO_PASSWORD = "SkillQuest-demo-2026"
 STAFF = ("admin", "admin@skillquest.local")
@@ -78,6 +81,23 @@ SECRET_BADGES = {"Night Shift"}  # shown as "Secret badge" until earned
 
 # (follower, followed): the demo's friends boards.
 FOLLOWS = [("ada", "grace"), ("ada", "linus"), ("grace", "ada")]
+
+# (slug, name, description, starts after the seed, lasts, multiplier, challenge titles): one live event
+# (the demo history below plays in it) and one to come.
+EVENTS = [
+    ("spring-sql-sprint", "Spring SQL Sprint", "A week of SQL: every SQL challenge passed during the sprint pays half as much again.",
+     timedelta(0), timedelta(days=7), "1.50", ["Select star", "Joins explained", "Window functions", "SQL injection"]),
+    ("algorithms-weekend", "Algorithms Weekend", "Two days of algorithms at double XP.",
+     timedelta(days=3), timedelta(days=2), "2.00", ["FizzBuzz", "Binary search", "Dijkstra", "Regex golf"]),
+]  # fmt: skip
+
+# (name, kind, params, reward XP, description): daily quests, from an easy start to a stretch.
+QUESTS = [
+    ("Warm-up", "pass_challenges", {"count": 2}, 20, "Two challenges a day keep the rust away."),
+    ("Fifty a day", "earn_xp", {"xp": 50}, 15, "Earn 50 XP from challenges today."),
+    ("Something hard", "pass_difficulty", {"difficulty": "hard", "count": 1}, 40, "One hard challenge today."),
+    ("SQL practice", "pass_tag", {"tag": "sql", "count": 1}, 25, "One SQL challenge today."),
+]  # fmt: skip
 
 # (player, challenge title, score): some history so the leaderboard and profiles are not empty.
 HISTORY = [
@@ -145,6 +165,7 @@ def seed_demo() -> list[str]:
         transaction.on_commit(lambda: badges_reevaluate(user_ids=player_ids))
     for follower, followed in FOLLOWS:
         Follow.objects.get_or_create(follower=players[follower], followed=players[followed])
+    report += _seed_events(challenges) + _seed_quests()
     if not Attempt.objects.filter(user__in=players.values()).exists():
         for username, title, score in HISTORY:
             attempt = Attempt.objects.create(user=players[username], challenge=challenges[title])
@@ -152,9 +173,45 @@ def seed_demo() -> list[str]:
         report.append(f"History: {len(HISTORY)} submitted attempts (awards run after commit).")
     report.append(f"Demo players: {', '.join(players)} / password {DEMO_PASSWORD}")
     report.append(
-        f"{Challenge.objects.count()} challenges, {Tag.objects.count()} tags, {Badge.objects.count()} badges."
+        f"{Challenge.objects.count()} challenges, {Tag.objects.count()} tags, {Badge.objects.count()} badges,"
+        f" {Event.objects.count()} events, {Quest.objects.count()} daily quests."
     )
     return report
+
+
+def _seed_events(challenges: dict[str, Challenge]) -> list[str]:
+    """The demo events, made once. Written directly, not by `event_create`: the live one starts at the
+    moment of seeding, which the service (rightly) refuses as a start in the past; its freeze is
+    scheduled all the same."""
+    now, made = timezone.now(), 0
+    for slug, name, description, after, lasts, multiplier, titles in EVENTS:
+        starts_at = now + after
+        event, created = Event.objects.get_or_create(
+            slug=slug,
+            defaults={
+                "name": name,
+                "description": description,
+                "starts_at": starts_at,
+                "ends_at": starts_at + lasts,
+                "xp_multiplier": Decimal(multiplier),
+            },
+        )
+        if created:
+            event.challenges.set([challenges[title] for title in titles])
+            transaction.on_commit(partial(schedule_event_freeze, event.pk, event.ends_at))
+            made += 1
+    return [f"Events: {made} created."] if made else []
+
+
+def _seed_quests() -> list[str]:
+    made = 0
+    for name, kind, params, reward_xp, description in QUESTS:
+        _, created = Quest.objects.get_or_create(
+            name=name,
+            defaults={"kind": kind, "params": params, "reward_xp": reward_xp, "description": description},
+        )
+        made += created
+    return [f"Daily quests: {made} created."] if made else []
 
 
 LOAD_PREFIX = "load"

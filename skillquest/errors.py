@@ -46,6 +46,21 @@ class BadgeHasAwards(Conflict):
     message = "This badge has been awarded and cannot be deleted; deactivate it instead."
 
 
+class EventStarted(Conflict):
+    code = "event_started"
+    message = "This event has started: its window, challenges and multiplier can no longer change."
+
+
+class EventEnded(Conflict):
+    code = "event_ended"
+    message = "This event has ended and its final standings are frozen: it can no longer change."
+
+
+class QuestHasRewards(Conflict):
+    code = "quest_has_rewards"
+    message = "This quest has paid rewards and cannot be deleted; deactivate it instead."
+
+
 class XpWouldGoNegative(Conflict):
     code = "xp_would_go_negative"
     message = "This revocation would take the player's XP below 0."

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import django_rq
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
@@ -56,14 +57,31 @@ def enqueue(func: Callable[..., Any], *args: Any, job_id: str | None = None, **k
 
 
 def enqueue_in(delay: timedelta, func: Callable[..., Any], *args: Any) -> bool:
-    """Run `func(*args)` on the worker once `delay` has passed (RQ's scheduler: the worker runs with
-    `--with-scheduler`); at once in-process. False if Redis is down, as `enqueue`."""
+    """`enqueue_at` once `delay` has passed."""
+    return enqueue_at(timezone.now() + delay, func, *args)
+
+
+def enqueue_at(when: datetime, func: Callable[..., Any], *args: Any, job_id: str | None = None) -> bool:
+    """Run `func(*args)` at `when` on the worker (its `--with-scheduler` moves the job to the queue
+    then); True when it was scheduled (or ran), False if Redis is down or nothing can run it later.
+
+    As with `enqueue`, callers schedule only idempotent jobs whose work a sweep also finds. In-process
+    (no Redis: the quickstart) a job that is already due runs at once; one for later cannot be kept
+    by anyone, and is left to the sweep (`manage.py award_pending`).
+    """
     if settings.JOBS_IN_PROCESS:
+        if when > timezone.now():
+            return False
         func(*args)
         return True
     try:
-        default_queue().enqueue_in(
-            delay, func, *args, retry=DEFAULT_RETRY, meta={"request_id": current_request_id()}
+        default_queue().enqueue_at(
+            when,
+            func,
+            args=args,
+            job_id=job_id,
+            retry=DEFAULT_RETRY,
+            meta={"request_id": current_request_id()},
         )
     except RedisError:
         logger.warning("enqueue_failed", extra={"job": func.__name__, "job_args": args}, exc_info=True)

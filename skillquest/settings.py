@@ -293,6 +293,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Two fields are named "kind" (an XP entry's and a quest's): each enum gets a name of its own.
+    "ENUM_NAME_OVERRIDES": {
+        "XpEntryKindEnum": "progress.models.XpEntry.Kind",
+        "QuestKindEnum": "progress.quests.kinds.KIND_CHOICES",
+    },
 }
 
 # --- Email: sent by the worker (accounts.emails), never inside a request. EMAIL_URL is
@@ -338,6 +343,9 @@ AWARD_COALESCE_SECONDS = env.float("AWARD_COALESCE_SECONDS", default=0.05)
 # At most this long after an award, each badge's rarity (`earned_by_percent`) is recounted by a job
 # (progress.badges.rarity); awards meanwhile join the one already scheduled.
 BADGE_RARITY_REFRESH_SECONDS = env.float("BADGE_RARITY_REFRESH_SECONDS", default=60.0)
+# How long after an event's end its standings are frozen (progress.events): a submission graded just
+# before the end, by a web host's clock, commits and is awarded in that time and still counts.
+EVENT_FREEZE_DELAY_SECONDS = env.float("EVENT_FREEZE_DELAY_SECONDS", default=5.0)
 
 # --- Logging: one JSON object per line in production, readable lines with DEBUG on.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

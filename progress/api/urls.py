@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from progress.api import admin_views, views
+from progress.api import admin_views, events, quests, views
 from skillquest.routers import OptionalSlashRouter
 
 router = OptionalSlashRouter()
@@ -8,6 +8,8 @@ router.register("users", views.UserViewSet, basename="user")
 router.register("admin", admin_views.AdminViewSet, basename="admin")
 router.register("badges", views.BadgeViewSet, basename="badge")
 router.register("notifications", views.NotificationViewSet, basename="notification")
+router.register("events", events.EventViewSet, basename="event")
+router.register("quests", quests.QuestViewSet, basename="quest")
 
 urlpatterns = [
     *router.urls,

@@ -6,6 +6,8 @@ attempts of one player in one batch are paid exactly as if they had been awarded
 
 The earlier best is valued at the challenge's *current* XP and pass mark, as recalculation values
 it: a challenge pays the base of its best result, once, so both agree on what a player is owed.
+An attempt that counts for an event (`progress.events.rules`) also earns the event's bonus on what it
+paid; the running totals, and so the levels, include it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from progress.awards import rules
+from progress.events.rules import EventTerms, event_for
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,10 @@ class Award:
     level: int
     awarded_at: datetime
     submitted_at: datetime | None
+    event: EventTerms | None = None  # the event this award counted for (only when it paid something)
+    bonus: int = 0  # the event's bonus on `xp`, paid as an entry of its own
     badges: tuple[str, ...] = ()  # slugs of the badges the player earned with this award
+    quests: tuple[uuid.UUID, ...] = ()  # the daily quests this award completed (progress.quests)
 
     @property
     def levelled_up(self) -> bool:
@@ -71,12 +77,14 @@ def compute_awards(
     totals: Mapping[uuid.UUID, int],
     best_scores: Mapping[tuple[uuid.UUID, uuid.UUID], int],
     now: datetime,
+    events: Sequence[EventTerms] = (),
 ) -> list[Award]:
     """The award of each claimed attempt, in the given order.
 
     `totals` is each player's total XP before the batch; `best_scores` each (player, challenge)'s
     best score among earlier awards (absent: none). A base is monotonic in the score, so the best
-    score's base is the best earlier base.
+    score's base is the best earlier base. `events` are the terms of every event an attempt of the
+    batch may count for.
     """
     totals = dict(totals)
     best_scores = dict(best_scores)
@@ -88,8 +96,14 @@ def compute_awards(
         previous_best = rules.attempt_base_xp(score=best_scores[key], **worth) if key in best_scores else 0
         xp = rules.award_for(base=base, best_earlier_base=previous_best)
         best_scores[key] = max(best_scores.get(key, attempt.score), attempt.score)
+        event = (
+            event_for(events, challenge_id=attempt.challenge_id, submitted_at=attempt.submitted_at)
+            if xp
+            else None
+        )
+        bonus = rules.event_bonus(paid=xp, multiplier=event.multiplier) if event else 0
         old_total = totals[attempt.user_id]
-        totals[attempt.user_id] = old_total + xp
+        totals[attempt.user_id] = old_total + xp + bonus
         awards.append(
             Award(
                 attempt_id=attempt.attempt_id,
@@ -108,6 +122,8 @@ def compute_awards(
                 # replays — is the order the rules were applied in here.
                 awarded_at=now + timedelta(microseconds=index),
                 submitted_at=attempt.submitted_at,
+                event=event,
+                bonus=bonus,
             )
         )
     return awards

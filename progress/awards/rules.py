@@ -7,6 +7,7 @@ Recalculation and the load seeder mirror `attempt_base_xp` and `level_for_xp` in
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 
 def base_xp(*, challenge_xp: int, score: int) -> int:
@@ -22,6 +23,15 @@ def attempt_base_xp(*, challenge_xp: int, score: int, pass_score: int) -> int:
 def award_for(*, base: int, best_earlier_base: int) -> int:
     """A challenge pays its best result once: only the improvement over earlier awards counts."""
     return max(0, base - best_earlier_base)
+
+
+def event_bonus(*, paid: int, multiplier: Decimal) -> int:
+    """round_half_up((multiplier - 1) * paid) in exact integer arithmetic (x1.5 on 5 XP gives 3).
+
+    Multipliers have two decimals (the column's scale), so they are whole hundredths.
+    """
+    hundredths = int(multiplier * 100)
+    return ((hundredths - 100) * paid * 2 + 100) // 200
 
 
 def level_for_xp(total_xp: int) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 
 from django.db import transaction
@@ -12,13 +13,17 @@ from django.db.models import Max
 from django.utils import timezone
 
 from challenges.models import Attempt
+from progress.awards import rules
 from progress.awards.compute import Award, Claimed, compute_awards
 from progress.badges import conditions
 from progress.badges.services import badges_evaluate
-from progress.ledger.services import attempt_key, ledger_append, locked_totals
+from progress.events.rules import EventTerms
+from progress.events.selectors import event_terms
+from progress.ledger.services import attempt_key, event_bonus_key, ledger_append, locked_totals
 from progress.models import UserBadge, XpEntry
 from progress.notifications.messages import Message, message
 from progress.notifications.services import notify
+from progress.quests.services import QuestCompleted, quests_pay
 from skillquest import metrics, sql
 from skillquest.logging import log_event
 
@@ -36,7 +41,9 @@ def awards_process(
     Safe to run twice or in parallel: attempts are claimed with FOR UPDATE SKIP LOCKED, so two
     workers never take the same one, and `xp_awarded IS NULL` makes every later run a no-op.
     The players' rows are then locked in id order (no deadlock between batches), which serialises
-    all awards of one player: the best-earlier-result rule and the totals see every earlier award.
+    all awards of one player: the best-earlier-result rule, the totals and the daily quests see every
+    earlier award. In the same transaction: each paying award's event bonus (progress.events), the
+    daily quests the awards completed (progress.quests) and the badges they earned.
     A batch costs a fixed handful of statements however many attempts it holds.
     """
     claimed = _claim(attempt_ids=attempt_ids, limit=limit)
@@ -55,23 +62,43 @@ def awards_process(
         .annotate(score=Max("score"))
         .order_by()
     }
-    awards = compute_awards(claimed, totals=totals, best_scores=best_scores, now=timezone.now())
+    awards = compute_awards(
+        claimed, totals=totals, best_scores=best_scores, events=_events_of(claimed), now=timezone.now()
+    )
     _write(awards, totals_before=totals)
-    # Told in the awards' transaction (kept level-ups commit with them), pushed once it commits.
-    notify(_messages(awards))
+    quests = quests_pay(awards=awards)
+    # Told in the awards' transaction (kept messages commit with them), pushed once it commits.
+    notify(_messages(awards, quests))
     # Badges in the same transaction as the XP: a failure rolls both back and the retry redoes both,
     # so no award ever commits without the badges it earned.
-    badges = _badges_earned(awards)
+    badges = _badges_earned(awards, quests)
     transaction.on_commit(lambda: _report(awards, badges), robust=True)
-    earned: dict[str, list[str]] = {}
+    earned: dict[str, list[str]] = defaultdict(list)
     for user_badge in badges:
-        earned.setdefault(user_badge.metadata["attempt_id"], []).append(user_badge.badge.slug)
+        earned[user_badge.metadata["attempt_id"]].append(user_badge.badge.slug)
+    completed: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    for done in quests:
+        completed[done.attempt_id].append(done.quest_id)
     return [
-        dataclasses.replace(award, badges=tuple(earned[str(award.attempt_id)]))
-        if str(award.attempt_id) in earned
+        dataclasses.replace(
+            award,
+            badges=tuple(earned.get(str(award.attempt_id), ())),
+            quests=tuple(completed.get(award.attempt_id, ())),
+        )
+        if str(award.attempt_id) in earned or award.attempt_id in completed
         else award
         for award in awards
     ]
+
+
+def _events_of(claimed: list[Claimed]) -> list[EventTerms]:
+    """The terms of every event an attempt of the batch may count for: one query for the batch."""
+    graded = [attempt.submitted_at for attempt in claimed if attempt.submitted_at is not None]
+    if not graded:
+        return []
+    return event_terms(
+        challenge_ids={attempt.challenge_id for attempt in claimed}, earliest=min(graded), latest=max(graded)
+    )
 
 
 def _claim(*, attempt_ids: Sequence[uuid.UUID] | None, limit: int) -> list[Claimed]:
@@ -92,24 +119,47 @@ def _write(awards: list[Award], *, totals_before: dict[uuid.UUID, int]) -> None:
     """The attempts' XP and award times, then a ledger entry per paying award, moving the totals.
 
     `xp_awarded` stays on the attempt as a cached copy of its entry's amount (0: no entry, since an
-    entry is never 0); it is what the award job's claim and the pages read.
+    entry is never 0); it is what the award job's claim and the pages read. An award that counts for
+    an event carries the event on its entry, and its bonus is an `event_bonus` entry of its own.
     """
     sql.update_rows(
         Attempt, ["xp_awarded", "awarded_at"], [(a.attempt_id, a.xp, a.awarded_at) for a in awards]
     )
-    entries = [
-        XpEntry(
-            user_id=award.user_id,
-            amount=award.xp,
-            kind=XpEntry.Kind.ATTEMPT,
-            attempt_id=award.attempt_id,
-            idempotency_key=attempt_key(award.attempt_id),
-            explanation=award.explanation,
-            created_at=award.awarded_at,
+    entries = []
+    for award in awards:
+        if not award.xp:
+            continue
+        event_id = award.event.event_id if award.event else None
+        entries.append(
+            XpEntry(
+                user_id=award.user_id,
+                amount=award.xp,
+                kind=XpEntry.Kind.ATTEMPT,
+                attempt_id=award.attempt_id,
+                event_id=event_id,
+                idempotency_key=attempt_key(award.attempt_id),
+                explanation=award.explanation,
+                created_at=award.awarded_at,
+            )
         )
-        for award in awards
-        if award.xp
-    ]
+        if award.event and award.bonus:
+            entries.append(
+                XpEntry(
+                    user_id=award.user_id,
+                    amount=award.bonus,
+                    kind=XpEntry.Kind.EVENT_BONUS,
+                    attempt_id=award.attempt_id,
+                    event_id=event_id,
+                    idempotency_key=event_bonus_key(award.attempt_id),
+                    explanation={
+                        "event": award.event.slug,
+                        "multiplier": str(award.event.multiplier),
+                        "paid": award.xp,
+                        "bonus": award.bonus,
+                    },
+                    created_at=award.awarded_at,
+                )
+            )
     ledger_append(entries, totals_before=totals_before)
     for award in awards:
         log_event(
@@ -120,6 +170,7 @@ def _write(awards: list[Award], *, totals_before: dict[uuid.UUID, int]) -> None:
             challenge_id=str(award.challenge_id),
             score=award.score,
             xp=award.xp,
+            event_bonus=award.bonus,
             total_xp=award.total_xp,
             # Not `level`: that key is the log line's own severity.
             new_level=award.level,
@@ -136,8 +187,9 @@ def _write(awards: list[Award], *, totals_before: dict[uuid.UUID, int]) -> None:
             )
 
 
-def _messages(awards: list[Award]) -> list[Message]:
-    """Each award's XP for its page, and its level-up; the badges tell their own (`badges_evaluate`)."""
+def _messages(awards: list[Award], quests: list[QuestCompleted]) -> list[Message]:
+    """Each award's XP for its page, its event bonus and its level-up, and each quest completed; the
+    badges tell their own (`badges_evaluate`)."""
     messages = []
     for award in awards:
         messages.append(
@@ -150,25 +202,55 @@ def _messages(awards: list[Award]) -> list[Message]:
                 created_at=award.awarded_at,
             )
         )
+        if award.bonus:
+            messages.append(
+                message(
+                    award.user_id,
+                    "event_bonus",
+                    attempt_id=str(award.attempt_id),
+                    amount=award.bonus,
+                    total_xp=award.total_xp,
+                    created_at=award.awarded_at,
+                )
+            )
         if award.levelled_up:
             messages.append(
                 message(award.user_id, "level_up", level=award.level, created_at=award.awarded_at)
             )
+    for done in quests:
+        messages.append(
+            message(
+                done.user_id,
+                "quest_completed",
+                quest_id=str(done.quest_id),
+                name=done.quest_name,
+                reward_xp=done.reward_xp,
+                total_xp=done.total_xp,
+                created_at=done.completed_at,
+            )
+        )
     return messages
 
 
-def _badges_earned(awards: list[Award]) -> list[UserBadge]:
-    """Evaluate, per player, only the condition types this batch's awards can have changed.
-
-    New badges are credited to the player's last award in the batch (recorded in their metadata).
-    """
+def _badges_earned(awards: list[Award], quests: list[QuestCompleted]) -> list[UserBadge]:
+    """Evaluate, per player, only the condition types this batch's awards and quest rewards can have
+    changed. New badges are credited to the player's last award in the batch (in their metadata)."""
     kinds: dict[uuid.UUID, set[str]] = {}
     last_attempt: dict[uuid.UUID, uuid.UUID] = {}
     for award in awards:
-        changed = conditions.kinds_changed_by(xp=award.xp, levelled_up=award.levelled_up, passed=award.passed)
+        changed = conditions.kinds_changed_by(
+            xp=award.xp + award.bonus, levelled_up=award.levelled_up, passed=award.passed
+        )
         if changed:
             kinds.setdefault(award.user_id, set()).update(changed)
             last_attempt[award.user_id] = award.attempt_id
+    before_rewards = {award.user_id: award.total_xp for award in awards}
+    for done in quests:
+        levelled_up = rules.level_for_xp(done.total_xp) > rules.level_for_xp(before_rewards[done.user_id])
+        kinds.setdefault(done.user_id, set()).update(
+            conditions.kinds_changed_by(xp=done.reward_xp, levelled_up=levelled_up, passed=False)
+        )
+        last_attempt[done.user_id] = done.attempt_id
     if not kinds:
         return []
     return badges_evaluate(user_ids=list(kinds), kinds=kinds, attempt_ids=last_attempt)

@@ -106,5 +106,8 @@ def xp_by_day(*, user_id: uuid.UUID, first: date, zone: tzinfo) -> tuple[int, di
 
 def attempt_explanations(*, attempt_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:
     """Each attempt's ledger explanation ("why this XP"), for the attempts that paid something."""
-    rows = XpEntry.objects.filter(attempt_id__in=attempt_ids).values_list("attempt_id", "explanation")
+    # The award's own entry, not the event bonus that points at the same attempt.
+    rows = XpEntry.objects.filter(attempt_id__in=attempt_ids, kind=XpEntry.Kind.ATTEMPT).values_list(
+        "attempt_id", "explanation"
+    )
     return dict(rows)

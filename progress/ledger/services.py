@@ -7,7 +7,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 
 from django.db import IntegrityError, transaction
@@ -31,6 +31,16 @@ logger = logging.getLogger("skillquest.ledger")
 
 def attempt_key(attempt_id: uuid.UUID) -> str:
     return f"attempt:{attempt_id}"
+
+
+def event_bonus_key(attempt_id: uuid.UUID) -> str:
+    """An attempt earns at most one event bonus, whoever replays its award."""
+    return f"event_bonus:{attempt_id}"
+
+
+def quest_key(*, quest_id: uuid.UUID, user_id: uuid.UUID, day: date) -> str:
+    """A quest pays a player once per local day (`day` in their zone, progress.quests.days)."""
+    return f"quest:{quest_id}:{user_id}:{day.isoformat()}"
 
 
 def ledger_append(

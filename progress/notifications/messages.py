@@ -27,6 +27,10 @@ TYPES: dict[str, MessageType] = {
     "xp_awarded": MessageType(("attempt_id", "amount", "total_xp"), kept=False),
     "level_up": MessageType(("level",)),
     "badge_awarded": MessageType(("badge",)),
+    # An award's bonus for counting in a live event (in the ledger, like the award: not kept).
+    "event_bonus": MessageType(("attempt_id", "amount", "total_xp"), kept=False),
+    # A daily quest's target reached: its reward is paid (progress.quests).
+    "quest_completed": MessageType(("quest_id", "name", "reward_xp", "total_xp")),
     # A staff grant; a revocation is a grant of a negative amount (as in POST /api/v1/admin/xp-grants).
     "xp_granted": MessageType(("amount", "reason")),
     # The socket's answer to a client message it cannot use; never published to a group.

@@ -37,6 +37,7 @@ from progress.notifications.selectors import inbox
 from progress.notifications.services import notifications_mark_read
 from progress.pages import charts
 from progress.players.selectors import activity_by_day, heatmap_first_day, player_overview, user_progress
+from progress.quests.selectors import quests_today
 from progress.social import selectors as social_selectors
 from progress.social import services as social_services
 from progress.staff.selectors import admin_stats
@@ -71,7 +72,8 @@ def staff_required(view):
 
 @require_GET
 def home(request):
-    """Challenge highlights, the all-time top 5 and, signed in, the level bar and newest badges."""
+    """Challenge highlights, the all-time top 5 and, signed in, the level bar, today's quests and the
+    newest badges."""
     highlights = challenge_selectors.challenge_highlights(limit=HOME_CHALLENGES)
     results = challenge_selectors.player_results(user=request.user, challenge_ids=[c.pk for c in highlights])
     signed_in = request.user.is_authenticated
@@ -80,6 +82,7 @@ def home(request):
         "top": boards.top("all", limit=HOME_BOARD_SIZE).results,
         "overview": player_overview(user=request.user) if signed_in else None,
         "latest_badges": latest_badges(user_id=request.user.pk) if signed_in else [],
+        "quests": quests_today(user=request.user) if signed_in else [],
     }
     return render(request, "progress/home.html", context)
 
@@ -231,7 +234,8 @@ def leaderboard(request):
 @require_GET
 def profile(request, username: str):
     """A fixed number of queries whatever the history's size: rank, streaks, recent attempts and
-    badges (earned, and locked with their progress) are the progress endpoint's own figures."""
+    badges (earned, and locked with their progress) are the progress endpoint's own figures; a
+    player's own profile also shows their quests of today."""
     user = User.objects.filter(username__iexact=username, is_active=True).first()
     if user is None:
         raise Http404("User not found.")
@@ -254,6 +258,7 @@ def profile(request, username: str):
         "viewer_follows": request.user.is_authenticated
         and not is_own
         and social_selectors.is_following(follower=request.user, followed_id=user.pk),
+        "quests": quests_today(user=user) if is_own else [],
         "overview": player_overview(user=user),
         "rank": progress["rank"],
         "current_streak": progress["current_streak"],

@@ -114,7 +114,11 @@ class TestWorker:
         queue = django_rq.get_queue("default")
         queue.enqueue(jobs.award_xp_and_badges, attempt_id)  # a duplicate delivery
         assert drain_queue() == 2
-        assert jobs.award_xp_and_badges(attempt_id) == {"awarded": 0, "badges": []}  # and a third, by hand
+        assert jobs.award_xp_and_badges(attempt_id) == {
+            "awarded": 0,
+            "badges": [],
+            "quests": [],
+        }  # and a third, by hand
         assert Attempt.objects.get(pk=attempt_id).xp_awarded == 80
         assert total_xp(user) == 80
 
@@ -163,14 +167,19 @@ class TestWorker:
 
     def test_job_returns_how_many_it_awarded(self, auth_client, user):
         attempt_id = start(auth_client, make_challenge(xp=20))
-        assert jobs.award_xp_and_badges(attempt_id) == {"awarded": 0, "badges": []}  # not graded yet
+        assert jobs.award_xp_and_badges(attempt_id) == {
+            "awarded": 0,
+            "badges": [],
+            "quests": [],
+        }  # not graded yet
         assert submit(auth_client, attempt_id, score=100).status_code == 200
         django_rq.get_queue("default").empty()
-        assert jobs.award_xp_and_badges(attempt_id) == {"awarded": 1, "badges": []}
+        assert jobs.award_xp_and_badges(attempt_id) == {"awarded": 1, "badges": [], "quests": []}
         assert total_xp(user) == 20
         assert jobs.award_xp_and_badges("00000000-0000-0000-0000-000000000000") == {
             "awarded": 0,
             "badges": [],
+            "quests": [],
         }
 
 
@@ -237,7 +246,7 @@ class TestCoalescing:
     def test_the_job_waits_out_the_rest_of_the_window_after_its_enqueue(self, db, monkeypatch, settings):
         settings.AWARD_COALESCE_SECONDS = 0.05
         clock = FakeClock(seconds_after_enqueue=0.02)
-        assert self.run_one_award_job(monkeypatch, clock) == {"awarded": 0, "badges": []}
+        assert self.run_one_award_job(monkeypatch, clock) == {"awarded": 0, "badges": [], "quests": []}
         assert clock.slept == [pytest.approx(0.03)]
 
     def test_a_job_that_waited_in_the_queue_longer_does_not_sleep(self, db, monkeypatch, settings):

@@ -5,7 +5,9 @@ from django_rq import get_queue
 from rq import SimpleWorker
 
 from progress import seeding
-from progress.models import Badge, Follow, UserBadge
+from progress.events.selectors import event_board
+from progress.ledger.selectors import ledger_mismatches
+from progress.models import Badge, Event, Follow, Quest, UserBadge, XpEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -51,3 +53,28 @@ def test_seed_is_idempotent_and_awards_badges_added_to_an_existing_history(
     seed(django_capture_on_commit_callbacks)
     assert Badge.objects.count() == before + 1
     assert UserBadge.objects.filter(user__username="ada", badge__slug="first-steps").count() == 1
+
+
+def test_seed_makes_a_live_and_an_upcoming_event_and_daily_quests_the_history_plays_in(
+    django_capture_on_commit_callbacks,
+):
+    seed(django_capture_on_commit_callbacks)
+    live, upcoming = Event.objects.get(slug="spring-sql-sprint"), Event.objects.get(slug="algorithms-weekend")
+    assert (live.state, upcoming.state) == ("live", "upcoming")
+    queue = get_queue("default")
+    scheduled = [queue.fetch_job(job_id) for job_id in queue.scheduled_job_registry.get_job_ids()]
+    freezes = [job for job in scheduled if job is not None and (job.func_name or "").endswith("freeze_event")]
+    assert len(freezes) == 2  # one for each event's end
+    board = event_board(event=live)
+    assert {row.username for row in board.results} == {"ada", "grace"}  # their SQL attempts, with bonuses
+    assert XpEntry.objects.filter(kind="event_bonus").exists()
+    assert set(Quest.objects.values_list("kind", flat=True)) == {
+        "pass_challenges",
+        "earn_xp",
+        "pass_difficulty",
+        "pass_tag",
+    }
+    assert XpEntry.objects.filter(kind="quest", user__username="ada").count() == 4
+    assert ledger_mismatches() == []
+    seed(django_capture_on_commit_callbacks)
+    assert (Event.objects.count(), Quest.objects.count()) == (2, 4)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import yaml
 from django.contrib.auth.tokens import default_token_generator
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from model_bakery import baker
@@ -25,7 +27,7 @@ from accounts.emails.tokens import verification_token
 from accounts.models import User
 from challenges.models import Attempt, Challenge, Tag
 from progress import jobs
-from progress.models import Badge, Notification, UserBadge
+from progress.models import Badge, Event, Notification, Quest, UserBadge, XpEntry
 from skillquest import queue
 
 ROLES = ("anon", "player", "other", "staff")
@@ -118,6 +120,33 @@ API_ROWS = [
     Row("PUT", f"{API}/badges/{{badge}}/", "401 403 403 200", body={"name": "Renamed", "slug": "renamed", "condition": {"type": "xp", "threshold": 5}}, schema_path=f"{API}/badges/{{id}}/"),  # noqa: E501
     Row("PATCH", f"{API}/badges/{{badge}}/", "401 403 403 200", body={"name": "Patched"}, schema_path=f"{API}/badges/{{id}}/"),  # noqa: E501
     Row("DELETE", f"{API}/badges/{{inactive_badge}}/", "401 403 403 204", schema_path=f"{API}/badges/{{id}}/"),  # noqa: E501
+    # Events: public reads (a draft challenge of an event stays hidden), staff writes; 409 once a change
+    # would rewrite a started or finished event.
+    Row("GET", f"{API}/events/", "200 200 200 200"),
+    Row("GET", f"{API}/events/?state=someday", "400 400 400 400", schema_path="-"),
+    Row("POST", f"{API}/events/", "401 403 403 201", body={"name": "Matrix event", "starts_at": "{future_start}", "ends_at": "{future_end}", "challenge_ids": ["{spare}"], "xp_multiplier": 2}),  # noqa: E501
+    Row("POST", f"{API}/events/", "401 403 403 400", body={"name": "Naive", "starts_at": "2031-01-01T09:00:00", "ends_at": "{future_end}", "challenge_ids": ["{spare}"]}, schema_path="-"),  # noqa: E501
+    Row("GET", f"{API}/events/{{live_event}}/", "200 200 200 200", schema_path=f"{API}/events/{{slug}}/"),
+    Row("GET", f"{API}/events/no-such-event/", "404 404 404 404", schema_path="-"),
+    Row("PUT", f"{API}/events/{{upcoming_event}}/", "401 403 403 200", body={"name": "Put", "starts_at": "{future_start}", "ends_at": "{future_end}", "challenge_ids": ["{spare}"], "xp_multiplier": "1.25"}, schema_path=f"{API}/events/{{slug}}/"),  # noqa: E501
+    Row("PATCH", f"{API}/events/{{upcoming_event}}/", "401 403 403 200", body={"name": "Patched"}, schema_path=f"{API}/events/{{slug}}/"),  # noqa: E501
+    Row("PATCH", f"{API}/events/{{live_event}}/", "401 403 403 409", body={"xp_multiplier": 4}, schema_path="-"),  # noqa: E501
+    Row("PATCH", f"{API}/events/{{ended_event}}/", "401 403 403 409", body={"name": "Rewritten"}, schema_path="-"),  # noqa: E501
+    Row("DELETE", f"{API}/events/{{upcoming_event}}/", "401 403 403 204", schema_path=f"{API}/events/{{slug}}/"),  # noqa: E501
+    Row("DELETE", f"{API}/events/{{live_event}}/", "401 403 403 409", schema_path="-"),
+    Row("GET", f"{API}/events/{{live_event}}/leaderboard/", "200 200 200 200", schema_path=f"{API}/events/{{slug}}/leaderboard/"),  # noqa: E501
+    Row("GET", f"{API}/events/{{live_event}}/leaderboard/?limit=0", "400 400 400 400", schema_path="-"),
+    # Daily quests: staff define them; every signed-in player reads their own day.
+    Row("GET", f"{API}/quests/today/", "401 200 200 200"),
+    Row("GET", f"{API}/quests/", "401 403 403 200"),
+    Row("POST", f"{API}/quests/", "401 403 403 201", body={"name": "Matrix quest", "kind": "pass_challenges", "params": {"count": 2}, "reward_xp": 10}),  # noqa: E501
+    Row("POST", f"{API}/quests/", "401 403 403 400", body={"name": "Bad", "kind": "pass_challenges", "params": {"count": -1}, "reward_xp": 10}, schema_path="-"),  # noqa: E501
+    Row("GET", f"{API}/quests/{{quest}}/", "401 403 403 200", schema_path=f"{API}/quests/{{id}}/"),
+    Row("GET", f"{API}/quests/00000000-0000-0000-0000-000000000000/", "401 403 403 404", schema_path="-"),
+    Row("PUT", f"{API}/quests/{{quest}}/", "401 403 403 200", body={"name": "Put", "kind": "earn_xp", "params": {"xp": 50}, "reward_xp": 5}, schema_path=f"{API}/quests/{{id}}/"),  # noqa: E501
+    Row("PATCH", f"{API}/quests/{{quest}}/", "401 403 403 200", body={"active": False}, schema_path=f"{API}/quests/{{id}}/"),  # noqa: E501
+    Row("DELETE", f"{API}/quests/{{quest}}/", "401 403 403 204", schema_path=f"{API}/quests/{{id}}/"),
+    Row("DELETE", f"{API}/quests/{{paid_quest}}/", "401 403 403 409", schema_path="-"),
     # Staff only.
     Row("GET", f"{API}/admin/stats/", "401 403 403 200"),
     Row("POST", f"{API}/admin/recalc-xp/", "401 403 403 202"),
@@ -152,6 +181,9 @@ PAGE_ROWS = [
     Row("POST", "/u/{player_name}/follow/", "302 302 302 302", form=True),  # back to the profile
     Row("POST", "/u/{player_name}/unfollow/", "302 302 302 302", form=True),
     Row("POST", "/u/nobody-here/follow/", "302 404 404 404", form=True),
+    Row("GET", "/events/", "200 200 200 200"),
+    Row("GET", "/events/{live_event}/", "200 200 200 200"),
+    Row("GET", "/events/no-such-event/", "404 404 404 404"),
     Row("GET", "/challenges/", "200 200 200 200"),
     Row("GET", "/challenges/{published_slug}/", "200 200 200 200"),
     Row("GET", f"/challenges/{DRAFT_SLUG}/", "404 404 404 404"),
@@ -243,6 +275,26 @@ def world(db, settings) -> dict[str, Any]:
         )
         for role, account in (("player", alice), ("other", bob))
     }
+    now = timezone.now()
+    spare = baker.make(Challenge, title="Spare one", slug="spare-one", xp=10, published=True)
+    events = {
+        name: Event.objects.create(
+            name=name.title(), slug=f"{name}-event", starts_at=now + start, ends_at=now + end
+        )
+        for name, start, end in (
+            ("live", timedelta(hours=-1), timedelta(hours=1)),
+            ("upcoming", timedelta(days=30), timedelta(days=31)),
+            ("ended", timedelta(days=-3), timedelta(days=-2)),
+        )
+    }
+    events["live"].challenges.set([published, draft])  # the draft's title must reach staff only
+    events["ended"].challenges.set([published])
+    events["upcoming"].challenges.set([published])
+    quest = Quest.objects.create(name="Warm-up", kind="pass_challenges", params={"count": 1}, reward_xp=5)
+    paid_quest = Quest.objects.create(name="Paid", kind="earn_xp", params={"xp": 1}, reward_xp=5)
+    XpEntry.objects.create(
+        user=alice, amount=5, kind=XpEntry.Kind.QUEST, quest=paid_quest, idempotency_key="quest:matrix"
+    )
     tokens = {  # issued (so they exist server-side), never sent: must never come back
         str(RefreshToken.for_user(alice)),
         str(RefreshToken.for_user(bob)),
@@ -267,6 +319,14 @@ def world(db, settings) -> dict[str, Any]:
             "carol_uid": urlsafe_base64_encode(force_bytes(carol.pk)),
             "carol_reset_token": default_token_generator.make_token(carol),
             "carol_verify": verification_token(user_id=carol.pk, email=carol.email),
+            "live_event": events["live"].slug,
+            "upcoming_event": events["upcoming"].slug,
+            "ended_event": events["ended"].slug,
+            "spare": str(spare.pk),
+            "future_start": (now + timedelta(days=60)).isoformat(),
+            "future_end": (now + timedelta(days=61)).isoformat(),
+            "quest": str(quest.pk),
+            "paid_quest": str(paid_quest.pk),
         },
     }
 
@@ -380,6 +440,7 @@ def test_every_operation_and_page_has_a_row(db):
         "carol_uid": "uid",
         "carol_reset_token": "token",
         "carol_verify": "token",
+        "live_event": "a-slug",
     }
     pages = {resolve(_fill(row.path, sample).split("?")[0]).route for row in PAGE_ROWS}
     missing = _page_routes() - pages - {"admin/", "admin/login/"}

@@ -10,15 +10,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from model_bakery import baker
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import User
 from challenges.tests.helpers import make_challenge
-from progress.models import Badge
+from progress.models import Badge, Event, Quest
 
 ST = str(Path(sys.executable).with_name("st"))
 SEED = 20260701
@@ -57,9 +59,14 @@ def _run(
 @pytest.mark.parametrize("role", ["staff", "player"])
 def test_schemathesis_finds_no_500_and_no_schema_violation(live_server, role, tmp_path):
     account = baker.make(User, username=f"fuzz-{role}", is_staff=role == "staff")
-    for index in range(3):
-        make_challenge(xp=10 * (index + 1))
+    challenges = [make_challenge(xp=10 * (index + 1)) for index in range(3)]
     Badge.objects.create(name="Ten", slug="ten", condition={"type": "xp", "threshold": 10})
+    # Something for the event and quest endpoints to answer with (their lists, today's quests).
+    now = timezone.now()
+    Event.objects.create(
+        name="Fuzz week", slug="fuzz-week", starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=6)
+    ).challenges.set(challenges[:1])
+    Quest.objects.create(name="Fuzz", kind="pass_challenges", params={"count": 2}, reward_xp=10)
 
     result = _run(
         live_server.url,

@@ -1,5 +1,5 @@
 // The live socket of a signed-in player's page (/ws/live/, progress/live/). It keeps the bell's count,
-// shows a toast for a badge or a level-up, and hands every message to the page's own script as a
+// shows a toast for a badge, a level-up or a quest done, and hands every message to the page's own script as a
 // "skillquest:live" event. "skillquest:live-up" and "skillquest:live-down" tell whether it is open:
 // a page that needs its data falls back to polling only if it has never opened (`everOpened`).
 // After a drop it reconnects (with back-off) and asks for every kept message after the last id it saw.
@@ -56,6 +56,8 @@
       toast(icon, "New badge: " + badge.name);
     } else if (message.type === "level_up") {
       toast("\u2B06", "Level " + message.data.level + "!");
+    } else if (message.type === "quest_completed") {
+      toast("\u2714", "Quest done: " + message.data.name + " (+" + message.data.reward_xp + " XP)");
     }
     emit("skillquest:live", message);
   }

@@ -15,6 +15,7 @@ from challenges.models import Attempt
 from challenges.tests.helpers import ATTEMPTS, CHALLENGES, drain_queue, make_challenge, start, submit
 from progress.api import serializers as s
 from progress.awards import rules
+from progress.ledger.selectors import ledger_mismatches
 from progress.models import Badge, UserBadge
 from progress.players.selectors import user_progress
 
@@ -66,13 +67,18 @@ def test_the_seed_demo_register_login_play_and_get_awarded(settings):
     progress = client.get(PROGRESS.format(user_id))
     assert progress.status_code == 200
     body = progress.json()
-    assert (body["username"], body["total_xp"], body["level"], body["next_level_xp"]) == ("demo", 200, 2, 400)
+    # The seed's daily quests pay on top: two passes (+20), 50 XP (+15) and a hard challenge (+40).
+    assert (body["username"], body["total_xp"], body["level"], body["next_level_xp"]) == ("demo", 275, 2, 400)
     assert [row["xp_awarded"] for row in body["recent_attempts"]] == [190, 10]
     assert "email" not in progress.content.decode()
-    # The seed's aggregate query: SUM(attempts.xp_awarded) per user equals users.total_xp.
+    # Every total is what the attempts paid plus the event bonuses and quest rewards: its ledger.
     for user in User.objects.all():
         paid = sum(a.xp_awarded or 0 for a in Attempt.objects.filter(user=user))
-        assert paid == user.total_xp
+        extra = sum(
+            user.xp_entries.filter(kind__in=["event_bonus", "quest"]).values_list("amount", flat=True)
+        )
+        assert paid + extra == user.total_xp
+    assert ledger_mismatches() == []
 
 
 @pytest.mark.django_db

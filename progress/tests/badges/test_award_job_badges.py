@@ -65,7 +65,7 @@ def test_the_job_reports_the_badges_it_awarded(user, make_badge):
     )
     result = jobs.award_xp_and_badges(str(attempt.pk))
     assert sorted(result["badges"]) == ["centurion", "first-steps"]
-    assert jobs.award_xp_and_badges(str(attempt.pk)) == {"awarded": 0, "badges": []}
+    assert jobs.award_xp_and_badges(str(attempt.pk)) == {"awarded": 0, "badges": [], "quests": []}
 
 
 def test_a_failed_attempt_evaluates_no_badges(user, make_badge):

@@ -65,7 +65,7 @@ def test_a_redis_failure_on_the_board_does_not_lose_the_award(user, monkeypatch,
     monkeypatch.setattr(board_services, "get_backend", lambda: dead)
     with caplog.at_level(logging.WARNING, logger="skillquest.leaderboard"):
         result = jobs.award_xp_and_badges(str(attempt.pk))
-    assert result == {"awarded": 1, "badges": []}
+    assert result == {"awarded": 1, "badges": [], "quests": []}
     user.refresh_from_db()
     attempt.refresh_from_db()
     assert (user.total_xp, attempt.xp_awarded) == (80, 80)

@@ -1,14 +1,21 @@
 """The ledger invariant under random interleavings of every XP writer: after each step, every total is
-the sum of its entries, its level follows from it, it is never negative, and an attempt's xp_awarded
-is a copy of its one entry."""
+the sum of its entries, its level follows from it, it is never negative, an attempt's xp_awarded is
+a copy of its one entry, an event bonus is the event's share of what its attempt paid (once), and a
+quest pays its reward at most once a day.
+
+The award job is three writers in one: the awards, the bonuses of the live event that holds the first
+challenge, and the rewards of two daily quests, all drawn by hypothesis."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import transaction
 from django.db.models import Sum
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from model_bakery import baker
@@ -20,7 +27,7 @@ from progress.awards import rules
 from progress.awards import services as award_services
 from progress.ledger.selectors import ledger_mismatches
 from progress.ledger.services import xp_grant, xp_recalculate
-from progress.models import XpEntry
+from progress.models import Event, Quest, XpEntry
 from skillquest.errors import XpWouldGoNegative
 
 pytestmark = pytest.mark.django_db
@@ -45,6 +52,11 @@ scenario_strategy = st.fixed_dictionaries(
             st.tuples(st.integers(1, 250), st.integers(0, 100)), min_size=CHALLENGES, max_size=CHALLENGES
         ),  # (xp, pass_score)
         "steps": st.lists(step_strategy, min_size=1, max_size=10),
+        "multiplier": st.integers(100, 500).map(lambda hundredths: Decimal(hundredths) / 100),
+        "quests": st.tuples(
+            st.tuples(st.integers(1, 3), st.integers(1, 200)),  # pass_challenges: count, reward
+            st.tuples(st.integers(1, 400), st.integers(1, 200)),  # earn_xp: xp, reward
+        ),
     }
 )
 
@@ -65,17 +77,31 @@ def _assert_ledger_invariant() -> None:
         assert player.level == rules.level_for_xp(player.total_xp), player.username
         assert player.total_xp >= 0, player.username
     entries_of: dict = defaultdict(list)
-    for attempt_id, amount in XpEntry.objects.filter(attempt__isnull=False).values_list("attempt", "amount"):
+    for attempt_id, amount in XpEntry.objects.filter(kind="attempt").values_list("attempt", "amount"):
         entries_of[attempt_id].append(amount)
     for attempt_id, xp_awarded in Attempt.objects.values_list("id", "xp_awarded"):
         assert len(entries_of[attempt_id]) <= 1
         assert xp_awarded == (entries_of[attempt_id] or [0])[0]
+    bonuses = XpEntry.objects.filter(kind="event_bonus").values_list(
+        "attempt", "amount", "event__xp_multiplier"
+    )
+    assert len({attempt_id for attempt_id, _, _ in bonuses}) == len(bonuses)
+    for attempt_id, amount, multiplier in bonuses:
+        [paid] = entries_of[attempt_id]
+        assert amount == rules.event_bonus(paid=paid, multiplier=multiplier)
+    rewards = XpEntry.objects.filter(kind="quest").values_list(
+        "idempotency_key", "amount", "quest__reward_xp"
+    )
+    assert all(amount == reward for _, amount, reward in rewards)
+    assert len({key for key, _, _ in rewards}) == len(rewards)
     assert ledger_mismatches() == []
 
 
 def _graded(user, challenge, score) -> Attempt:
     status = Attempt.Status.PASSED if score >= challenge.pass_score else Attempt.Status.FAILED
-    return Attempt.objects.create(user=user, challenge=challenge, score=score, status=status)
+    return Attempt.objects.create(
+        user=user, challenge=challenge, score=score, status=status, submitted_at=timezone.now()
+    )
 
 
 def _run(step, *, players, challenges, staff, awarded) -> None:
@@ -138,6 +164,20 @@ def test_every_writer_in_any_order_keeps_totals_equal_to_the_ledger(scenario):
             baker.make(Challenge, xp=xp, pass_score=pass_score, published=True, slug=f"c{i}")
             for i, (xp, pass_score) in enumerate(scenario["challenges"])
         ]
+        now = timezone.now()
+        event = Event.objects.create(
+            name="Live",
+            slug="live",
+            starts_at=now - timedelta(days=1),
+            ends_at=now + timedelta(days=1),
+            xp_multiplier=scenario["multiplier"],
+        )
+        event.challenges.set(challenges[:1])
+        (count, count_reward), (xp, xp_reward) = scenario["quests"]
+        Quest.objects.create(
+            name="Pass", kind="pass_challenges", params={"count": count}, reward_xp=count_reward
+        )
+        Quest.objects.create(name="Earn", kind="earn_xp", params={"xp": xp}, reward_xp=xp_reward)
         awarded: list = []
         for step in scenario["steps"]:
             _run(step, players=players, challenges=challenges, staff=staff, awarded=awarded)

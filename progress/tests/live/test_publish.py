@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 import socket
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import transaction
+from django.utils import timezone
 
 from challenges.tests.helpers import make_challenge
 from progress.awards.services import awards_process
 from progress.ledger.services import xp_grant
-from progress.models import Notification
+from progress.models import Event, Notification, Quest
 from progress.tests.live.sockets import ORIGIN, admitted, open_socket, received, run, session_cookie
 from progress.tests.notifications.test_notify import graded
 
@@ -47,6 +50,41 @@ def test_nothing_is_pushed_for_an_award_that_rolls_back_and_the_retry_is_pushed_
         await listener.disconnect()
 
     run(scenario)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_bonus_is_pushed_and_a_completed_quest_is_kept_and_pushed(user):
+    cookie = session_cookie(user)
+    challenge = make_challenge(xp=100)
+    now = timezone.now()
+    event = Event.objects.create(
+        name="Sprint", slug="sprint", starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=1),
+        xp_multiplier=Decimal("1.50"),
+    )  # fmt: skip
+    event.challenges.set([challenge])
+    Quest.objects.create(name="Warm-up", kind="pass_challenges", params={"count": 1}, reward_xp=20)
+    graded(user, challenge, score=100)
+
+    async def scenario():
+        listener = await open_socket(headers=[ORIGIN, cookie])
+        assert await admitted(listener)
+        await sync_to_async(awards_process)()
+        messages = {message["type"]: message for message in await received(listener, 4)}
+        assert set(messages) == {"xp_awarded", "event_bonus", "level_up", "quest_completed"}
+        bonus, quest = messages["event_bonus"], messages["quest_completed"]
+        assert (bonus["id"], bonus["data"]["amount"], bonus["data"]["total_xp"]) == (None, 50, 150)
+        assert (quest["data"]["name"], quest["data"]["reward_xp"], quest["data"]["total_xp"]) == (
+            "Warm-up", 20, 170,
+        )  # fmt: skip
+        stored = await sync_to_async(_kept_ids)("quest_completed")
+        assert stored == [quest["id"]]  # kept: in the inbox, resumable
+        await listener.disconnect()
+
+    run(scenario)
+
+
+def _kept_ids(kind: str) -> list[int]:
+    return list(Notification.objects.filter(type=kind).values_list("id", flat=True))
 
 
 def _closed_port() -> int:

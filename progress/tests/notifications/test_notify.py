@@ -101,4 +101,9 @@ def test_a_message_must_have_exactly_its_types_fields(user):
         message(user.pk, "level_up", level=3, extra=1)
     with pytest.raises(UnknownMessage):
         message(user.pk, "quest_done", quest="q")
-    assert {name for name, kind in TYPES.items() if kind.kept} == {"level_up", "badge_awarded", "xp_granted"}
+    assert {name for name, kind in TYPES.items() if kind.kept} == {
+        "level_up",
+        "badge_awarded",
+        "xp_granted",
+        "quest_completed",
+    }
