@@ -3,6 +3,7 @@
     page(window, limit, offset) -> (count, [(user_id, xp), ...])   best first, ties by username
     count_above(window, xp) -> int                                   players with more XP
     xp_of(window, user) -> int                                       one player's XP on the board
+    standing(window, user) -> (xp, rank) | None                      both at once; None off the board
     position(window, user) -> int | None                             0-based place in board order
     scores(window, users) -> {user_id: xp}                           those of them on the board
     record(user_ids=..., at=..., tags=...)                           refresh players after awards
@@ -123,6 +124,10 @@ class SqlBackend:
     def xp_of(self, window: Window, user: User) -> int:
         return player_xp(window, user) if on_board(user) else 0
 
+    def standing(self, window: Window, user: User) -> tuple[int, int] | None:
+        xp = self.xp_of(window, user)
+        return (xp, self.count_above(window, xp) + 1) if xp > 0 else None
+
     def position(self, window: Window, user: User) -> int | None:
         xp = self.xp_of(window, user)
         if xp <= 0:
@@ -179,8 +184,17 @@ def user_id_of(member_name: bytes | str) -> uuid.UUID:
     return uuid.UUID(member_name.rsplit(MEMBER_SEPARATOR, 1)[1])
 
 
+# A member's score and how many members have a better (lower, negated) one; nil off the board.
+STANDING_LUA = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score then return false end
+return {score, redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. score)}
+"""
+
+
 class RedisBackend:
     name = "redis"
+    standing_script: Any = None  # registered once per process (redis-py's Script, called per client)
 
     def __init__(self, connection: Any | None = None) -> None:
         self.redis = connection if connection is not None else redis_connection()
@@ -200,6 +214,20 @@ class RedisBackend:
     def xp_of(self, window: Window, user: User) -> int:
         score = self.redis.zscore(window.key, member(username=user.username, user_id=user.pk))
         return -int(score) if score is not None else 0
+
+    def standing(self, window: Window, user: User) -> tuple[int, int] | None:
+        """XP and rank in one round trip (a script: ZSCORE, then ZCOUNT of the better scores); every
+        page of a player reads it."""
+        script = RedisBackend.standing_script
+        if script is None:  # EVALSHA of its digest; Redis loads the script on first use
+            script = RedisBackend.standing_script = self.redis.register_script(STANDING_LUA)
+        found = script(
+            keys=[window.key], args=[member(username=user.username, user_id=user.pk)], client=self.redis
+        )
+        if not found:
+            return None
+        score, better = found
+        return -int(float(score)), int(better) + 1
 
     def position(self, window: Window, user: User) -> int | None:
         found = self.redis.zrank(window.key, member(username=user.username, user_id=user.pk))

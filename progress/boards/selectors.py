@@ -98,16 +98,19 @@ def around(
     window = window_for(period, at, tag=tag)
 
     def read(board: Backend) -> tuple[int, int, RankedRows, Me]:
-        shown = on_board(viewer)
-        xp = board.xp_of(window, viewer) if shown else player_xp(window, viewer)
-        position = board.position(window, viewer) if shown and xp > 0 else None
+        if on_board(viewer):
+            found = board.standing(window, viewer)
+            xp, rank = found if found else (0, 0)
+            position = board.position(window, viewer) if found else None
+        else:
+            xp, position = player_xp(window, viewer), None
+            rank = board.count_above(window, xp) + 1 if xp > 0 else 0
         if xp <= 0:
             count = _count(board, window)
             start = max(0, count - k)
             _, rows = board.page(window, k, start)
             me = Me(rank=None, xp=0, on_board=False)
             return count, start, [*_ranked(board, window, rows, start), (None, viewer.pk, 0)], me
-        rank = board.count_above(window, xp) + 1
         if position is None:  # off the public board: where the ranks put them, before their ties
             start = max(0, rank - 1 - k)
             count, rows = board.page(window, 2 * k, start)
@@ -218,8 +221,8 @@ def standing_for(
     window = window_for(period, at, tag=tag)
 
     def read(board: Backend) -> Standing | None:
-        xp = board.xp_of(window, user)
-        return Standing(rank=board.count_above(window, xp) + 1, xp=xp) if xp > 0 else None
+        found = board.standing(window, user)
+        return Standing(rank=found[1], xp=found[0]) if found else None
 
     return _read(read, backend)
 
