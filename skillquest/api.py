@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from django.core.exceptions import PermissionDenied
@@ -74,6 +75,13 @@ class CountedPageNumberPagination(PageNumberPagination):
         if self.page.paginator.num_pages > 1 and self.template is not None:
             self.display_page_controls = True  # the browsable API's page links
         return list(self.page)
+
+
+def timestamp(value: datetime) -> str:
+    """An aware datetime as DRF's DateTimeField renders it here (UTC, `Z`), a fifth of its cost: the
+    hand-written renderers of the hottest endpoints format dozens per response."""
+    text = value.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def is_api_path(path: str) -> bool:

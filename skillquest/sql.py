@@ -25,6 +25,7 @@ from django.db.models import DEFERRED, Field, Model, Value
 M = TypeVar("M", bound=Model)
 A = TypeVar("A", bound=Model)
 B = TypeVar("B", bound=Model)
+C = TypeVar("C", bound=Model)
 
 Converters = list[tuple[int, list[Callable[..., Any]]]]
 
@@ -106,6 +107,10 @@ def fetch_all(statement: Statement, params: Sequence[Any], first: Columns[A], /)
 def fetch_all(
     statement: Statement, params: Sequence[Any], first: Columns[A], second: Columns[B], /
 ) -> list[tuple[A | None, B | None]]: ...
+@overload
+def fetch_all(
+    statement: Statement, params: Sequence[Any], first: Columns[A], second: Columns[B], third: Columns[C], /
+) -> list[tuple[A | None, B | None, C | None]]: ...
 @overload
 def fetch_all(
     statement: Statement, params: Sequence[Any], *columns: Columns[Any]

@@ -12,6 +12,7 @@ from progress.ledger.services import GRANT_MAX_AMOUNT
 from progress.live.tickets import TICKET_SECONDS
 from progress.models import Badge, Notification, XpEntry
 from progress.notifications.messages import TYPES
+from skillquest.api import timestamp
 
 UNEARNED_SECRET = "a secret badge you have not earned."
 
@@ -155,9 +156,6 @@ class ChallengeRefSerializer(serializers.Serializer):
     title = serializers.CharField()
 
 
-_TIMESTAMP = serializers.DateTimeField(read_only=True)
-
-
 class XpHistoryEntrySerializer(serializers.Serializer):
     """An entry as its player (and anyone who may see their progress) sees it; no actor.
 
@@ -187,7 +185,7 @@ def xp_history_entry_data(entry: HistoryEntry) -> dict:
         "amount": entry.amount,
         "kind": entry.kind,
         "reason": entry.reason,
-        "created_at": _TIMESTAMP.to_representation(entry.created_at),
+        "created_at": timestamp(entry.created_at),
         "explanation": entry.explanation,
         "challenge": None
         if entry.challenge_id is None
@@ -391,7 +389,7 @@ def progress_data(progress: dict) -> dict:
         "badges": [
             {
                 "badge": badge_data(earned.badge, revealed=True),
-                "awarded_at": _TIMESTAMP.to_representation(earned.awarded_at),
+                "awarded_at": timestamp(earned.awarded_at),
             }
             for earned in progress["badges"]
         ],

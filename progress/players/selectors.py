@@ -14,7 +14,7 @@ from accounts.selectors import user_by_id
 from challenges.models import Attempt, Challenge
 from progress.awards import rules
 from progress.badges import conditions
-from progress.badges.stats import load_stats
+from progress.badges.stats import STATS_USER_FIELDS, load_stats
 from progress.boards.selectors import own_standing, standing_for
 from progress.models import Badge, UserBadge
 from progress.streaks import user_zone
@@ -29,15 +29,24 @@ _RECENT_ATTEMPT = sql.Columns(
     Attempt, ("status", "score", "xp_awarded", "started_at", "submitted_at", "awarded_at", "challenge")
 )
 _RECENT_CHALLENGE = sql.Columns(Challenge, ("title", "slug"))
-_RECENT_ATTEMPTS = sql.Statement(
+# What progress reads of the player (stats, boards): not the account's own timestamps and secrets.
+_PLAYER = sql.Columns(User, (*STATS_USER_FIELDS, "leaderboard_visible"))
+# The player and their latest attempts (each with its challenge) in one round trip: the attempts are
+# picked first, in a derived table, so only those few join their challenge. A player without
+# attempts is one row whose attempt and challenge are NULL (the LEFT JOIN's missing side).
+_PLAYER_AND_RECENT = sql.Statement(
     lambda table: (
-        f"SELECT {_RECENT_ATTEMPT.select_list('a')}, {_RECENT_CHALLENGE.select_list('c')}"  # noqa: S608 (model metadata only)
+        f"SELECT {_PLAYER.select_list('u')}, r.* FROM {table(User)} u LEFT JOIN ("  # noqa: S608 (model metadata only)
+        f"SELECT {_RECENT_ATTEMPT.select_list('a')}, {_RECENT_CHALLENGE.select_list('c')}"
         f" FROM {table(Attempt)} a JOIN {table(Challenge)} c ON c.id = a.challenge_id"
-        f" WHERE a.user_id = %s ORDER BY a.started_at DESC, a.id DESC LIMIT {RECENT_ATTEMPTS}"
+        f" WHERE a.user_id = %s ORDER BY a.started_at DESC, a.id DESC LIMIT {RECENT_ATTEMPTS}) r ON 1 = 1"
+        " WHERE u.id = %s"
     ),
-    params=[Attempt._meta.get_field("user")],
+    params=[Attempt._meta.get_field("user"), User._meta.pk],
 )
-_BADGE = sql.Columns(Badge)
+_BADGE = sql.Columns(
+    Badge, ("name", "slug", "description", "icon", "condition", "is_active", "secret", "earned_by_percent")
+)
 _EARNED = sql.Columns(UserBadge, ("awarded_at",))
 # Every active badge and every badge the player holds (active or not), earned ones first, newest first.
 _PLAYER_BADGES = sql.Statement(
@@ -62,17 +71,22 @@ def player_visible(*, user_id: uuid.UUID) -> User:
 def user_progress(
     *, user_id: uuid.UUID, viewer_id: uuid.UUID | None = None, now: datetime | None = None
 ) -> dict[str, Any]:
-    """Everything the progress endpoint shows, in five queries whatever the history.
+    """Everything the progress endpoint shows, in four queries whatever the history.
 
     `rank` is the public all-time rank; a player who opted out of public boards has none, except
     for themselves (`viewer_id`): they see where their XP would rank them.
     """
-    user = player_visible(user_id=user_id)
+    rows = sql.fetch_all(_PLAYER_AND_RECENT, [user_id, user_id], _PLAYER, _RECENT_ATTEMPT, _RECENT_CHALLENGE)
+    user = rows[0][0] if rows else None
+    if user is None or not user.is_active:  # as player_visible
+        raise NotFound("User not found.", code="user_not_found")
     recent = []
-    for attempt, challenge in sql.fetch_all(_RECENT_ATTEMPTS, [user.pk], _RECENT_ATTEMPT, _RECENT_CHALLENGE):
-        assert attempt is not None and challenge is not None  # an inner JOIN: a row has both
-        attempt.challenge = challenge
-        recent.append(attempt)
+    for _, attempt, challenge in rows:
+        if attempt is not None and challenge is not None:  # an inner JOIN inside: both or neither
+            attempt.challenge = challenge
+            recent.append(attempt)
+    # A derived table's order is not promised through the outer join: put it back (ten rows).
+    recent.sort(key=lambda attempt: (attempt.started_at, attempt.pk), reverse=True)
     earned, unearned = [], []
     for badge, award in sql.fetch_all(_PLAYER_BADGES, [user.pk, True], _BADGE, _EARNED):
         assert badge is not None  # the FROM side of the LEFT JOIN

@@ -70,10 +70,11 @@ def test_a_new_player_has_no_streak(api_client, user, catalogue):
 def test_progress_takes_a_fixed_number_of_queries(
     api_client, user, catalogue, make_attempt, make_challenge, django_assert_num_queries, days
 ):
-    """User, recent attempts, badges (earned and active in one), passed days, completed challenges."""
+    """User and recent attempts in one, badges (earned and active in one), passed days, completed
+    challenges."""
     history(user, make_attempt, make_challenge, days=days)
     UserBadge.objects.create(user=user, badge=catalogue["first"])
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         response = api_client.get(f"/api/v1/users/{user.id}/progress")
     assert response.status_code == 200
     assert response.json()["longest_streak"] == days

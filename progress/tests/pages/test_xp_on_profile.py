@@ -102,5 +102,5 @@ def test_the_profile_still_costs_a_fixed_number_of_queries(client, user, django_
         _award(user, challenge, score)
     # Whatever the history; the ledger's part is three: the total before the chart's window, the
     # days in it, and every recent attempt's explanation in one; one more counts the follows.
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(9):
         assert client.get(f"/u/{user.username}/").status_code == 200
