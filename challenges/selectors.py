@@ -39,13 +39,18 @@ def tag_exists(*, slug: str) -> bool:
     return Tag.objects.filter(slug=slug).exists()
 
 
-def challenge_tags(*, challenge_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, set[str]]:
-    """The tag slugs of each challenge (challenges without tags are left out), in one query."""
+def challenge_tags(
+    *, challenge_ids: Iterable[uuid.UUID] | None = None, slugs: Iterable[str] | None = None
+) -> dict[uuid.UUID, set[str]]:
+    """The tag slugs of each challenge (of these challenges, and only these tags, where given;
+    challenges without any are left out), in one query."""
+    links = Challenge.tags.through.objects.all()
+    if challenge_ids is not None:
+        links = links.filter(challenge_id__in=list(challenge_ids))
+    if slugs is not None:
+        links = links.filter(tag__slug__in=list(slugs))
     tags: dict[uuid.UUID, set[str]] = defaultdict(set)
-    rows = Challenge.tags.through.objects.filter(challenge_id__in=list(challenge_ids)).values_list(
-        "challenge_id", "tag__slug"
-    )
-    for challenge_id, slug in rows:
+    for challenge_id, slug in links.values_list("challenge_id", "tag__slug"):
         tags[challenge_id].add(slug)
     return dict(tags)
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 
 from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, get_channel_layer
+from channels_redis.core import RedisChannelLayer
 
 from progress.notifications.messages import Message
 
@@ -48,6 +50,9 @@ async def _send_all(layer: BaseChannelLayer, messages: Sequence[Message]) -> Non
     by_player: dict[uuid.UUID, list[Message]] = {}
     for message in messages:
         by_player.setdefault(message.user_id, []).append(message)
+    if isinstance(layer, RedisChannelLayer):
+        listening = await _listening(layer, list(by_player))
+        by_player = {user_id: queue for user_id, queue in by_player.items() if user_id in listening}
     # Every player's sends finish (or fail) before the loop closes; then the first failure is raised.
     results = await asyncio.gather(
         *(_send_in_order(layer, user_id, queue) for user_id, queue in by_player.items()),
@@ -56,6 +61,27 @@ async def _send_all(layer: BaseChannelLayer, messages: Sequence[Message]) -> Non
     failures = [result for result in results if isinstance(result, BaseException)]
     if failures:
         raise failures[0]
+
+
+async def _listening(layer: RedisChannelLayer, user_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """The players with at least one socket: one pipelined ZCARD of their groups per Redis host.
+
+    Most awarded players have no page open; a `group_send` to an empty group still costs two round
+    trips, which made pushing most of an award batch's time (bench/README.md, issue 15). A group
+    whose socket died without leaving it still counts (its membership expires): that send is wasted,
+    never missed.
+    """
+    by_host: dict[int, list[uuid.UUID]] = defaultdict(list)
+    for user_id in user_ids:
+        by_host[layer.consistent_hash(group_name(user_id))].append(user_id)
+    found: set[uuid.UUID] = set()
+    for index, players in by_host.items():
+        pipe = layer.connection(index).pipeline(transaction=False)
+        for user_id in players:
+            pipe.zcard(layer._group_key(group_name(user_id)))  # the layer's own key for the group
+        counts = await pipe.execute()
+        found.update(user_id for user_id, count in zip(players, counts, strict=True) if count)
+    return found
 
 
 async def _send_in_order(layer: BaseChannelLayer, user_id: uuid.UUID, messages: list[Message]) -> None:

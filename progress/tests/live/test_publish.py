@@ -9,11 +9,13 @@ from decimal import Decimal
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
 from challenges.tests.helpers import make_challenge
 from progress.awards.services import awards_process
+from progress.live.publish import _listening
 from progress.ledger.services import xp_grant
 from progress.models import Event, Notification, Quest
 from progress.tests.live.sockets import ORIGIN, admitted, open_socket, received, run, session_cookie
@@ -111,3 +113,18 @@ def test_a_channel_layer_that_fails_is_logged_and_the_grant_stands(settings, use
         "xp_granted",
     ]
     assert [record.msg for record in caplog.records] == ["live_publish_failed"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_only_players_with_a_socket_are_sent_to(user, other_user):
+    cookie = session_cookie(user)
+
+    async def scenario():
+        listener = await open_socket(headers=[ORIGIN, cookie])
+        assert await admitted(listener)
+        layer = get_channel_layer()
+        assert await _listening(layer, [user.pk, other_user.pk]) == {user.pk}
+        await listener.disconnect()
+        assert await _listening(layer, [user.pk, other_user.pk]) == set()
+
+    run(scenario)
