@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from challenges.tests.helpers import make_challenge
 from progress.awards.services import awards_process
-from progress.live.publish import _listening
 from progress.ledger.services import xp_grant
+from progress.live.publish import _listening
 from progress.models import Event, Notification, Quest
 from progress.tests.live.sockets import ORIGIN, admitted, open_socket, received, run, session_cookie
 from progress.tests.notifications.test_notify import graded
