@@ -12,8 +12,6 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from functools import reduce
-from operator import or_
 
 from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
@@ -48,13 +46,17 @@ def load_days(wanted: Iterable[tuple[uuid.UUID, date, tzinfo]], *, tags: bool) -
     if not wanted:
         return days
     zones: dict[uuid.UUID, tzinfo] = {user_id: zone for user_id, _, zone in wanted}
-    windows = [
-        Q(user_id=user_id, submitted_at__gte=start, submitted_at__lt=end)
-        for user_id, day, zone in wanted
-        for start, end in [day_bounds(day, zone)]
-    ]
+    # One span from the earliest wanted day's start to the latest one's end, for every wanted player:
+    # a batch's days are one or two (today, in every zone), and rows of a player's other days are
+    # dropped below. An OR of a window per player cost more to compile and send than to run.
+    bounds = [day_bounds(day, zone) for _, day, zone in wanted]
     rows = (
-        Attempt.objects.filter(reduce(or_, windows), xp_awarded__isnull=False)
+        Attempt.objects.filter(
+            user_id__in=list(zones),
+            submitted_at__gte=min(start for start, _ in bounds),
+            submitted_at__lt=max(end for _, end in bounds),
+            xp_awarded__isnull=False,
+        )
         .values_list("id", "user_id", "challenge_id", "challenge__difficulty", "status", "submitted_at")
         .annotate(
             xp=Coalesce("xp_awarded", 0)
