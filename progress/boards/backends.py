@@ -4,7 +4,7 @@
     count_above(window, xp) -> int                                   players with more XP
     xp_of(window, user) -> int                                       one player's XP on the board
     standing(window, user) -> (xp, rank) | None                      both at once; None off the board
-    position(window, user) -> int | None                             0-based place in board order
+    neighbours(window, user, k) -> Neighbours | None                 the k rows above and below them
     scores(window, users) -> {user_id: xp}                           those of them on the board
     record(user_ids=..., at=..., tags=...)                           refresh players after awards
     forget(user_id=..., username=...)                                take a player off every board
@@ -21,7 +21,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import connection
@@ -30,7 +30,7 @@ from django.db.models.functions import Coalesce, Collate, Lower
 
 from accounts.models import User
 from challenges.selectors import challenge_tags
-from progress.boards.ranks import Rebuilt
+from progress.boards.ranks import Neighbours, Rebuilt
 from progress.boards.windows import KEY_PREFIX, PERIODS, Window, window_for
 from progress.models import XpEntry
 from skillquest.redis_client import redis_connection
@@ -105,6 +105,16 @@ def player_xp(window: Window, user: User) -> int:
     return entries.aggregate(xp=Sum("amount"))["xp"] or 0
 
 
+class Named(Protocol):
+    """A player as boards name their members: a User, or a lighter row of one (`ranks.Player`)."""
+
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def username(self) -> str: ...
+
+
 def on_board(user: User) -> bool:
     return user.is_active and user.leaderboard_visible
 
@@ -129,7 +139,18 @@ class SqlBackend:
         xp = self.xp_of(window, user)
         return (xp, self.count_above(window, xp) + 1) if xp > 0 else None
 
-    def position(self, window: Window, user: User) -> int | None:
+    def neighbours(self, window: Window, user: User, k: int) -> Neighbours | None:
+        found = self.standing(window, user)
+        position = self._position(window, user) if found else None
+        if found is None or position is None:
+            return None
+        start = max(0, position - k)
+        count, rows = self.page(window, position - start + k + 1, start)
+        first_rank = self.count_above(window, rows[0][1]) + 1
+        return Neighbours(found[0], found[1], start, count, rows, first_rank)
+
+    def _position(self, window: Window, user: User) -> int | None:
+        """The player's 0-based place in the board's order (ZRANK's answer), None off the board."""
         xp = self.xp_of(window, user)
         if xp <= 0:
             return None
@@ -139,7 +160,7 @@ class SqlBackend:
         before = Q(xp__gt=xp) | Q(xp=xp, username_key__lt=name)
         return board_queryset(window).alias(username_key=username_order()).filter(before).count()
 
-    def scores(self, window: Window, users: Sequence[User]) -> dict[uuid.UUID, int]:
+    def scores(self, window: Window, users: Sequence[Named]) -> dict[uuid.UUID, int]:
         board = board_queryset(window).filter(pk__in=[user.pk for user in users]).order_by()
         return dict(board.values_list("id", "xp"))
 
@@ -193,9 +214,26 @@ return {score, redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. score)}
 """
 
 
+# A member's score, how many are better, its place, the k members either side with their scores and
+# how many are better than the first of them, and the board's size; nil off the board.
+NEIGHBOURS_LUA = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score then return false end
+local better = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. score)
+local position = redis.call('ZRANK', KEYS[1], ARGV[1])
+local k = tonumber(ARGV[2])
+local start = math.max(0, position - k)
+local rows = redis.call('ZRANGE', KEYS[1], start, position + k, 'WITHSCORES')
+local first_better = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. rows[2])
+return {score, better, start, redis.call('ZCARD', KEYS[1]), first_better, rows}
+"""
+
+
 class RedisBackend:
     name = "redis"
-    standing_script: Any = None  # registered once per process (redis-py's Script, called per client)
+    # Registered once per process (redis-py's Script, called with each backend's client).
+    standing_script: Any = None
+    neighbours_script: Any = None
 
     def __init__(self, connection: Any | None = None) -> None:
         self.redis = connection if connection is not None else redis_connection()
@@ -230,11 +268,23 @@ class RedisBackend:
         score, better = found
         return -int(float(score)), int(better) + 1
 
-    def position(self, window: Window, user: User) -> int | None:
-        found = self.redis.zrank(window.key, member(username=user.username, user_id=user.pk))
-        return cast(int | None, found)  # ZRANK without WITHSCORE: the index, or nil
+    def neighbours(self, window: Window, user: User, k: int) -> Neighbours | None:
+        """The player's XP, rank and place and the rows around them in one round trip (a script):
+        an around-me view read by parts took six."""
+        script = RedisBackend.neighbours_script
+        if script is None:
+            script = RedisBackend.neighbours_script = self.redis.register_script(NEIGHBOURS_LUA)
+        found = script(
+            keys=[window.key], args=[member(username=user.username, user_id=user.pk), k], client=self.redis
+        )
+        if not found:
+            return None
+        score, better, start, count, first_better, flat = found
+        rows = [(user_id_of(flat[i]), -int(float(flat[i + 1]))) for i in range(0, len(flat), 2)]
+        xp, rank, first_rank = -int(float(score)), int(better) + 1, int(first_better) + 1
+        return Neighbours(xp, rank, int(start), int(count), rows, first_rank)
 
-    def scores(self, window: Window, users: Sequence[User]) -> dict[uuid.UUID, int]:
+    def scores(self, window: Window, users: Sequence[Named]) -> dict[uuid.UUID, int]:
         if not users:
             return {}
         found = self.redis.zmscore(window.key, [member(username=u.username, user_id=u.pk) for u in users])

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import NamedTuple
 
 Row = tuple[int, uuid.UUID, int]  # (rank, user_id, xp)
+
+
+class Player(NamedTuple):
+    """What a board shows of a player besides their XP, without a model instance (a friends board
+    reads hundreds)."""
+
+    pk: uuid.UUID
+    username: str
+    level: int
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,18 @@ class Page:
 class Standing:
     rank: int
     xp: int
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """A player on a board and the rows around them: the board's order from `start` (0-based)."""
+
+    xp: int
+    rank: int
+    start: int
+    count: int  # players on the whole board
+    rows: list[tuple[uuid.UUID, int]]
+    first_rank: int  # the rank of rows[0]: the rest rank themselves from it
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 
 from accounts.models import User
 from progress.boards.backends import Backend, SqlBackend, get_backend, on_board, player_xp
-from progress.boards.ranks import Entry, Me, Page, Standing, ranked
+from progress.boards.ranks import Entry, Me, Page, Player, Standing, ranked
 from progress.boards.windows import Window, window_for
 
 logger = logging.getLogger("skillquest.leaderboard")
@@ -42,9 +42,9 @@ def _read(read: Callable[[Backend], T], backend: Backend | None) -> T:
         return read(SqlBackend())
 
 
-def _entries(rows: RankedRows, known: Sequence[User] = ()) -> list[Entry]:
+def _entries(rows: RankedRows, known: Sequence[User | Player] = ()) -> list[Entry]:
     """Entries for ranked rows: usernames and levels in one query (none for players in `known`)."""
-    users = {user.pk: user for user in known}
+    users: dict[uuid.UUID, User | Player] = {user.pk: user for user in known}
     missing = [user_id for _, user_id, _ in rows if user_id not in users]
     if missing:
         users.update(
@@ -99,11 +99,13 @@ def around(
 
     def read(board: Backend) -> tuple[int, int, RankedRows, Me]:
         if on_board(viewer):
-            found = board.standing(window, viewer)
-            xp, rank = found if found else (0, 0)
-            position = board.position(window, viewer) if found else None
+            near = board.neighbours(window, viewer, k)
+            if near is not None:  # the usual case: on the board, all of it in one read
+                placed: RankedRows = list(ranked(near.rows, first_rank=near.first_rank, offset=near.start))
+                return near.count, near.start, placed, Me(near.rank, near.xp, True)
+            xp = rank = 0
         else:
-            xp, position = player_xp(window, viewer), None
+            xp = player_xp(window, viewer)
             rank = board.count_above(window, xp) + 1 if xp > 0 else 0
         if xp <= 0:
             count = _count(board, window)
@@ -111,16 +113,13 @@ def around(
             _, rows = board.page(window, k, start)
             me = Me(rank=None, xp=0, on_board=False)
             return count, start, [*_ranked(board, window, rows, start), (None, viewer.pk, 0)], me
-        if position is None:  # off the public board: where the ranks put them, before their ties
-            start = max(0, rank - 1 - k)
-            count, rows = board.page(window, 2 * k, start)
-            rows_ranked = _ranked(board, window, rows, start)
-            at_index = rank - 1 - start
-            below = rows_ranked[at_index : at_index + k]
-            return count, start, [*rows_ranked[:at_index], (rank, viewer.pk, xp), *below], Me(rank, xp, False)
-        start = max(0, position - k)
-        count, rows = board.page(window, position - start + k + 1, start)
-        return count, start, _ranked(board, window, rows, start), Me(rank, xp, True)
+        # Off the public board (opted out): where the ranks put them, before their ties.
+        start = max(0, rank - 1 - k)
+        count, rows = board.page(window, 2 * k, start)
+        rows_ranked = _ranked(board, window, rows, start)
+        at_index = rank - 1 - start
+        below = rows_ranked[at_index : at_index + k]
+        return count, start, [*rows_ranked[:at_index], (rank, viewer.pk, xp), *below], Me(rank, xp, False)
 
     count, start, rows, me = _read(read, backend)
     return Page(
@@ -151,15 +150,17 @@ def friends(
     (one ZMSCORE, or one aggregate). With `around_k`, the rows around the viewer instead of a page.
     """
     window = window_for(period, at, tag=tag)
-    followed = list(
-        User.objects.filter(followers__follower=viewer, is_active=True, leaderboard_visible=True).only(
-            "id", "username", "level"
-        )
-    )
-    members = {user.pk: user for user in (*followed, viewer)}
+    followed = [
+        Player(*row)
+        for row in User.objects.filter(
+            followers__follower=viewer, is_active=True, leaderboard_visible=True
+        ).values_list("id", "username", "level")
+    ]
+    me_as_player = Player(viewer.pk, viewer.username, viewer.level)
+    members = {player.pk: player for player in (*followed, me_as_player)}
 
     def read(board: Backend) -> dict[uuid.UUID, int]:
-        scores = board.scores(window, followed if not on_board(viewer) else [*followed, viewer])
+        scores = board.scores(window, followed if not on_board(viewer) else [*followed, me_as_player])
         if not on_board(viewer):
             scores[viewer.pk] = player_xp(window, viewer)
         return scores

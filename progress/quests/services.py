@@ -51,9 +51,10 @@ def quests_pay(*, awards: Sequence[Award]) -> list[QuestCompleted]:
     while it holds the players' rows: a concurrent job for the same player waits for that lock and,
     once it gets it, sees this job's entries, so neither pays a quest the other did (and the
     idempotency key's unique index refuses what slips past). A fixed number of queries whatever the
-    batch: the active quests, the players' zones, their days (`load_days`), the rewards already paid,
-    then one insert. A day is the local day its attempt was graded on, so an attempt graded just
-    before midnight and awarded after it completes the quest of the day it was played.
+    batch: the active quests, the players' zones, the rewards already paid, the days with a quest
+    still open (`load_days`), then one insert. A day is the local day its attempt was graded on, so
+    an attempt graded just before midnight and awarded after it completes the quest of the day it
+    was played.
     """
     quests = active_quests()
     playing = [award for award in awards if award.passed or award.xp]
@@ -70,21 +71,31 @@ def quests_pay(*, awards: Sequence[Award]) -> list[QuestCompleted]:
     for award in playing:
         when = award.submitted_at or award.awarded_at
         last_award[(award.user_id, local_day(when, zones[award.user_id]))] = award
+    # The rewards already paid first: a day whose every quest has paid (most of a busy player's
+    # awards, once the day is under way) needs none of its attempts read.
+    keys = {
+        (user_id, day, quest.pk): quest_key(quest_id=quest.pk, user_id=user_id, day=day)
+        for user_id, day in last_award
+        for quest, _ in quests
+    }
+    paid = set(
+        XpEntry.objects.filter(idempotency_key__in=list(keys.values())).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    open_days = {(user_id, day) for (user_id, day, _), key in keys.items() if key not in paid}
     days = load_days(
-        [(user_id, day, zones[user_id]) for user_id, day in last_award],
+        [(user_id, day, zones[user_id]) for user_id, day in open_days],
         tags=any(kind.needs_tags for _, kind in quests),
     )
     reached = {
-        quest_key(quest_id=quest.pk, user_id=user_id, day=day): (user_id, day, quest)
+        keys[(user_id, day, quest.pk)]: (user_id, day, quest)
         for (user_id, day), played in days.items()
         for quest, kind in quests
-        if kind.progress(played) >= kind.target
+        if keys[(user_id, day, quest.pk)] not in paid and kind.progress(played) >= kind.target
     }
     if not reached:
         return []
-    paid = set(
-        XpEntry.objects.filter(idempotency_key__in=list(reached)).values_list("idempotency_key", flat=True)
-    )
     totals = {award.user_id: award.total_xp for award in awards}  # the last award of each player
     entries: list[XpEntry] = []
     completed: list[QuestCompleted] = []
