@@ -229,7 +229,7 @@ class LeaderboardView(ThrottlesInOneCall, APIView):
             tag = params.get("tag")
             if tag is not None and not tag_exists(slug=tag):
                 raise NotFound("No such tag.", code="tag_not_found")
-            data = s.LeaderboardSerializer(self.board(request.user, params, tag)).data
+            data = s.leaderboard_data(self.board(request.user, params, tag))
             if not personal:  # only pages that are the same for everyone are reused
                 leaderboard_pages.put(self.page_key(request), data)
         return Response(data)

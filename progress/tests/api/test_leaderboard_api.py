@@ -6,7 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from progress.api.serializers import LeaderboardSerializer, leaderboard_data
 from progress.api.views import leaderboard_pages
+from progress.boards import selectors as board_selectors
 from progress.boards import services as board_services
 from progress.boards import windows
 from progress.models import Follow
@@ -239,3 +241,12 @@ class TestMoreBoards:
         api_client.force_authenticate(ada)
         assert api_client.get(URL, {"around": "me", "k": 1}).json()["me"]["rank"] == 1
         assert len(page_cache._entries) == 0
+
+
+def test_the_plain_renderer_matches_the_documented_serializer(api_client, backend_name):
+    now = timezone.now()
+    ada = player("ada", (100, now))
+    player("bob", (50, now))
+    board_services.rebuild()
+    for page in (board_selectors.top("all", limit=5), board_selectors.around(ada, "all", k=1)):
+        assert leaderboard_data(page) == dict(LeaderboardSerializer(page).data)
