@@ -3,8 +3,9 @@
     .venv/bin/python bench/growth.py [--quick] [--sizes 10k,100k,1M]
 
 Operations, measured in-process by bench/_direct.py (median server-side ms, no network): leaderboard
-top 10 and a deep page (skipped while the endpoint 404s), rank (the progress endpoint's `rank`, and
-the raw ZREVRANK / SQL COUNT behind a rank), progress, and one award by the award job.
+top 10 and a deep page (skipped while the endpoint 404s), a tag board's top 10, a friends board of 500
+followed players, around me on every challenge's board and on a tag's, rank (the progress endpoint's
+`rank`, and the raw ZREVRANK / SQL COUNT behind a rank), progress, and one award by the award job.
 Target: ratio largest/smallest size < 2 for every operation (flat or logarithmic, never linear).
 """
 
@@ -44,6 +45,10 @@ def main() -> int:
                 "progress (API)" + (" incl. rank" if rank_field else ", no rank field yet"): endpoints[
                     "progress (+ rank)"
                 ],
+                "tag board top 10 (API, page built)": endpoints["tag board top 10 (page built)"],
+                "friends board, 500 followed (API)": endpoints["friends board (500 followed)"],
+                "around me, k=5 (API)": endpoints["around me (k=5)"],
+                "around me on a tag board, k=5 (API)": endpoints["around me on a tag board (k=5)"],
                 "rank: Redis ZREVRANK": direct["redis"]["ZREVRANK"],
                 "rank: SQL COUNT(total_xp > x)": direct["sql"]["rank by COUNT(total_xp > x)"],
                 "award (award job, one attempt)": direct["award"],
