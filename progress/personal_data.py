@@ -25,7 +25,7 @@ def register_holdings() -> None:
             "badges",
             UserBadge,
             "user",
-            ("badge__slug", "badge__name", "awarded_at"),
+            ("badge__slug", "badge__name", "awarded_at", "assertion_id", "revoked_at", "revocation_reason"),
             order_by=("awarded_at",),
         )
     )
