@@ -84,18 +84,14 @@ def badge_class(badge: Badge, *, url: str) -> dict[str, Any]:
 
 
 def evidence(award: UserBadge, attempt: Attempt | None) -> list[dict[str, Any]]:
-    """What earned the badge: the passed attempt whose award earned it, else the rule itself."""
-    narrative = (
-        f"Earned on {settings.OB_ISSUER_NAME}"
-        + (f" by passing the challenge \u201c{attempt.challenge.title}\u201d" if attempt is not None else "")
-        + (
-            ""
-            if award.badge.secret
-            else f", meeting the badge's condition: {award.badge.condition_description}"
-        )
-        + "."
-    )
-    item: dict[str, Any] = {"narrative": narrative}
+    """What earned the badge: the passed attempt whose award earned it, and the badge's condition
+    (not a secret badge's: that stays secret)."""
+    parts = [f"Earned on {settings.OB_ISSUER_NAME}"]
+    if attempt is not None:
+        parts.append(f" by passing the challenge \u201c{attempt.challenge.title}\u201d")
+    if not award.badge.secret:
+        parts.append(f", meeting its condition: {award.badge.condition_description.rstrip('.')}")
+    item: dict[str, Any] = {"narrative": "".join(parts) + "."}
     if attempt is not None and attempt.challenge.published:
         item["id"] = absolute(reverse("challenges:detail", kwargs={"slug": attempt.challenge.slug}))
     return [item]
