@@ -48,8 +48,8 @@ def test_assertion_is_an_open_badges_2_assertion_at_its_own_url(client, award):
         "evidence": [
             {
                 "id": f"{SITE}/challenges/hello-first-steps-alice/",
-                "narrative": "Earned on Quest Academy by passing the challenge \u201cHello, world\u201d, meeting "
-                "its condition: Earn 10 XP in total.",
+                "narrative": "Earned on Quest Academy by passing the challenge \u201cHello, world\u201d, "
+                "meeting its condition: Earn 10 XP in total.",
             }
         ],
     }
