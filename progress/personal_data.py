@@ -78,6 +78,9 @@ def register_holdings() -> None:
             XpEntry, "actor", "grants a staff member made stay in the ledger, credited to the anonymised name"
         )
     )
+    keep(
+        Kept(UserBadge, "revoked_by", "revocations a staff member made stay, credited to the anonymised name")
+    )
 
 
 def _notifications_erase(user_id: uuid.UUID, anonymous_username: str) -> None:

@@ -450,8 +450,10 @@ def progress_data(progress: dict) -> dict:
         "recent_attempts": [attempt_data(attempt) for attempt in progress["recent_attempts"]],
         "badges": [
             {
+                "id": str(earned.pk),
                 "badge": badge_data(earned.badge, revealed=True),
                 "awarded_at": timestamp(earned.awarded_at),
+                "assertion_url": open_badges.assertion_url(earned),
             }
             for earned in progress["badges"]
         ],
