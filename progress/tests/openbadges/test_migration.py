@@ -11,6 +11,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 from model_bakery import baker
 
+from accounts.models import User
 from progress.badges.services import badges_award_missing
 from progress.models import Badge, UserBadge
 
@@ -62,7 +63,7 @@ def test_existing_awards_get_distinct_random_assertion_ids():
 
 @pytest.mark.django_db
 def test_awards_inserted_by_recalculation_get_assertion_ids(make_badge):
-    players = [baker.make("accounts.User", total_xp=50, is_active=True) for _ in range(3)]
+    players = [baker.make(User, total_xp=50, is_active=True) for _ in range(3)]
     make_badge("Fifty", {"type": "xp", "threshold": 50})
     assert badges_award_missing() == 3
     ids = set(UserBadge.objects.filter(user__in=players).values_list("assertion_id", flat=True))
