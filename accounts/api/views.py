@@ -28,6 +28,7 @@ from accounts.throttles import (
     RegisterThrottle,
     VerifyEmailThrottle,
 )
+from skillquest.openapi import errors
 from skillquest.throttling import AnonThrottle, UserThrottle
 
 
@@ -63,7 +64,7 @@ class LoginView(PublicAuthView):
     # Checked before the password, so failed and successful attempts both count.
     throttle_classes = [AnonThrottle, *LOGIN_THROTTLES]
 
-    @extend_schema(request=s.LoginInputSerializer, responses={200: s.TokenPairSerializer})
+    @extend_schema(request=s.LoginInputSerializer, responses={200: s.TokenPairSerializer, **errors(401)})
     def post(self, request):
         data = s.LoginInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -79,7 +80,9 @@ def _token_pair(tokens: dict[str, str]) -> Response:
 
 
 class RefreshView(PublicAuthView):
-    @extend_schema(request=s.RefreshInputSerializer, responses={200: s.RefreshOutputSerializer})
+    @extend_schema(
+        request=s.RefreshInputSerializer, responses={200: s.RefreshOutputSerializer, **errors(401)}
+    )
     def post(self, request):
         data = s.RefreshInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -97,7 +100,7 @@ class RefreshView(PublicAuthView):
 
 
 class LogoutView(PublicAuthView):
-    @extend_schema(request=s.RefreshInputSerializer, responses={204: None})
+    @extend_schema(request=s.RefreshInputSerializer, responses={204: None, **errors(401)})
     def post(self, request):
         data = s.RefreshInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -174,7 +177,7 @@ class PasswordResetConfirmView(PublicAuthView):
 class VerifyEmailView(PublicAuthView):
     """Follow a verification link: the address it was mailed to is verified (again: no change)."""
 
-    @extend_schema(request=s.VerifyEmailInputSerializer, responses={204: None})
+    @extend_schema(request=s.VerifyEmailInputSerializer, responses={204: None, **errors(409)})
     def post(self, request):
         data = s.VerifyEmailInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -188,7 +191,7 @@ class VerifyEmailResendView(APIView):
     permission_classes = [IsAuthenticated]
     throttle_classes = [UserThrottle, VerifyEmailThrottle]
 
-    @extend_schema(request=None, responses={202: s.DetailSerializer})
+    @extend_schema(request=None, responses={202: s.DetailSerializer, **errors(409)})
     def post(self, request):
         user = cast(User, request.user)  # IsAuthenticated: a User
         email_services.email_verification_resend(user=user)
