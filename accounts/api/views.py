@@ -47,6 +47,8 @@ class PublicAuthView(APIView):
 
 
 class RegisterView(PublicAuthView):
+    """Create a player account (then log in for tokens); 400 with the fields' messages if refused."""
+
     throttle_classes = [AnonThrottle, RegisterThrottle]
 
     @extend_schema(request=s.RegisterInputSerializer, responses={201: s.UserCreatedSerializer})
@@ -61,6 +63,8 @@ class RegisterView(PublicAuthView):
 
 
 class LoginView(PublicAuthView):
+    """Exchange a username (or email) and password for an access and a refresh token; 401 if wrong."""
+
     # Checked before the password, so failed and successful attempts both count.
     throttle_classes = [AnonThrottle, *LOGIN_THROTTLES]
 
@@ -80,6 +84,8 @@ def _token_pair(tokens: dict[str, str]) -> Response:
 
 
 class RefreshView(PublicAuthView):
+    """A new access token (and a new refresh token: the old one is revoked) for a refresh token."""
+
     @extend_schema(
         request=s.RefreshInputSerializer, responses={200: s.RefreshOutputSerializer, **errors(401)}
     )
@@ -100,6 +106,8 @@ class RefreshView(PublicAuthView):
 
 
 class LogoutView(PublicAuthView):
+    """Revoke a refresh token (this device signs out); its access token lapses within minutes."""
+
     @extend_schema(request=s.RefreshInputSerializer, responses={204: None, **errors(401)})
     def post(self, request):
         data = s.RefreshInputSerializer(data=request.data)
