@@ -5,10 +5,12 @@ public operations and a 401 everywhere else.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiJsonRenderer
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -145,6 +147,7 @@ def test_one_schema_is_served_to_everyone(schema, user, staff_user):
     assert served(str(AccessToken.for_user(user))) == anonymous
     assert served(str(AccessToken.for_user(staff_user))) == anonymous
     assert served("not-a-token") == anonymous
+    assert json.loads(anonymous) == json.loads(OpenApiJsonRenderer().render(schema))  # what the tests read
 
 
 def expired_token(user) -> str:
