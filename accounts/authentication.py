@@ -26,7 +26,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
     simplejwt loads the user with `objects.get()`, whose query compilation costs more CPU than the
     lookup itself on every authenticated request (bench/README.md); `user_by_id` reads the same row.
 
-    On a public operation (`skillquest.api.operation_is_public`) a token that fails any of these
+    On a public operation (`skillquest.access.operation_is_public`) a token that fails any of these
     checks is ignored and the request answered as anonymous: a client holding an expired token can
     still read the boards, and is told to sign in again (401) only where signing in is needed.
     """
