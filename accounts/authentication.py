@@ -16,6 +16,7 @@ from rest_framework_simplejwt.utils import get_md5_hash_password
 from accounts import selectors
 from accounts.models import User
 from accounts.services import SESSION_EPOCH_CLAIM
+from skillquest.access import operation_is_public
 
 
 class JWTAuthentication(authentication.JWTAuthentication):
@@ -24,7 +25,20 @@ class JWTAuthentication(authentication.JWTAuthentication):
 
     simplejwt loads the user with `objects.get()`, whose query compilation costs more CPU than the
     lookup itself on every authenticated request (bench/README.md); `user_by_id` reads the same row.
+
+    On a public operation (`skillquest.access.operation_is_public`) a token that fails any of these
+    checks is ignored and the request answered as anonymous: a client holding an expired token can
+    still read the boards, and is told to sign in again (401) only where signing in is needed.
     """
+
+    def authenticate(self, request):
+        try:
+            return super().authenticate(request)
+        except AuthenticationFailed:  # simplejwt's InvalidToken too
+            view = (request.parser_context or {}).get("view")
+            if view is not None and operation_is_public(view, request):
+                return None
+            raise
 
     # simplejwt types its get_user with a TypeVar that none of its arguments carries: no override fits.
     def get_user(self, validated_token: Token) -> User:  # type: ignore[override]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.models import User
-from accounts.validators import available_timezones, validate_profile, validate_username
+from accounts.validators import validate_profile, validate_timezone, validate_username
 
 
 class RegisterInputSerializer(serializers.Serializer):
@@ -67,7 +67,15 @@ class RefreshOutputSerializer(serializers.Serializer):
 
 
 class MeSerializer(serializers.ModelSerializer):
-    timezone = serializers.ChoiceField(choices=sorted(available_timezones()), required=False)
+    # A string checked against this host's zoneinfo, not an enum of it: a client must not need the
+    # server's tzdata (whose names differ between releases) to be generated or to parse a profile.
+    timezone = serializers.CharField(
+        max_length=64,
+        required=False,
+        validators=[validate_timezone],
+        help_text="An IANA time zone name, e.g. `Europe/Paris` (400 if unknown); local days and "
+        "streaks follow it.",
+    )
     profile = serializers.JSONField(required=False, validators=[validate_profile])
     email = serializers.EmailField(max_length=254, required=False)
     email_verified = serializers.BooleanField(

@@ -28,6 +28,7 @@ from accounts.throttles import (
     RegisterThrottle,
     VerifyEmailThrottle,
 )
+from skillquest.openapi import errors
 from skillquest.throttling import AnonThrottle, UserThrottle
 
 
@@ -46,6 +47,8 @@ class PublicAuthView(APIView):
 
 
 class RegisterView(PublicAuthView):
+    """Create a player account (then log in for tokens); 400 with the fields' messages if refused."""
+
     throttle_classes = [AnonThrottle, RegisterThrottle]
 
     @extend_schema(request=s.RegisterInputSerializer, responses={201: s.UserCreatedSerializer})
@@ -60,10 +63,12 @@ class RegisterView(PublicAuthView):
 
 
 class LoginView(PublicAuthView):
+    """Exchange a username (or email) and password for an access and a refresh token; 401 if wrong."""
+
     # Checked before the password, so failed and successful attempts both count.
     throttle_classes = [AnonThrottle, *LOGIN_THROTTLES]
 
-    @extend_schema(request=s.LoginInputSerializer, responses={200: s.TokenPairSerializer})
+    @extend_schema(request=s.LoginInputSerializer, responses={200: s.TokenPairSerializer, **errors(401)})
     def post(self, request):
         data = s.LoginInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -79,7 +84,11 @@ def _token_pair(tokens: dict[str, str]) -> Response:
 
 
 class RefreshView(PublicAuthView):
-    @extend_schema(request=s.RefreshInputSerializer, responses={200: s.RefreshOutputSerializer})
+    """A new access token (and a new refresh token: the old one is revoked) for a refresh token."""
+
+    @extend_schema(
+        request=s.RefreshInputSerializer, responses={200: s.RefreshOutputSerializer, **errors(401)}
+    )
     def post(self, request):
         data = s.RefreshInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -97,7 +106,9 @@ class RefreshView(PublicAuthView):
 
 
 class LogoutView(PublicAuthView):
-    @extend_schema(request=s.RefreshInputSerializer, responses={204: None})
+    """Revoke a refresh token (this device signs out); its access token lapses within minutes."""
+
+    @extend_schema(request=s.RefreshInputSerializer, responses={204: None, **errors(401)})
     def post(self, request):
         data = s.RefreshInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -174,7 +185,7 @@ class PasswordResetConfirmView(PublicAuthView):
 class VerifyEmailView(PublicAuthView):
     """Follow a verification link: the address it was mailed to is verified (again: no change)."""
 
-    @extend_schema(request=s.VerifyEmailInputSerializer, responses={204: None})
+    @extend_schema(request=s.VerifyEmailInputSerializer, responses={204: None, **errors(409)})
     def post(self, request):
         data = s.VerifyEmailInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -188,7 +199,7 @@ class VerifyEmailResendView(APIView):
     permission_classes = [IsAuthenticated]
     throttle_classes = [UserThrottle, VerifyEmailThrottle]
 
-    @extend_schema(request=None, responses={202: s.DetailSerializer})
+    @extend_schema(request=None, responses={202: s.DetailSerializer, **errors(409)})
     def post(self, request):
         user = cast(User, request.user)  # IsAuthenticated: a User
         email_services.email_verification_resend(user=user)

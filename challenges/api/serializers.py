@@ -8,6 +8,13 @@ from challenges.models import ATTEMPT_METADATA_MAX_BYTES, XP_MAX, XP_MIN, Attemp
 from skillquest.api import timestamp
 
 
+class GradingTypeField(serializers.ChoiceField):
+    """How answers are graded (the `type` of the grading config): one of `grading.GRADING_TYPES`."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=grading.GRADING_TYPES, read_only=True, **kwargs)
+
+
 class TagSerializer(serializers.ModelSerializer):
     class Meta:
         model = Tag
@@ -18,7 +25,7 @@ class ChallengeSerializer(serializers.ModelSerializer):
     """What players see: never the grading config (it may hold the answer)."""
 
     tags = TagSerializer(many=True, read_only=True)
-    grading_type = serializers.CharField(read_only=True)
+    grading_type = GradingTypeField()
 
     class Meta:
         model = Challenge
@@ -46,7 +53,7 @@ class ChallengeStaffSerializer(serializers.ModelSerializer):
     xp = serializers.IntegerField(min_value=XP_MIN, max_value=XP_MAX)
     pass_score = serializers.IntegerField(min_value=0, max_value=100, required=False)
     grading = serializers.JSONField(required=False)
-    grading_type = serializers.CharField(read_only=True)
+    grading_type = GradingTypeField()
 
     class Meta:
         model = Challenge

@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from typing import cast
 from uuid import UUID
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -16,6 +16,7 @@ from challenges.api import serializers as s
 from challenges.api.filters import AttemptFilter, ChallengeFilter
 from challenges.models import Attempt
 from skillquest.errors import NotFound
+from skillquest.openapi import EitherSerializer, errors
 from skillquest.throttling import AttemptStartThrottle, AttemptSubmitThrottle, ThrottlesInOneCall
 
 
@@ -26,6 +27,22 @@ class IsStaffOrReadOnly(permissions.BasePermission):
         return bool(request.user and request.user.is_authenticated and request.user.is_staff)
 
 
+# Players and staff read challenges in two shapes (staff: drafts' fields, the grading config, tags by
+# slug); the schema names both, whoever fetches it, so a generated client parses either.
+CHALLENGE_AS_SEEN = EitherSerializer(
+    "ChallengeForStaffOrPlayer", [s.ChallengeStaffSerializer, s.ChallengeSerializer]
+)
+STAFF_WRITE = extend_schema(request=s.ChallengeStaffSerializer, responses={200: s.ChallengeStaffSerializer})
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: CHALLENGE_AS_SEEN}),
+    retrieve=extend_schema(responses={200: CHALLENGE_AS_SEEN}),
+    create=extend_schema(request=s.ChallengeStaffSerializer, responses={201: s.ChallengeStaffSerializer}),
+    update=STAFF_WRITE,
+    partial_update=STAFF_WRITE,
+    destroy=extend_schema(responses={204: None, **errors(409)}),
+)
 class ChallengeViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -106,7 +123,7 @@ class AttemptViewSet(
 
     @extend_schema(
         request=s.AttemptStartSerializer,
-        responses={201: s.AttemptSerializer},
+        responses={201: s.AttemptSerializer, **errors(404)},
         description="Start an attempt. With `score` and/or `solution` in the body it is also graded in the "
         "same call (the one-call submit: the same rules, award and 400s as `submit`; nothing is kept if "
         "the answer is refused), and it counts against the submit limit too.",
@@ -123,7 +140,7 @@ class AttemptViewSet(
             attempt = services.attempt_start(user=request.user, challenge_id=challenge_id)
         return Response(s.attempt_data(attempt), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=s.AttemptSubmitSerializer, responses={200: s.AttemptSerializer})
+    @extend_schema(request=s.AttemptSubmitSerializer, responses={200: s.AttemptSerializer, **errors(409)})
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         data = s.AttemptSubmitSerializer(data=request.data)

@@ -18,6 +18,7 @@ from progress.openbadges.services import badge_award_revoke
 from progress.staff.selectors import admin_stats
 from skillquest import queue
 from skillquest.errors import InvalidInput, NotFound
+from skillquest.openapi import errors
 
 JOB_ID = re.compile(r"\A[0-9a-f]{32}\Z")
 IDEMPOTENCY_KEY = re.compile(r"\A[\x21-\x7e]{1,100}\Z")
@@ -34,7 +35,10 @@ class AdminViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         request=s.RecalcRequestSerializer,
-        responses={202: inline_serializer("JobAccepted", fields={"job_id": serializers.CharField()})},
+        responses={
+            202: inline_serializer("JobAccepted", fields={"job_id": serializers.CharField()}),
+            **errors(503),
+        },
     )
     @action(detail=False, methods=["post"], url_path="recalc-xp")
     def recalc_xp(self, request):
@@ -61,7 +65,7 @@ class AdminViewSet(viewsets.GenericViewSet):
                 description="1-100 characters: a retried request with the same key grants once.",
             )
         ],
-        responses={201: s.XpEntrySerializer, 200: s.XpEntrySerializer},
+        responses={201: s.XpEntrySerializer, 200: s.XpEntrySerializer, **errors(404, 409)},
     )
     @action(detail=False, methods=["post"], url_path="xp-grants")
     def xp_grants(self, request):

@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -18,6 +18,7 @@ from progress.api.serializers import LeaderboardEntrySerializer
 from progress.events import selectors, services
 from progress.models import EVENT_MULTIPLIER_MAX, EVENT_MULTIPLIER_MIN, Event
 from skillquest.cache import RecentPages
+from skillquest.openapi import errors
 
 SLUG_PATTERN = r"[-a-zA-Z0-9_]+"
 
@@ -113,6 +114,7 @@ class EventBoardSerializer(serializers.Serializer):
     results = LeaderboardEntrySerializer(many=True)
 
 
+@extend_schema_view(destroy=extend_schema(responses={204: None, **errors(409)}))
 class EventViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -162,7 +164,7 @@ class EventViewSet(
         event = services.event_create(actor=cast(User, request.user), **data.validated_data)
         return self._answer(event, status.HTTP_201_CREATED)
 
-    @extend_schema(request=EventWriteSerializer, responses={200: EventSerializer})
+    @extend_schema(request=EventWriteSerializer, responses={200: EventSerializer, **errors(409)})
     def update(self, request, *args, **kwargs):
         event = self.get_object()
         data = EventWriteSerializer(event, data=request.data, partial=kwargs.pop("partial", False))
@@ -170,7 +172,7 @@ class EventViewSet(
         event = services.event_update(event=event, actor=cast(User, request.user), **data.validated_data)
         return self._answer(event)
 
-    @extend_schema(request=EventWriteSerializer, responses={200: EventSerializer})
+    @extend_schema(request=EventWriteSerializer, responses={200: EventSerializer, **errors(409)})
     def partial_update(self, request, *args, **kwargs):
         return self.update(request, *args, partial=True, **kwargs)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -14,6 +14,7 @@ from progress.models import QUEST_REWARD_MAX, QUEST_REWARD_MIN, Quest
 from progress.quests import kinds, selectors, services
 from progress.quests.selectors import QuestToday
 from skillquest.errors import InvalidInput
+from skillquest.openapi import errors
 
 UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 
@@ -68,6 +69,7 @@ class QuestTodaySerializer(serializers.Serializer):
     reward_xp = serializers.IntegerField()
 
 
+@extend_schema_view(destroy=extend_schema(responses={204: None, **errors(409)}))
 class QuestViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,

@@ -258,6 +258,7 @@ class JobStatusSerializer(serializers.Serializer):
     status = serializers.CharField()
     result = serializers.JSONField(required=False)
     error = serializers.CharField(required=False, allow_null=True)
+    optional_in_response = ("result", "error")  # sent only once the job has one (skillquest.openapi)
 
     def to_representation(self, instance):
         return {key: value for key, value in super().to_representation(instance).items() if value is not None}
@@ -369,6 +370,7 @@ class LeaderboardSerializer(serializers.Serializer):
     me = LeaderboardMeSerializer(
         required=False, allow_null=True, help_text="Your own standing; only with `around=me`."
     )
+    optional_in_response = ("me",)  # skillquest.openapi
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
