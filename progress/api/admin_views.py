@@ -105,7 +105,7 @@ class AdminViewSet(viewsets.GenericViewSet):
                 "award_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="`id` of an earned badge."
             )
         ],
-        responses={200: s.BadgeAwardSerializer},
+        responses={200: s.BadgeAwardSerializer, **errors(404, 409)},
     )
     @action(detail=False, methods=["post"], url_path=r"badge-awards/(?P<award_id>[^/.]+)/revoke")
     def badge_award_revoke(self, request, award_id=None):
