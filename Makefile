@@ -36,6 +36,14 @@ worker: $(BIN)/.installed-runtime
 	$(BIN)/python manage.py award_pending
 	$(BIN)/python manage.py rqworker --worker-class skillquest.worker.Worker --with-scheduler default
 
+# The Open Badges validator for progress/tests/openbadges/test_badgecheck.py, in a venv of its own
+# (requirements-badgecheck.txt says why, and why --no-deps).
+BADGECHECK_VENV := .venv-badgecheck
+$(BADGECHECK_VENV)/.installed: requirements-badgecheck.txt
+	test -x $(BADGECHECK_VENV)/bin/python || $(PYTHON) -m venv $(BADGECHECK_VENV)
+	$(BADGECHECK_VENV)/bin/pip install -q --no-deps -r requirements-badgecheck.txt
+	touch $@
+
 # axe-core for the browser tests' accessibility check, pinned in package-lock.json.
 node_modules/axe-core/axe.min.js: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -46,7 +54,7 @@ node_modules/axe-core/axe.min.js: package.json package-lock.json
 # On PYTEST_WORKERS processes (pytest-xdist; 0 runs everything in this one); tests marked `serial`
 # share one worker (conftest.py says why).
 PYTEST_WORKERS ?= 2
-test: $(BIN)/.installed-dev node_modules/axe-core/axe.min.js
+test: $(BIN)/.installed-dev node_modules/axe-core/axe.min.js $(BADGECHECK_VENV)/.installed
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # mypy's Django plugin imports skillquest.settings, which refuses to load without a SECRET_KEY when
@@ -78,4 +86,4 @@ bench: $(BIN)/.installed-bench
 	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles
+	rm -rf $(VENV) $(BADGECHECK_VENV) db.sqlite3 staticfiles

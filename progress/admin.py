@@ -14,6 +14,7 @@ from progress.badges import services as badge_services
 from progress.events import services as event_services
 from progress.ledger.services import GRANT_MAX_AMOUNT, xp_grant
 from progress.models import Badge, Event, EventStanding, Quest, UserBadge, XpEntry
+from progress.openbadges.services import badge_award_revoke
 from progress.quests import kinds as quest_kinds
 from progress.quests import services as quest_services
 from progress.quests.selectors import quest_has_rewards
@@ -108,19 +109,60 @@ class BadgeAdmin(AuditedAdmin):
         _schedule(self, request, list(missing_one.values_list("pk", flat=True)))
 
 
+class RevokeAwardForm(forms.Form):
+    reason = forms.CharField(
+        max_length=UserBadge.REVOCATION_REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Public: each revoked assertion answers 410 with this reason.",
+    )
+
+
+@admin.action(description="Revoke the selected awards (with a public reason)")
+def revoke_awards(modeladmin, request, queryset):
+    awards = list(queryset.select_related("user", "badge").order_by("awarded_at"))
+    form = RevokeAwardForm(request.POST if "apply" in request.POST else None)
+    if not form.is_valid():
+        context = {**modeladmin.admin_site.each_context(request), "form": form, "awards": awards}
+        return TemplateResponse(request, "admin/progress/revoke_awards.html", context)
+    done, refused = [], []
+    for award in awards:  # one transaction each, as the API: an award revoked meanwhile is refused alone
+        try:
+            badge_award_revoke(award_id=award.pk, reason=form.cleaned_data["reason"], actor=request.user)
+        except DomainError as exc:
+            refused.append(f"{award.user.username} · {award.badge.name}: {exc.message}")
+        else:
+            done.append(f"{award.user.username} · {award.badge.name}")
+    if done:
+        modeladmin.message_user(request, f"Revoked: {', '.join(done)}.")
+    for message in refused:
+        modeladmin.message_user(request, message, messages.ERROR)
+    return None
+
+
 @admin.register(UserBadge)
 class UserBadgeAdmin(admin.ModelAdmin):
-    """Read-mostly: badges are awarded by the rules; staff may delete a mistaken award by hand."""
+    """Read-only: badges are awarded by the rules and revoked by staff with a reason (the award stays,
+    with its public assertion answering 410); nothing is deleted, so no award disappears silently."""
 
-    list_display = ["user", "badge", "awarded_at"]
-    list_filter = ["badge", "awarded_at"]
+    list_display = ["user", "badge", "awarded_at", "revoked_at"]
+    list_filter = ["badge", "awarded_at", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["user__username", "badge__name"]
     list_select_related = ["user", "badge"]
     raw_id_fields = ["user", "badge"]
-    readonly_fields = ["id", "user", "badge", "awarded_at", "metadata"]
+    readonly_fields = [
+        "id", "user", "badge", "awarded_at", "metadata", "assertion_id", "revoked_at", "revoked_by",
+        "revocation_reason",
+    ]  # fmt: skip
     date_hierarchy = "awarded_at"
+    actions = [revoke_awards]
 
     def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

@@ -76,19 +76,51 @@ class Badge(models.Model):
         return conditions.describe(self.condition)
 
 
+class UserBadgeQuerySet(models.QuerySet["UserBadge"]):
+    def held(self) -> UserBadgeQuerySet:
+        """The awards a player holds: every award staff have not revoked."""
+        return self.filter(revoked_at__isnull=True)
+
+
 class UserBadge(models.Model):
+    """One award of a badge to a player. Staff may revoke it (progress.openbadges): the row stays, with
+    who revoked it, when and why, and keeps the rules from awarding the badge again."""
+
+    REVOCATION_REASON_MAX_LENGTH = 500
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="badges")
-    # PROTECT: badges are never revoked; an awarded badge is deactivated, not deleted.
+    # PROTECT: an awarded badge is deactivated, not deleted (a revoked award is history too).
     badge = models.ForeignKey(Badge, on_delete=models.PROTECT, related_name="awards")
     awarded_at = models.DateTimeField(default=timezone.now)
     metadata = models.JSONField(default=dict, blank=True)
+    # The public Open Badges assertion's name (/ob/assertions/<assertion_id>): random, so unguessable,
+    # and not the primary key, which staff endpoints use.
+    assertion_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revocation_reason = models.TextField(
+        blank=True, default="", db_default="", max_length=REVOCATION_REASON_MAX_LENGTH, editable=False
+    )
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+
+    objects = UserBadgeQuerySet.as_manager()
 
     class Meta:
         ordering = ["-awarded_at"]
         constraints = [
             # The guarantee behind "at most once per player", even for two concurrent award jobs.
             models.UniqueConstraint(fields=["user", "badge"], name="progress_userbadge_user_badge_unique"),
+            models.CheckConstraint(
+                condition=models.Q(revoked_at__isnull=True) | ~models.Q(revocation_reason=""),
+                name="progress_userbadge_revocation_has_reason",
+            ),
         ]
         indexes = [models.Index(fields=["awarded_at"], name="userbadge_awarded_at")]
 

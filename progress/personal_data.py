@@ -25,7 +25,7 @@ def register_holdings() -> None:
             "badges",
             UserBadge,
             "user",
-            ("badge__slug", "badge__name", "awarded_at"),
+            ("badge__slug", "badge__name", "awarded_at", "assertion_id", "revoked_at", "revocation_reason"),
             order_by=("awarded_at",),
         )
     )
@@ -77,6 +77,9 @@ def register_holdings() -> None:
         Kept(
             XpEntry, "actor", "grants a staff member made stay in the ledger, credited to the anonymised name"
         )
+    )
+    keep(
+        Kept(UserBadge, "revoked_by", "revocations a staff member made stay, credited to the anonymised name")
     )
 
 

@@ -46,6 +46,11 @@ class BadgeHasAwards(Conflict):
     message = "This badge has been awarded and cannot be deleted; deactivate it instead."
 
 
+class BadgeAwardRevoked(Conflict):
+    code = "badge_award_revoked"
+    message = "This badge award has already been revoked."
+
+
 class EventStarted(Conflict):
     code = "event_started"
     message = "This event has started: its window, challenges and multiplier can no longer change."

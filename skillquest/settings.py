@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -326,6 +327,13 @@ SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 # Seconds an email-verification link works.
 EMAIL_VERIFICATION_TIMEOUT = env.int("EMAIL_VERIFICATION_TIMEOUT", default=3 * 24 * 3600)
+
+# --- Open Badges 2.0 (progress.openbadges): the issuer every BadgeClass names. Assertion, BadgeClass
+# and issuer URLs are absolute on SITE_URL (an assertion's `id` must be the URL it is fetched from,
+# and a validator accepts it only on the issuer's own host), so SITE_URL must be the public address.
+OB_ISSUER_NAME = env.str("OB_ISSUER_NAME", default="SkillQuest")
+OB_ISSUER_URL = env.str("OB_ISSUER_URL", default=SITE_URL)
+OB_ISSUER_EMAIL = env.str("OB_ISSUER_EMAIL", default=parseaddr(DEFAULT_FROM_EMAIL)[1])
 
 # --- Metrics (/metrics): open to these networks (the direct peer address) or to the bearer token.
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.0/8", "::1/128"])

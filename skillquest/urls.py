@@ -34,6 +34,8 @@ urlpatterns = [
     path("metrics", metrics.metrics_view, name="metrics"),
     path("accounts/", include("accounts.urls")),
     path("challenges/", include("challenges.urls")),
+    # Open Badges 2.0 hosted verification (progress.openbadges): public, outside the versioned API.
+    path("ob/", include("progress.openbadges.urls")),
     path("", include("progress.urls")),
 ]
 

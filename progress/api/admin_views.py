@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import uuid
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -12,6 +14,7 @@ from rest_framework.response import Response
 from progress import jobs
 from progress.api import serializers as s
 from progress.ledger.services import xp_grant
+from progress.openbadges.services import badge_award_revoke
 from progress.staff.selectors import admin_stats
 from skillquest import queue
 from skillquest.errors import InvalidInput, NotFound
@@ -94,3 +97,28 @@ class AdminViewSet(viewsets.GenericViewSet):
         if info is None:
             raise NotFound("Job not found (it may have expired).", code="job_not_found")
         return Response(s.JobStatusSerializer({"job_id": job_id, **info}).data)
+
+    @extend_schema(
+        request=s.BadgeAwardRevokeRequestSerializer,
+        parameters=[
+            OpenApiParameter(
+                "award_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="`id` of an earned badge."
+            )
+        ],
+        responses={200: s.BadgeAwardSerializer, **errors(404, 409)},
+    )
+    @action(detail=False, methods=["post"], url_path=r"badge-awards/(?P<award_id>[^/.]+)/revoke")
+    def badge_award_revoke(self, request, award_id=None):
+        """Revoke a badge award with a reason: its Open Badges assertion then answers 410 with the reason.
+
+        The player no longer holds the badge (it leaves their profile and badge list) and the rules do
+        not award it again; the award stays on record. 404 unknown award; 409 `badge_award_revoked`.
+        """
+        try:
+            pk = uuid.UUID(award_id)
+        except ValueError:
+            raise NotFound("Badge award not found.", code="badge_award_not_found") from None
+        params = s.BadgeAwardRevokeRequestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        award = badge_award_revoke(award_id=pk, reason=params.validated_data["reason"], actor=request.user)
+        return Response(s.BadgeAwardSerializer(award).data)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -13,8 +14,9 @@ from progress.boards.windows import PERIODS
 from progress.ledger.selectors import HistoryEntry
 from progress.ledger.services import GRANT_MAX_AMOUNT
 from progress.live.tickets import TICKET_SECONDS
-from progress.models import Badge, Notification, XpEntry
+from progress.models import Badge, Notification, UserBadge, XpEntry
 from progress.notifications.messages import TYPES
+from progress.openbadges import documents as open_badges
 from skillquest.api import timestamp
 
 UNEARNED_SECRET = "a secret badge you have not earned."
@@ -83,8 +85,17 @@ class BadgeStaffSerializer(serializers.ModelSerializer):
 
 
 class EarnedBadgeSerializer(serializers.Serializer):
+    id = serializers.UUIDField(help_text="The award's id (staff revoke an award by it).")
     badge = EarnedBadgeRefSerializer()
     awarded_at = serializers.DateTimeField()
+    assertion_url = serializers.SerializerMethodField(
+        help_text="The award's public Open Badges 2.0 assertion (hosted verification); `.png` after it is "
+        "the badge image baked with it. It answers 404 while the player's email is not verified."
+    )
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_assertion_url(self, award: UserBadge) -> str:
+        return open_badges.assertion_url(award)
 
 
 class BadgeProgressSerializer(serializers.Serializer):
@@ -126,6 +137,28 @@ class AdminStatsSerializer(serializers.Serializer):
     pending_awards = serializers.IntegerField()
     new_users_per_day = DailyCountSerializer(many=True)
     xp_awarded_per_day = DailyCountSerializer(many=True)
+
+
+class BadgeAwardRevokeRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=UserBadge.REVOCATION_REASON_MAX_LENGTH,
+        help_text="Public: the revoked assertion answers 410 with it as `revocationReason`.",
+    )
+
+
+class BadgeAwardSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    user_id = serializers.UUIDField()
+    badge_id = serializers.UUIDField()
+    badge_name = serializers.CharField(source="badge.name")
+    awarded_at = serializers.DateTimeField()
+    assertion_url = serializers.SerializerMethodField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    revocation_reason = serializers.CharField(allow_blank=True)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_assertion_url(self, award: UserBadge) -> str:
+        return open_badges.assertion_url(award)
 
 
 class XpGrantRequestSerializer(serializers.Serializer):
@@ -419,8 +452,10 @@ def progress_data(progress: dict) -> dict:
         "recent_attempts": [attempt_data(attempt) for attempt in progress["recent_attempts"]],
         "badges": [
             {
+                "id": str(earned.pk),
                 "badge": badge_data(earned.badge, revealed=True),
                 "awarded_at": timestamp(earned.awarded_at),
+                "assertion_url": open_badges.assertion_url(earned),
             }
             for earned in progress["badges"]
         ],

@@ -31,7 +31,8 @@ def badge_rarity_refresh() -> int:
     counted = User.objects.filter(is_active=True, total_xp__gt=0)
     players = counted.count()
     holders = dict(
-        UserBadge.objects.filter(user__in=counted)
+        UserBadge.objects.held()
+        .filter(user__in=counted)
         .values("badge_id")
         .annotate(holders=Count("user_id"))
         .values_list("badge_id", "holders")

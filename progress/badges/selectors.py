@@ -23,27 +23,33 @@ def badge_list(*, viewer: User | AnonymousUser | None) -> QuerySet[Badge]:
 
 
 def user_badges(*, user_id: uuid.UUID) -> list[UserBadge]:
-    """A player's earned badges, newest first (two queries: the player, then their badges)."""
+    """A player's badges, newest first (two queries: the player, then their badges); not revoked ones."""
     if not User.objects.filter(pk=user_id, is_active=True).exists():
         raise NotFound("User not found.", code="user_not_found")
-    return list(UserBadge.objects.filter(user_id=user_id).select_related("badge").order_by("-awarded_at"))
+    return list(
+        UserBadge.objects.held().filter(user_id=user_id).select_related("badge").order_by("-awarded_at")
+    )
 
 
 def earned_badge_ids(*, user_id: uuid.UUID) -> set[uuid.UUID]:
-    return set(UserBadge.objects.filter(user_id=user_id).values_list("badge_id", flat=True))
+    return set(UserBadge.objects.held().filter(user_id=user_id).values_list("badge_id", flat=True))
 
 
 def latest_badges(*, user_id: uuid.UUID, limit: int = HOME_LATEST_BADGES) -> list[UserBadge]:
     """A player's newest badges, in one query."""
     return list(
-        UserBadge.objects.filter(user_id=user_id).select_related("badge").order_by("-awarded_at")[:limit]
+        UserBadge.objects.held()
+        .filter(user_id=user_id)
+        .select_related("badge")
+        .order_by("-awarded_at")[:limit]
     )
 
 
 def attempt_badges(*, user_id: uuid.UUID, attempt_id: uuid.UUID) -> list[UserBadge]:
     """Badges the award of this attempt earned (the award job records the attempt in their metadata)."""
     return list(
-        UserBadge.objects.filter(user_id=user_id, metadata__attempt_id=str(attempt_id))
+        UserBadge.objects.held()
+        .filter(user_id=user_id, metadata__attempt_id=str(attempt_id))
         .select_related("badge")
         .order_by("badge__name")
     )

@@ -1,8 +1,10 @@
 """Badge state changes: the one evaluator, the set-based award of recalculation, and staff edits.
 
-Badges are never revoked: a player keeps a badge when its condition gets harder, and an awarded badge
-is deactivated rather than deleted. Each badge is held at most once per player, whoever races: every
-insert is ON CONFLICT DO NOTHING against the (user, badge) unique constraint.
+The rules never take a badge away: a player keeps a badge when its condition gets harder, and an
+awarded badge is deactivated rather than deleted; only staff revoke an award, with a reason
+(progress.openbadges.services). Each badge is awarded at most once per player, whoever races: every
+insert is ON CONFLICT DO NOTHING against the (user, badge) unique constraint, which a revoked award
+still occupies, so the rules do not award a revoked badge again.
 """
 
 from __future__ import annotations
@@ -145,12 +147,16 @@ def _insert_qualifying(*, badge: Badge, condition: Condition, now: datetime) -> 
     player at once, and their pages show it at the next load.
     """
     select, params = condition.qualifying_sql(now=now)
-    ub = {name: column(UserBadge, name) for name in ("id", "user", "badge", "awarded_at", "metadata")}
+    ub = {
+        name: column(UserBadge, name)
+        for name in ("id", "user", "badge", "awarded_at", "metadata", "assertion_id")
+    }
     note = {name: column(Notification, name) for name in ("user", "type", "data", "created_at")}
     # Only table and column names from the models' metadata are interpolated; values are parameters.
     statement = (
         f"WITH inserted AS (INSERT INTO {table(UserBadge)} ({ub['id']}, {ub['user']}, {ub['badge']},"  # noqa: S608
-        f" {ub['awarded_at']}, {ub['metadata']}) SELECT gen_random_uuid(), q.user_id, %s, %s, %s::jsonb"
+        f" {ub['awarded_at']}, {ub['metadata']}, {ub['assertion_id']})"
+        " SELECT gen_random_uuid(), q.user_id, %s, %s, %s::jsonb, gen_random_uuid()"
         f" FROM (SELECT DISTINCT user_id FROM ({select}) s) q"
         f" JOIN {table(User)} u ON {column(User, 'id', 'u')} = q.user_id AND {column(User, 'is_active', 'u')}"
         f" ON CONFLICT ({ub['user']}, {ub['badge']}) DO NOTHING RETURNING {ub['user']} AS user_id)"
@@ -239,7 +245,7 @@ def badge_update(*, badge: Badge, actor: User | None = None, **fields: Any) -> B
 
 @transaction.atomic
 def badge_delete(*, badge: Badge, actor: User | None = None) -> None:
-    """Delete a badge nobody holds; an awarded badge is deactivated instead (badges are never revoked)."""
+    """Delete a badge never awarded; an awarded badge (even if revoked since) is deactivated instead."""
     locked = Badge.objects.select_for_update().get(pk=badge.pk)
     if UserBadge.objects.filter(badge=locked).exists():
         raise BadgeHasAwards()

@@ -47,13 +47,14 @@ _PLAYER_AND_RECENT = sql.Statement(
 _BADGE = sql.Columns(
     Badge, ("name", "slug", "description", "icon", "condition", "is_active", "secret", "earned_by_percent")
 )
-_EARNED = sql.Columns(UserBadge, ("awarded_at",))
-# Every active badge and every badge the player holds (active or not), earned ones first, newest first.
+_EARNED = sql.Columns(UserBadge, ("awarded_at", "assertion_id"))
+# Every badge the player holds (active or not), newest first, then every active badge never awarded
+# to them. A revoked award is neither: it is not held, and the rules do not award it again.
 _PLAYER_BADGES = sql.Statement(
     lambda table: (
         f"SELECT {_BADGE.select_list('b')}, {_EARNED.select_list('ub')}"  # noqa: S608 (model metadata only)
         f" FROM {table(Badge)} b LEFT JOIN {table(UserBadge)} ub ON ub.badge_id = b.id AND ub.user_id = %s"
-        " WHERE b.is_active = %s OR ub.id IS NOT NULL"
+        " WHERE (ub.id IS NULL AND b.is_active = %s) OR (ub.id IS NOT NULL AND ub.revoked_at IS NULL)"
         " ORDER BY (CASE WHEN ub.id IS NULL THEN 1 ELSE 0 END), ub.awarded_at DESC, b.name"
     ),
     params=[UserBadge._meta.get_field("user"), Badge._meta.get_field("is_active")],

@@ -6,6 +6,8 @@ from __future__ import annotations
 from django import template
 
 from progress.badges.selectors import attempt_badges as badges_of_attempt
+from progress.models import UserBadge
+from progress.openbadges import documents as open_badges
 
 register = template.Library()
 
@@ -16,6 +18,18 @@ def attempt_badges(user, attempt) -> list:
     if attempt is None or attempt.xp_awarded is None or not user.is_authenticated:
         return []
     return badges_of_attempt(user_id=user.pk, attempt_id=attempt.pk)
+
+
+@register.filter
+def assertion_url(award: UserBadge) -> str:
+    """The award's public Open Badges assertion (progress.openbadges)."""
+    return open_badges.assertion_url(award)
+
+
+@register.filter
+def baked_image_url(award: UserBadge) -> str:
+    """The badge image with the award's assertion baked in."""
+    return open_badges.baked_image_url(award)
 
 
 @register.filter

@@ -87,6 +87,7 @@ def test_errors_only_the_code_knows_are_documented_where_they_happen(schema):
     assert "401" in statuses("post", "/api/v1/auth/login/")
     assert {"401", "404"} <= statuses("get", "/api/v1/leaderboard/")  # friends board, unknown tag
     assert "409" in statuses("delete", "/api/v1/challenges/{id}/")
+    assert {"404", "409"} <= statuses("post", "/api/v1/admin/badge-awards/{award_id}/revoke/")
     assert "403" in statuses("post", "/api/v1/challenges/") and "403" not in statuses(
         "get", "/api/v1/auth/me/"
     )

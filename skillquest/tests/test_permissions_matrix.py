@@ -155,6 +155,11 @@ API_ROWS = [
     Row("GET", f"{API}/admin/audit/?actor=not-a-uuid", "401 403 403 400", schema_path="-"),
     Row("POST", f"{API}/admin/xp-grants/", "401 403 403 201", body={"user_id": "{player_id}", "amount": 5, "reason": "Matrix"}),  # noqa: E501
     Row("GET", f"{API}/admin/jobs/{{job}}/", "401 403 403 200", schema_path=f"{API}/admin/jobs/{{job_id}}/"),
+    # Open Badges: staff revoke an award with a reason (its public assertion then answers 410).
+    Row("POST", f"{API}/admin/badge-awards/{{dora_award}}/revoke/", "401 403 403 200", body={"reason": "Matrix"}, schema_path=f"{API}/admin/badge-awards/{{award_id}}/revoke/"),  # noqa: E501
+    Row("POST", f"{API}/admin/badge-awards/{{dora_award}}/revoke/", "401 403 403 400", body={"reason": " "}, schema_path="-"),  # noqa: E501
+    Row("POST", f"{API}/admin/badge-awards/{{revoked_award}}/revoke/", "401 403 403 409", body={"reason": "Again"}, schema_path="-"),  # noqa: E501
+    Row("POST", f"{API}/admin/badge-awards/00000000-0000-4000-8000-000000000000/revoke/", "401 403 403 404", body={"reason": "Matrix"}, schema_path="-"),  # noqa: E501
     # Live updates: one's own notifications only; a ticket for one's own socket.
     Row("GET", f"{API}/notifications/", "401 200 200 200"),
     Row("GET", f"{API}/notifications/?unread=maybe", "401 400 400 400", schema_path="-"),
@@ -216,6 +221,20 @@ PAGE_ROWS = [
     Row("GET", "/healthz", "200 200 200 200"),
     Row("GET", "/readyz", "200 200 200 200"),
     Row("GET", "/metrics", "200 200 200 200"),  # allow-listed loopback; other addresses: test_metrics.py
+    # Open Badges 2.0 (progress.openbadges): public documents, by unguessable assertion ids.
+    Row("GET", "/ob/issuer", "200 200 200 200"),
+    Row("GET", "/ob/assertions/{assertion}", "200 200 200 200"),
+    Row("GET", "/ob/assertions/{assertion}.png", "200 200 200 200"),
+    Row("POST", "/ob/assertions/{assertion}", "405 405 405 405", form=True),
+    Row("GET", "/ob/assertions/{secret_assertion}/badge", "200 200 200 200"),
+    Row("GET", "/ob/assertions/{secret_assertion}/badge.png", "200 200 200 200"),
+    Row("GET", "/ob/assertions/{revoked_assertion}", "410 410 410 410"),
+    Row("GET", "/ob/assertions/{revoked_assertion}.png", "410 410 410 410"),
+    Row("GET", "/ob/assertions/{unverified_assertion}", "404 404 404 404"),  # alice's email is unverified
+    Row("GET", "/ob/assertions/00000000-0000-4000-8000-000000000000", "404 404 404 404"),
+    Row("GET", "/ob/badges/{badge}", "200 200 200 200"),
+    Row("GET", "/ob/badges/{badge}.png", "200 200 200 200"),
+    Row("GET", "/ob/badges/{secret_badge}", "404 404 404 404"),  # a secret badge only under an assertion
 ]  # fmt: skip
 
 ROWS = API_ROWS + PAGE_ROWS
@@ -267,8 +286,19 @@ def world(db, settings) -> dict[str, Any]:
     inactive = Badge.objects.create(
         name="Retired", slug="retired", condition={"type": "xp", "threshold": 1}, is_active=False
     )
-    UserBadge.objects.create(user=alice, badge=badge)
+    unverified_award = UserBadge.objects.create(user=alice, badge=badge)
     UserBadge.objects.create(user=bob, badge=badge)
+    # Open Badges: a player with a verified email, holding a public and a secret badge, and a revoked one.
+    dora = baker.make(User, username="dora", email="dora@example.com", email_verified_at=timezone.now())
+    secret = Badge.objects.create(
+        name="Hidden", slug="hidden", condition={"type": "xp", "threshold": 1}, secret=True
+    )
+    spent = Badge.objects.create(name="Spent", slug="spent", condition={"type": "xp", "threshold": 1})
+    dora_award = UserBadge.objects.create(user=dora, badge=badge)
+    secret_award = UserBadge.objects.create(user=dora, badge=secret)
+    revoked_award = UserBadge.objects.create(
+        user=dora, badge=spent, revoked_at=timezone.now(), revocation_reason="Matrix", revoked_by=staff
+    )
     notes = {
         role: Notification.objects.create(
             user=account, type="xp_granted", data={"amount": 5, "reason": NOTE[role]}
@@ -327,6 +357,13 @@ def world(db, settings) -> dict[str, Any]:
             "future_end": (now + timedelta(days=61)).isoformat(),
             "quest": str(quest.pk),
             "paid_quest": str(paid_quest.pk),
+            "dora_award": str(dora_award.pk),
+            "revoked_award": str(revoked_award.pk),
+            "assertion": str(dora_award.assertion_id),
+            "secret_assertion": str(secret_award.assertion_id),
+            "revoked_assertion": str(revoked_award.assertion_id),
+            "unverified_assertion": str(unverified_award.assertion_id),
+            "secret_badge": str(secret.pk),
         },
     }
 
@@ -441,6 +478,17 @@ def test_every_operation_and_page_has_a_row(db):
         "carol_reset_token": "token",
         "carol_verify": "token",
         "live_event": "a-slug",
+        **dict.fromkeys(
+            (
+                "assertion",
+                "secret_assertion",
+                "revoked_assertion",
+                "unverified_assertion",
+                "badge",
+                "secret_badge",
+            ),
+            "00000000-0000-4000-8000-000000000000",
+        ),
     }
     pages = {resolve(_fill(row.path, sample).split("?")[0]).route for row in PAGE_ROWS}
     missing = _page_routes() - pages - {"admin/", "admin/login/"}

@@ -175,7 +175,7 @@ class TestUserBadges:
         response = api_client.get(f"/api/v1/users/{user.id}/badges")
         assert response.status_code == 200
         [entry] = response.json()
-        assert set(entry) == {"badge", "awarded_at"}
+        assert set(entry) == {"id", "badge", "awarded_at", "assertion_url"}
         assert entry["badge"]["slug"] == "first-steps"
 
     def test_unknown_or_malformed_user_is_404(self, api_client):
