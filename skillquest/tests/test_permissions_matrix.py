@@ -155,6 +155,12 @@ API_ROWS = [
     Row("GET", f"{API}/admin/audit/?actor=not-a-uuid", "401 403 403 400", schema_path="-"),
     Row("POST", f"{API}/admin/xp-grants/", "401 403 403 201", body={"user_id": "{player_id}", "amount": 5, "reason": "Matrix"}),  # noqa: E501
     Row("GET", f"{API}/admin/jobs/{{job}}/", "401 403 403 200", schema_path=f"{API}/admin/jobs/{{job_id}}/"),
+    # Catalog as code (staff only: the export holds drafts and grading answers).
+    Row("GET", f"{API}/admin/catalog/export/", "401 403 403 200"),
+    Row("GET", f"{API}/admin/catalog/schema/", "401 403 403 200"),
+    Row("POST", f"{API}/admin/catalog/import/", "401 403 403 200", body={"version": 1, "challenges": [{"slug": "from-file", "title": "From a file", "xp": 5}]}),  # noqa: E501
+    Row("POST", f"{API}/admin/catalog/import/?dry_run=true", "401 403 403 200", body={"version": 1}, schema_path="-"),  # noqa: E501
+    Row("POST", f"{API}/admin/catalog/import/", "401 403 403 400", body={"version": 1, "challenges": [{"slug": "x", "title": "X", "xp": 0}]}, schema_path="-"),  # noqa: E501
     # Live updates: one's own notifications only; a ticket for one's own socket.
     Row("GET", f"{API}/notifications/", "401 200 200 200"),
     Row("GET", f"{API}/notifications/?unread=maybe", "401 400 400 400", schema_path="-"),
