@@ -77,18 +77,29 @@ _ERRORS = inline_serializer(
         "message": serializers.CharField(),
     },
 )
-_RESULT_FIELDS: dict[str, serializers.Field] = {
-    "dry_run": serializers.BooleanField(),
-    "created": serializers.IntegerField(),
-    "updated": serializers.IntegerField(),
-    "unchanged": serializers.IntegerField(),
-    "changes": _CHANGES,
-    "errors": _ERRORS,
-}
-CATALOG_IMPORT_RESULT = inline_serializer("CatalogImportResult", fields=_RESULT_FIELDS)
+
+
+def _result_fields(*, required: bool = True) -> dict[str, serializers.Field]:
+    # A fresh dict each time: the serializer class inline_serializer builds takes its fields out of it.
+    return {
+        "dry_run": serializers.BooleanField(required=required),
+        "created": serializers.IntegerField(required=required),
+        "updated": serializers.IntegerField(required=required),
+        "unchanged": serializers.IntegerField(required=required),
+        "changes": _CHANGES,
+        "errors": _ERRORS,
+    }
+
+
+CATALOG_IMPORT_RESULT = inline_serializer("CatalogImportResult", fields=_result_fields())
+# Every 400 of the import has `detail` and `code`; a refused catalog also has the whole result.
 CATALOG_IMPORT_REJECTED = inline_serializer(
     "CatalogImportRejected",
-    fields={**_RESULT_FIELDS, "detail": serializers.CharField(), "code": serializers.CharField()},
+    fields={
+        **_result_fields(required=False),
+        "detail": serializers.CharField(),
+        "code": serializers.CharField(),
+    },
 )
 
 
@@ -128,14 +139,23 @@ class CatalogViewSet(viewsets.GenericViewSet):
         Each change is audited as the admin's would be, and the import as `catalog.import`.
         """
         params = ImportParamsSerializer(data=request.query_params.dict())
-        params.is_valid(raise_exception=True)
+        if not params.is_valid():
+            refused = {"dry_run": False, "created": 0, "updated": 0, "unchanged": 0, "changes": []}
+            errors = [
+                {"path": f"?{name}", "message": str(problems[0])} for name, problems in params.errors.items()
+            ]
+            return self._rejected(
+                {**refused, "errors": errors}, "The query parameters are invalid.", "invalid"
+            )
         result = catalog_import(
             document=request.data, actor=request.user, dry_run=params.validated_data["dry_run"]
         )
         if result["errors"]:
-            rejected = {"detail": "The catalog has errors; nothing was written.", "code": "catalog_invalid"}
-            return Response({**rejected, **result}, status=status.HTTP_400_BAD_REQUEST)
+            return self._rejected(result, "The catalog has errors; nothing was written.", "catalog_invalid")
         return Response(result)
+
+    def _rejected(self, result: dict, detail: str, code: str) -> Response:
+        return Response({"detail": detail, "code": code, **result}, status=status.HTTP_400_BAD_REQUEST)
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=False, methods=["get"], url_path="schema", url_name="schema")

@@ -63,7 +63,9 @@ def test_a_bad_key_request_is_400_naming_the_field(staff_client, payload, field)
 
 def test_a_key_may_expire(staff_client):
     when = (timezone.now() + timedelta(days=30)).isoformat()
-    response = staff_client.post(KEYS, {"name": "Term", "scopes": ["read"], "expiry_date": when}, format="json")
+    response = staff_client.post(
+        KEYS, {"name": "Term", "scopes": ["read"], "expiry_date": when}, format="json"
+    )
     assert response.status_code == 201
     assert response.json()["expiry_date"] is not None
 

@@ -44,7 +44,13 @@ def quiz(db):
 
 
 def body(user, **overrides):
-    return {"username": user.username, "challenge": "quiz", "score": 80, "idempotency_key": "run-1", **overrides}
+    return {
+        "username": user.username,
+        "challenge": "quiz",
+        "score": 80,
+        "idempotency_key": "run-1",
+        **overrides,
+    }
 
 
 def test_an_ingested_score_is_graded_and_awarded_by_the_award_job(
@@ -197,7 +203,9 @@ def test_every_use_of_a_key_is_audited_under_its_name(lms, user, quiz, ingest_ke
 
 def test_ingestion_is_rate_limited_per_key(lms, user, quiz, staff_user, rates):
     rates(ingest="2/minute")
-    codes = [lms.post(INGEST, body(user, idempotency_key=f"k{n}"), format="json").status_code for n in range(3)]
+    codes = [
+        lms.post(INGEST, body(user, idempotency_key=f"k{n}"), format="json").status_code for n in range(3)
+    ]
     assert codes == [201, 201, 429]
     _, other = api_key_create(name="Other", scopes=["ingest"], actor=staff_user)
     assert key_client(other).post(INGEST, body(user, idempotency_key="k9"), format="json").status_code == 201

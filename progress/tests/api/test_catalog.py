@@ -96,4 +96,8 @@ def test_a_body_that_is_not_a_catalog_is_400(staff_client, db, body):
 def test_a_dry_run_that_is_not_a_boolean_is_400(staff_client, db):
     response = staff_client.post(f"{CATALOG}/import?dry_run=maybe", {"version": 1}, format="json")
     assert response.status_code == 400
-    assert "dry_run" in response.json()
+    body = response.json()
+    assert (body["code"], body["errors"]) == (
+        "invalid",
+        [{"path": "?dry_run", "message": "Must be a valid boolean."}],
+    )
