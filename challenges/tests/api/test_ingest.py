@@ -219,6 +219,20 @@ def test_an_ingestion_takes_a_fixed_number_of_queries(lms, user, quiz, django_as
         assert lms.post(INGEST, body(user, idempotency_key="counted"), format="json").status_code == 201
 
 
+def test_the_schema_describes_the_api_key_scheme_where_a_key_is_taken(api_client, db):
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    assert schema["components"]["securitySchemes"]["apiKeyAuth"] == {
+        **schema["components"]["securitySchemes"]["apiKeyAuth"],
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+    }
+    assert schema["paths"]["/api/v1/ingest/attempts/"]["post"]["security"] == [{"apiKeyAuth": []}]
+    assert {"apiKeyAuth": []} in schema["paths"]["/api/v1/leaderboard/"]["get"]["security"]
+    assert {"apiKeyAuth": []} not in schema["paths"]["/api/v1/attempts/"]["post"]["security"]
+    assert {"apiKeyAuth": []} not in schema["paths"]["/api/v1/admin/api-keys/"]["get"]["security"]
+
+
 # --- The `read` scope: the GETs anyone may make, with the key counted and audited.
 
 
