@@ -18,7 +18,7 @@ from progress.badges import conditions
 from progress.models import Badge
 
 VERSION = 1
-SCHEMA_ID = "https://skillquest.invalid/schemas/catalog-v1.json"
+SCHEMA_ID = "urn:skillquest:catalog:v1"
 MAX_ITEMS = 5_000
 SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
 

@@ -124,15 +124,21 @@ def test_a_challenge_that_is_not_self_reported_is_400(lms, user, db):
         {"idempotency_key": "x" * 101},
         {"idempotency_key": ""},
         {"challenge": "not a slug"},
-        {"user_id": "00000000-0000-4000-8000-000000000000"},  # both ways of naming the player
-        {"username": None},
+        {"user_id": "00000000-0000-4000-8000-000000000000"},  # both ways of naming the player at once
+        {"user_id": "not-a-uuid"},
     ],
 )
 def test_bad_input_is_400(lms, user, quiz, change):
-    payload = {key: value for key, value in body(user, **change).items() if value is not None}
-    if change == {"username": None}:
-        payload.pop("username", None)
-    assert lms.post(INGEST, payload, format="json").status_code == 400
+    assert lms.post(INGEST, body(user, **change), format="json").status_code == 400
+    assert not Attempt.objects.exists()
+
+
+def test_a_player_must_be_named(lms, user, quiz):
+    payload = body(user)
+    del payload["username"]
+    response = lms.post(INGEST, payload, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"non_field_errors": ["Give exactly one of `username` and `user_id`."]}
 
 
 def test_an_unpublished_or_unknown_challenge_is_404(lms, user, db):
