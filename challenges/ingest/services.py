@@ -11,8 +11,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from challenges import grading
 from challenges.models import ApiKey, Attempt, Challenge, IngestedAttempt, validate_scopes
+from challenges.services import attempt_start_and_submit
 from skillquest.audit.services import audit_record
 from skillquest.errors import ApiKeyRevoked, IdempotencyKeyReused, InvalidInput, NotFound
 
@@ -103,16 +103,16 @@ def attempt_ingest(
 ) -> Ingested:
     """Record a graded attempt on a player's behalf, once per (key, idempotency key).
 
-    The rules of a player's own submit, where they apply: the challenge must be published (404) and
-    self-reported (400: a server cannot know the answer to the others), the score is graded against
-    the pass mark, and the award job is scheduled after commit by progress.receivers, as for a submit.
-    What does not apply: no start is needed (the attempt is created graded), and the player's
-    start/submit limits are replaced by the key's own (THROTTLE_INGEST). The player must exist and be
-    active (404 otherwise, erased accounts included).
+    It is the player's one-call start and submit (`attempt_start_and_submit`): the challenge must be
+    published (404), the score is graded against the pass mark, and the award job is scheduled after
+    commit by progress.receivers. What differs: the challenge must also be self-reported (400: a server
+    cannot know the answers to the others), the player's start/submit limits are replaced by the key's
+    own (THROTTLE_INGEST), and the player must exist and be active (404, erased accounts included).
 
-    Idempotent and race-safe: the (key, idempotency key) row is inserted before the attempt, so of two
-    racing calls the second waits on the unique index until the first commits, then answers with the
-    first one's attempt. The same idempotency key with another player, challenge or score is a 409.
+    Idempotent and race-safe: the (key, idempotency key) row is unique in the database and inserted in
+    the attempt's transaction, so of two racing calls the second waits on the index until the first
+    commits, rolls its own attempt back and answers with the first one's. The same idempotency key
+    with another player, challenge or score is a 409.
     """
     player = _active_player(user_id=user_id, username=username)
     with transaction.atomic():
@@ -120,9 +120,7 @@ def attempt_ingest(
         if earlier is not None:
             return _replayed(earlier, player=player, challenge_slug=challenge_slug, score=score)
         challenge = (
-            Challenge.objects.filter(slug=challenge_slug, published=True)
-            .only("id", "title", "xp", "pass_score", "grading")
-            .first()
+            Challenge.objects.filter(slug=challenge_slug, published=True).only("id", "grading").first()
         )
         if challenge is None:
             raise NotFound("Challenge not found.", code="challenge_not_found")
@@ -132,28 +130,20 @@ def attempt_ingest(
                 field="challenge",
                 code="not_self_reported",
             )
-        result = grading.grade(challenge.grading, score=score)
-        attempt_id = uuid.uuid4()
         try:
             with transaction.atomic():
-                # The attempt's foreign key is checked at commit (deferred), when the attempt exists.
+                # A player's own start and submit, so the attempt is graded, logged, counted and
+                # awarded exactly as theirs would be; then the claim, whose unique index makes a racing
+                # call with the same key wait here until this one commits (and then roll back its own).
+                attempt = attempt_start_and_submit(user=player, challenge_id=challenge.pk, score=score)
                 IngestedAttempt.objects.create(
-                    api_key=api_key, idempotency_key=idempotency_key, attempt_id=attempt_id
+                    api_key=api_key, idempotency_key=idempotency_key, attempt=attempt
                 )
         except IntegrityError:
             raced = _earlier(api_key, idempotency_key)
             if raced is None:  # the row that conflicted is gone again (its transaction rolled back)
                 raise
             return _replayed(raced, player=player, challenge_slug=challenge_slug, score=score)
-        now = timezone.now()
-        attempt = Attempt.objects.create(
-            id=attempt_id,
-            user=player,
-            challenge=challenge,
-            status=Attempt.Status.PASSED if result.score >= challenge.pass_score else Attempt.Status.FAILED,
-            score=result.score,
-            submitted_at=now,
-        )
     return Ingested(attempt=attempt, created=True)
 
 
