@@ -1,9 +1,12 @@
 from django import forms
 from django.contrib import admin, messages
+from rest_framework_api_key.models import APIKey
 
 from challenges import grading, services
-from challenges.models import Attempt, Challenge, Tag
+from challenges.ingest import services as ingest_services
+from challenges.models import ApiKey, ApiKeyScope, Attempt, Challenge, Tag
 from skillquest.audit.admin import AuditedAdmin
+from skillquest.audit.services import audit_changes
 
 
 class ChallengeAdminForm(forms.ModelForm):
@@ -84,3 +87,61 @@ class AttemptAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+# The package's own key model is unused: its admin would only show an empty table beside ours.
+admin.site.unregister(APIKey)
+
+
+class ApiKeyAdminForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(choices=ApiKeyScope.choices, widget=forms.CheckboxSelectMultiple)
+
+    class Meta:
+        model = ApiKey
+        fields = ["name", "scopes", "expiry_date"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Issue a key (the secret is shown once, in the message after saving), rename it, change its scopes
+    or expiry, or revoke it with the action. Every change is audited."""
+
+    form = ApiKeyAdminForm
+    list_display = ["prefix", "name", "scopes", "created", "created_by", "expiry_date", "revoked"]
+    list_filter = ["revoked", "created"]
+    search_fields = ["name", "prefix"]
+    actions = ["revoke"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["prefix", "created_by", "revoked", "revoked_at"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoked, never deleted: the ingested attempts point at their key
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            secret = ingest_services.api_key_issue(api_key=obj, actor=request.user)
+            self.message_user(
+                request,
+                f"The API key for {obj.name} is: {secret} — store it now: it will not be shown again.",
+                messages.WARNING,
+            )
+            return
+        stored = ApiKey.objects.get(pk=obj.pk)
+        with audit_changes(
+            actor=request.user,
+            action="api_key.update",
+            instance=stored,
+            fields=("name", "scopes", "expiry_date"),
+        ):
+            for name in ("name", "scopes", "expiry_date"):
+                setattr(stored, name, getattr(obj, name))
+            stored.save()
+
+    @admin.action(description="Revoke the selected API keys")
+    def revoke(self, request, queryset):
+        revoked = 0
+        for api_key in queryset.filter(revoked=False):
+            ingest_services.api_key_revoke(api_key=api_key, actor=request.user)
+            revoked += 1
+        self.message_user(request, f"{revoked} API key(s) revoked.", messages.SUCCESS)

@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
+from rest_framework_api_key.models import AbstractAPIKey
 
 from challenges import grading
 
@@ -162,3 +164,64 @@ class Attempt(models.Model):
     @property
     def award_pending(self) -> bool:
         return self.is_graded and self.xp_awarded is None
+
+
+# --- API keys for server-to-server score ingestion (POST /api/v1/ingest/attempts) -------------------
+class ApiKeyScope(models.TextChoices):
+    INGEST = "ingest", "Ingest scores"
+    READ = "read", "Read public data"
+
+
+def validate_scopes(value) -> None:
+    if (
+        not isinstance(value, list)
+        or not value
+        or len(set(value)) != len(value)
+        or any(scope not in ApiKeyScope.values for scope in value)
+    ):
+        raise ValidationError(f"A non-empty list of distinct scopes from: {', '.join(ApiKeyScope.values)}.")
+
+
+class ApiKey(AbstractAPIKey):
+    """A key a server uses instead of a player's token: shown once, stored hashed (sha512 of a random key;
+    djangorestframework-api-key), found by its public 8-character prefix, never deleted, only revoked."""
+
+    scopes = models.JSONField(default=list, validators=[validate_scopes], help_text="ingest, read")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "API key"
+        verbose_name_plural = "API keys"
+
+    # What the throttles count a request made with a key by (skillquest.throttling.api_key_ident).
+    @property
+    def throttle_ident(self) -> str:
+        return self.prefix
+
+    @property
+    def usable(self) -> bool:
+        return not self.revoked and not self.has_expired
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+class IngestedAttempt(models.Model):
+    """Which attempt a key's idempotency key made: the unique pair is what makes a retried (or a
+    racing) ingestion return the first one's attempt instead of grading twice."""
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="ingested")
+    idempotency_key = models.CharField(max_length=100)
+    attempt = models.OneToOneField(Attempt, on_delete=models.CASCADE, related_name="ingestion")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "idempotency_key"], name="ingested_attempt_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.api_key_id} · {self.idempotency_key}"

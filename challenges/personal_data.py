@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from accounts.personal_data.registry import Holding, Kept, keep, register
-from challenges.models import Attempt, Challenge
+from challenges.models import ApiKey, Attempt, Challenge
 
 
 def _erase_answers(user_id: uuid.UUID, anonymous: str) -> None:
@@ -37,4 +37,11 @@ def register_holdings() -> None:
     )
     keep(
         Kept(Challenge, "created_by", "challenges a staff member authored stay; the author shows anonymised")
+    )
+    keep(
+        Kept(
+            ApiKey,
+            "created_by",
+            "API keys a staff member issued stay (revocable); the issuer shows anonymised",
+        )
     )

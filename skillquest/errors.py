@@ -76,6 +76,11 @@ class IdempotencyKeyReused(Conflict):
     message = "This Idempotency-Key was already used for a different request."
 
 
+class ApiKeyRevoked(Conflict):
+    code = "api_key_revoked"
+    message = "This API key is already revoked."
+
+
 class InvalidInput(DomainError):
     """Bad input that only the domain can judge; rendered in DRF's per-field shape when `field` is set."""
 

@@ -53,6 +53,9 @@ INSTALLED_APPS = [
     "django_rq",
     "django_prometheus",
     "channels",
+    # Its abstract key model and hashing (challenges.models.ApiKey); its own APIKey table stays empty
+    # and its admin is replaced by ours (challenges.admin).
+    "rest_framework_api_key",
     "accounts",
     "challenges",
     "progress",
@@ -240,6 +243,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+        # `Authorization: Api-Key <key>`: servers' keys with scopes (challenges/ingest/).
+        "challenges.ingest.authentication.ApiKeyAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": [
@@ -253,7 +258,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "skillquest.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "skillquest.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    "DEFAULT_THROTTLE_CLASSES": ["skillquest.throttling.AnonThrottle", "skillquest.throttling.UserThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "skillquest.throttling.AnonThrottle",
+        "skillquest.throttling.UserThrottle",
+        "skillquest.throttling.ApiKeyThrottle",
+    ],
     # Counted in the cache (Redis when REDIS_URL is set). Raise them by environment for load tests.
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="300/minute"),
@@ -267,6 +276,8 @@ REST_FRAMEWORK = {
         "verify_email": env.str("THROTTLE_VERIFY_EMAIL", default="5/hour"),
         # WebSocket connects per player (progress.live.admission): every page a player opens is one.
         "live_connect": env.str("THROTTLE_LIVE_CONNECT", default="60/minute"),
+        # Every request made with one API key (challenges/ingest/): ingestion and its reads alike.
+        "ingest": env.str("THROTTLE_INGEST", default="6000/minute"),
     },
     # How many proxies in front of the app append to X-Forwarded-For. 0 (default): the header is
     # ignored and the client IP is the connection's address, so it cannot be spoofed.

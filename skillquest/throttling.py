@@ -192,12 +192,37 @@ class ThrottlesInOneCall(_APIView):
             self.throttled(request, longest)  # type: ignore[arg-type]
 
 
+def api_key_ident(request) -> str | None:
+    """The API key a request was made with (challenges.ingest), by its public prefix; None without one.
+
+    Duck-typed: this module is imported while DRF itself loads, before any model can be.
+    """
+    return getattr(getattr(request, "auth", None), "throttle_ident", None)
+
+
 class AnonThrottle(FixedWindowThrottle, throttling.AnonRateThrottle):
     scope = "anon"
+
+    def get_cache_key(self, request, view):
+        # A request with an API key is counted by the key (ApiKeyThrottle), not by its address.
+        return None if api_key_ident(request) else super().get_cache_key(request, view)
 
 
 class UserThrottle(FixedWindowThrottle, throttling.UserRateThrottle):
     scope = "user"
+
+    def get_cache_key(self, request, view):
+        return None if api_key_ident(request) else super().get_cache_key(request, view)
+
+
+class ApiKeyThrottle(FixedWindowThrottle):
+    """Every request made with an API key, per key (THROTTLE_INGEST), whatever it calls."""
+
+    scope = "ingest"
+
+    def get_cache_key(self, request, view):
+        ident = api_key_ident(request)
+        return None if ident is None else self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class AttemptStartThrottle(FixedWindowThrottle, throttling.UserRateThrottle):

@@ -45,15 +45,17 @@ def audit_record(
     target_type: str = "",
     target_id: str = "",
     changes: Mapping[str, Any] | None = None,
+    actor_name: str = "",
 ) -> AuditEntry:
-    """Record one staff action (`actor` None: the system, e.g. a management command)."""
+    """Record one staff action (`actor` None: the system, e.g. a management command, or a client
+    that is no account, such as an API key, named by `actor_name`)."""
     if target is not None:
         target_type = target_type or target._meta.label_lower
         target_id = target_id or str(target.pk)
     staff = actor if getattr(actor, "pk", None) else None
     return AuditEntry.objects.create(
         actor=staff,
-        actor_username=staff.get_username() if staff else "",
+        actor_username=staff.get_username() if staff else actor_name,
         action=action,
         target_type=target_type,
         target_id=target_id,

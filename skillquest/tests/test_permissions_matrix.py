@@ -25,6 +25,7 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.emails.tokens import verification_token
 from accounts.models import User
+from challenges.ingest.services import api_key_create, api_key_revoke
 from challenges.models import Attempt, Challenge, Tag
 from progress import jobs
 from progress.models import Badge, Event, Notification, Quest, UserBadge, XpEntry
@@ -160,6 +161,22 @@ API_ROWS = [
     Row("POST", f"{API}/admin/badge-awards/{{dora_award}}/revoke/", "401 403 403 400", body={"reason": " "}, schema_path="-"),  # noqa: E501
     Row("POST", f"{API}/admin/badge-awards/{{revoked_award}}/revoke/", "401 403 403 409", body={"reason": "Again"}, schema_path="-"),  # noqa: E501
     Row("POST", f"{API}/admin/badge-awards/00000000-0000-4000-8000-000000000000/revoke/", "401 403 403 404", body={"reason": "Matrix"}, schema_path="-"),  # noqa: E501
+    # Catalog as code (staff only: the export holds drafts and grading answers).
+    Row("GET", f"{API}/admin/catalog/export/", "401 403 403 200"),
+    Row("GET", f"{API}/admin/catalog/schema/", "401 403 403 200"),
+    Row("POST", f"{API}/admin/catalog/import/", "401 403 403 200", body={"version": 1, "challenges": [{"slug": "from-file", "title": "From a file", "xp": 5}]}),  # noqa: E501
+    Row("POST", f"{API}/admin/catalog/import/?dry_run=true", "401 403 403 200", body={"version": 1}, schema_path="-"),  # noqa: E501
+    Row("POST", f"{API}/admin/catalog/import/", "401 403 403 400", body={"version": 1, "challenges": [{"slug": "x", "title": "X", "xp": 0}]}, schema_path="-"),  # noqa: E501
+    # API keys: staff issue, read and revoke them; ingestion takes a key, never a player's token
+    # (its rows per kind of key: API_KEY_ROWS below).
+    Row("GET", f"{API}/admin/api-keys/", "401 403 403 200"),
+    Row("POST", f"{API}/admin/api-keys/", "401 403 403 201", body={"name": "Matrix", "scopes": ["ingest"]}),
+    Row("POST", f"{API}/admin/api-keys/", "401 403 403 400", body={"name": "Matrix", "scopes": ["write"]}, schema_path="-"),  # noqa: E501
+    Row("GET", f"{API}/admin/api-keys/{{api_key}}/", "401 403 403 200", schema_path=f"{API}/admin/api-keys/{{id}}/"),  # noqa: E501
+    Row("GET", f"{API}/admin/api-keys/nosuchkey/", "401 403 403 404", schema_path="-"),
+    Row("POST", f"{API}/admin/api-keys/{{api_key}}/revoke/", "401 403 403 200", schema_path=f"{API}/admin/api-keys/{{id}}/revoke/"),  # noqa: E501
+    Row("POST", f"{API}/admin/api-keys/{{revoked_key}}/revoke/", "401 403 403 409", schema_path="-"),
+    Row("POST", f"{API}/ingest/attempts/", "401 401 401 401", body={"username": "alice", "challenge": "spare-one", "score": 90, "idempotency_key": "matrix"}),  # noqa: E501
     # Live updates: one's own notifications only; a ticket for one's own socket.
     Row("GET", f"{API}/notifications/", "401 200 200 200"),
     Row("GET", f"{API}/notifications/?unread=maybe", "401 400 400 400", schema_path="-"),
@@ -325,13 +342,27 @@ def world(db, settings) -> dict[str, Any]:
     XpEntry.objects.create(
         user=alice, amount=5, kind=XpEntry.Kind.QUEST, quest=paid_quest, idempotency_key="quest:matrix"
     )
+    keys = {
+        scopes: api_key_create(name=f"Matrix {scopes}", scopes=scopes.split(), actor=staff)
+        for scopes in ("ingest", "read", "ingest read")
+    }
+    revoked, revoked_secret = api_key_create(name="Matrix revoked", scopes=["ingest", "read"], actor=staff)
+    api_key_revoke(api_key=revoked, actor=staff)
     tokens = {  # issued (so they exist server-side), never sent: must never come back
         str(RefreshToken.for_user(alice)),
         str(RefreshToken.for_user(bob)),
         str(AccessToken.for_user(bob)),
+        *(secret for _, secret in keys.values()),  # API keys are shown once, when issued
+        revoked_secret,
     }
     return {
         "users": {"player": alice, "other": bob, "staff": staff},
+        "api_keys": {
+            "wrong": f"{keys['ingest'][0].prefix}.{'x' * 32}",
+            "revoked": revoked_secret,
+            "read": keys["read"][1],
+            "ingest": keys["ingest"][1],
+        },
         "tokens": tokens,
         "password_hashes": [account.password for account in (alice, bob, staff, carol)],
         "fill": {
@@ -356,6 +387,8 @@ def world(db, settings) -> dict[str, Any]:
             "future_start": (now + timedelta(days=60)).isoformat(),
             "future_end": (now + timedelta(days=61)).isoformat(),
             "quest": str(quest.pk),
+            "api_key": keys["ingest read"][0].prefix,
+            "revoked_key": revoked.prefix,
             "paid_quest": str(paid_quest.pk),
             "dora_award": str(dora_award.pk),
             "revoked_award": str(revoked_award.pk),
@@ -436,6 +469,43 @@ def test_every_endpoint_and_page_answers_each_role_exactly(world, row: Row, role
         # A page's title is text: a block left open would swallow markup into it.
         title = re.search(r"<title>(.*?)</title>", body, re.S)
         assert title is not None and "<" not in title.group(1), (row.path, title and title.group(1)[:200])
+
+
+# The same operations called with an API key (`Authorization: Api-Key ...`) instead of a token: none,
+# a wrong secret for a real prefix, a revoked key, a `read` key and an `ingest` key.
+KEY_ROLES = ("none", "wrong", "revoked", "read", "ingest")
+API_KEY_ROWS = [
+    Row("POST", f"{API}/ingest/attempts/", "401 401 401 403 201", body={"username": "alice", "challenge": "spare-one", "score": 90, "idempotency_key": "key-matrix"}),  # noqa: E501
+    Row("POST", f"{API}/ingest/attempts/", "401 401 401 403 404", body={"username": "alice", "challenge": DRAFT_SLUG, "score": 90, "idempotency_key": "key-matrix"}),  # noqa: E501
+    Row("POST", f"{API}/ingest/attempts/", "401 401 401 403 400", body={"username": "alice", "challenge": "published-one", "score": 90, "idempotency_key": "key-matrix"}),  # noqa: E501
+    Row("GET", f"{API}/challenges/", "200 401 401 200 403"),
+    Row("GET", f"{API}/challenges/{{draft}}/", "404 401 401 404 403"),
+    Row("GET", f"{API}/leaderboard/", "200 401 401 200 403"),
+    Row("GET", f"{API}/users/{{player_id}}/progress/", "200 401 401 200 403"),
+    Row("GET", f"{API}/auth/me/", "401 401 401 403 403"),
+    Row("GET", f"{API}/attempts/", "401 401 401 403 403"),
+    Row("POST", f"{API}/attempts/", "401 401 401 403 403", body={"challenge_id": "{published}"}),
+    Row("GET", f"{API}/admin/api-keys/", "401 401 401 403 403"),
+    Row("POST", f"{API}/admin/api-keys/", "401 401 401 403 403", body={"name": "Escalate", "scopes": ["ingest"]}),  # noqa: E501
+    Row("GET", f"{API}/admin/catalog/export/", "401 401 401 403 403"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("role", KEY_ROLES)
+@pytest.mark.parametrize("row", API_KEY_ROWS, ids=_row_id)
+def test_every_api_key_gets_exactly_its_scopes(world, row: Row, role: str):
+    client = APIClient()
+    if role != "none":
+        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {world['api_keys'][role]}")
+    body = _fill(row.body, world["fill"])
+    path = _fill(row.path, world["fill"])
+    method = getattr(client, row.method.lower())
+    response = method(path, body, format="json") if body is not None else method(path)
+    expected = dict(zip(KEY_ROLES, (int(code) for code in row.expect.split()), strict=True))[role]
+    assert response.status_code == expected, (role, row.path, response.content[:300])
+    assert response["Content-Type"].startswith("application/json")
+    leaked = [secret for secret in _forbidden_strings(world, "anon") if secret in response.content.decode()]
+    assert not leaked, (role, row.method, row.path, leaked)
 
 
 def _schema_operations(client) -> set[tuple[str, str]]:

@@ -19,8 +19,10 @@ from model_bakery import baker
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import User
+from challenges.ingest.services import api_key_create
 from challenges.tests.helpers import make_challenge
 from progress.models import Badge, Event, Quest
+from skillquest.audit.models import AuditEntry
 
 ST = str(Path(sys.executable).with_name("st"))
 SEED = 20260701
@@ -35,13 +37,18 @@ SIGN_OUT_EVERYWHERE = "/auth/logout-all"
 
 
 def _run(
-    base_url: str, token: str, report: Path, *select: str, max_time: int = MAX_TIME
+    base_url: str,
+    token: str,
+    report: Path,
+    *select: str,
+    max_time: int = MAX_TIME,
+    authorization: str = "",
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
         [
             *(ST, "run", f"{base_url}/api/schema/"),
             *select,
-            *("--header", f"Authorization: Bearer {token}"),
+            *("--header", authorization or f"Authorization: Bearer {token}"),
             *("--checks", CHECKS),
             *("--seed", str(SEED), "--max-examples", str(MAX_EXAMPLES), "--max-time", str(max_time)),
             *("--phases", "examples,coverage,fuzzing", "--workers", "1", "--no-color"),
@@ -96,6 +103,27 @@ def test_schemathesis_on_sign_out_everywhere(live_server, tmp_path):
     assert "1 passed" in output or "No issues found" in output, output[-5000:]
     account.refresh_from_db()
     assert account.session_epoch >= 1  # it was really called, and signed the account out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_schemathesis_on_ingestion_with_an_api_key(live_server, tmp_path):
+    staff = baker.make(User, username="fuzz-keys", is_staff=True)
+    baker.make(User, username="fuzz-player")
+    make_challenge(slug="fuzz-quiz", xp=10)
+    _, secret = api_key_create(name="Fuzz", scopes=["ingest", "read"], actor=staff)
+    result = _run(
+        live_server.url,
+        "",
+        tmp_path / "junit.xml",
+        *("--include-path-regex", "/ingest/"),
+        max_time=30,
+        authorization=f"Authorization: Api-Key {secret}",
+    )
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-20000:]
+    assert "1 passed" in output or "No issues found" in output, output[-5000:]
+    assert AuditEntry.objects.filter(action="api_key.use", actor_username="api-key:Fuzz").exists()
 
 
 # Regressions schemathesis found (each was a 500 or a schema violation before its fix).

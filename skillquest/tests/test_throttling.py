@@ -136,6 +136,7 @@ def test_rates_and_proxies_come_from_the_environment():
         "THROTTLE_PASSWORD_RESET": "13/hour",
         "THROTTLE_VERIFY_EMAIL": "14/day",
         "THROTTLE_LIVE_CONNECT": "15/minute",
+        "THROTTLE_INGEST": "16/second",
         "NUM_PROXIES": "2",
     }
     rates, proxies = rates_and_proxies_in_a_fresh_process(env)
@@ -149,6 +150,7 @@ def test_rates_and_proxies_come_from_the_environment():
         "password_reset": "13/hour",
         "verify_email": "14/day",
         "live_connect": "15/minute",
+        "ingest": "16/second",
     }
     assert proxies == 2
 
@@ -166,6 +168,7 @@ def test_documented_defaults():
         "password_reset": "5/hour",
         "verify_email": "5/hour",
         "live_connect": "60/minute",
+        "ingest": "6000/minute",
     }
     assert proxies == 0
 
