@@ -29,6 +29,8 @@ from progress.badges.stats import STATS_USER_FIELDS, load_stats
 from progress.models import Badge, Notification, UserBadge
 from progress.notifications.messages import badge_data, message
 from progress.notifications.services import notify
+from progress.webhooks.events import badge_events
+from progress.webhooks.outbox import outbox_record
 from skillquest import metrics
 from skillquest.audit.services import audit_changes, audit_created, audit_deleted
 from skillquest.errors import BadgeHasAwards
@@ -193,6 +195,7 @@ def _insert_new_badges(earned: Sequence[UserBadge]) -> list[UserBadge]:
                 for award in created
             ]
         )
+        outbox_record(badge_events(created))
     for award in created:
         log_event(
             logger,
