@@ -182,3 +182,7 @@ def next_due_at() -> datetime | None:
         .values_list("next_attempt_at", flat=True)
         .first()
     )
+
+
+def undispatched_exists() -> bool:
+    return OutboxEvent.objects.filter(dispatched_at__isnull=True).exists()

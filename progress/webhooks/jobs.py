@@ -109,10 +109,15 @@ def _schedule_at(when: datetime) -> bool:
 
 def schedule_sweep() -> bool:
     """The worker's start-up sweep: a job now for undispatched events and due deliveries, and one at
-    the earliest pending retry or lease end."""
-    queued = schedule_delivery(force=True)
+    the earliest pending retry or lease end; nothing when there is nothing to deliver. False if a
+    job could not be scheduled."""
+    undispatched = delivery.undispatched_exists()
     due = delivery.next_due_at()
-    if due is not None and due > timezone.now():
+    now = timezone.now()
+    queued = True
+    if undispatched or (due is not None and due <= now):
+        queued = schedule_delivery(force=True)
+    if due is not None and due > now:
         queued = _schedule_at(due) and queued
     return queued
 
