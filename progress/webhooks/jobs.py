@@ -117,7 +117,7 @@ def schedule_sweep() -> bool:
     queued = True
     if undispatched or (due is not None and due <= now):
         queued = schedule_delivery(force=True)
-    if due is not None and due > now:
+    if due is not None and due > now and not settings.JOBS_IN_PROCESS:  # in-process: the next sweep's
         queued = _schedule_at(due) and queued
     return queued
 
