@@ -13,7 +13,7 @@ from progress.webhooks import selectors, services
 from progress.webhooks.events import TYPES
 from progress.webhooks.targets import URL_MAX_LENGTH
 
-UUID_PATTERN = r"[0-9a-fA-F-]{32,36}"
+UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):

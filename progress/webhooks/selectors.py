@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet
 
 from progress.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -17,7 +18,7 @@ def endpoint_list() -> QuerySet[WebhookEndpoint]:
 def endpoint_get(*, endpoint_id: uuid.UUID | str) -> WebhookEndpoint:
     try:
         return WebhookEndpoint.objects.get(pk=endpoint_id)
-    except (WebhookEndpoint.DoesNotExist, ValueError):
+    except (WebhookEndpoint.DoesNotExist, ValueError, ValidationError):
         raise NotFound("Webhook endpoint not found.", code="webhook_not_found")
 
 
@@ -39,5 +40,5 @@ def delivery_get(*, endpoint: WebhookEndpoint, delivery_id: int | str) -> Webhoo
         return WebhookDelivery.objects.select_related("event", "endpoint").get(
             pk=delivery_id, endpoint=endpoint
         )
-    except (WebhookDelivery.DoesNotExist, ValueError):
+    except (WebhookDelivery.DoesNotExist, ValueError, ValidationError):
         raise NotFound("Delivery not found.", code="webhook_delivery_not_found")
