@@ -414,7 +414,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 class WebhookAttemptInline(admin.TabularInline):
     model = WebhookAttempt
-    fields = ["started_at", "succeeded", "response_status", "latency_ms", "error", "next_retry_at"]
+    fields = ("started_at", "succeeded", "response_status", "latency_ms", "error", "next_retry_at")
     readonly_fields = fields
     extra = 0
     max_num = 0

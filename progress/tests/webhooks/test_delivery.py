@@ -159,7 +159,9 @@ def test_worker_killed_after_the_post_redelivers_the_same_id(receiver, private_n
     finally:
         stop_worker(worker)  # its process group: the scheduler it forked too
     # A restart (the Procfile's line: the sweep, then the worker) once the lease has run out.
-    wait_until(lambda: delivery.next_attempt_at <= timezone.now(), what="the lease to end", seconds=10)
+    lease_end = delivery.next_attempt_at
+    assert lease_end is not None
+    wait_until(lambda: lease_end <= timezone.now(), what="the lease to end", seconds=10)
     restarted = start_worker(sweep=True)
     try:
         wait_until(
