@@ -46,10 +46,10 @@ def deliver_due() -> dict[str, Any]:
     """Dispatch the outbox and send every delivery that is due; how many of each it handled."""
     _release_slot()
     started = time.monotonic()
-    dispatched = delivery.outbox_dispatch()
-    sent = succeeded = 0
+    dispatched = sent = succeeded = 0
     with ThreadPoolExecutor(max_workers=CONCURRENCY, thread_name_prefix="webhook") as pool:
         while True:
+            dispatched += delivery.outbox_dispatch()
             batch = delivery.deliveries_claim(limit=CONCURRENCY)
             if not batch:
                 break
