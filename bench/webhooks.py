@@ -7,10 +7,11 @@
 (bench/_receiver.py: asyncio, verifies every signature with `standardwebhooks`), scheduled by the
 Procfile worker line's start-up sweep and delivered by 1 and 2 worker processes: deliveries/s from the
 first attempt to the last success; every event must arrive with a valid signature. (2) The awards
-backlog of bench/awards.py drained by 2 workers three times: with no endpoint, with an endpoint
-subscribed to every event type on a closed port (connections refused), and with one on a receiver
-that accepts and never answers (every attempt times out); the endpoints are never disabled
-(WEBHOOK_DISABLE_AFTER is set out of reach), the worst case. Awards/s as bench/awards.py measures it.
+backlog of bench/awards.py drained by 2 workers four times: with no endpoint; with an endpoint
+subscribed to every event type on the receiver (what writing the outbox costs the award batch); on a
+closed port (connections refused); and on a receiver that accepts and never answers (every attempt
+times out). The endpoints are never disabled (WEBHOOK_DISABLE_AFTER is set out of reach): the worst
+case. Awards/s as bench/awards.py measures it.
 Targets: >= 500 deliveries/s with 2 workers; awards/s with an endpoint down >= 90 % of the rate
 without any endpoint.
 """
@@ -165,7 +166,8 @@ def award_run(
     ).split("|")
     for proc in procs:
         bench.stop(proc, timeout=15)
-    rate = int(n) / float(span) if float(span) > 0 else None
+    # A backlog awarded in one batch (quick mode) has no span to divide by.
+    rate = int(n) / float(span) if float(span) > 0.05 else None
     return rate, {"endpoint": name, "outbox_events": int(outbox[0]), "failed_attempts": int(outbox[1])}
 
 
@@ -177,7 +179,7 @@ def main() -> int:
     p.add_argument("--workers", default="1,2")
     args = p.parse_args()
     if args.quick:
-        args.events, args.users, args.pending, args.workers = 1_000, 500, 300, "2"
+        args.events, args.users, args.pending, args.workers = 1_000, 500, 1_500, "2"
     results: list[h.Result] = []
     with h.Harness("webhooks") as bench:
         bench.dataset(args.users, 0, name=f"{h.DB_PREFIX}awards_u{args.users}")
@@ -190,28 +192,30 @@ def main() -> int:
             h.Result("webhooks", "awards, 2 workers, no endpoint", round(baseline, 1) if baseline else None,
                      "awards/s", extra=extra)
         )  # fmt: skip
-        hanging = start_receiver(bench, "--hang")
-        for run, (name, url) in enumerate(
-            [
-                ("refused", f"http://127.0.0.1:{CLOSED_PORT}/hook"),
-                ("timing out", f"http://127.0.0.1:{RECEIVER_PORT}/hook"),
-            ],
-            start=1,
-        ):
+        receiver = start_receiver(bench, SECRET)
+        endpoints = [
+            ("up: the outbox's own cost", f"http://127.0.0.1:{RECEIVER_PORT}/hook", None),
+            ("down: refused", f"http://127.0.0.1:{CLOSED_PORT}/hook", None),
+            ("down: timing out", f"http://127.0.0.1:{RECEIVER_PORT}/hook", "--hang"),
+        ]
+        for run, (name, url, mode) in enumerate(endpoints, start=1):
+            if mode:
+                bench.stop(receiver)
+                receiver = start_receiver(bench, mode)
             rate, extra = award_run(bench, args, run, name, url)
             ratio = rate / baseline if rate and baseline else None
             results.append(
                 h.Result(
                     "webhooks",
-                    f"awards, 2 workers, endpoint down ({name})",
+                    f"awards, 2 workers, endpoint {name}",
                     round(rate, 1) if rate else None,
                     "awards/s",
-                    target=">= 90% of no endpoint",
-                    passed=ratio >= 0.9 if ratio and not args.quick else None,
+                    target=">= 90% of no endpoint" if name.startswith("down") else "",
+                    passed=ratio >= 0.9 if ratio and name.startswith("down") and not args.quick else None,
                     extra={**extra, "ratio_to_no_endpoint": round(ratio, 3) if ratio else None},
                 )
             )
-        bench.stop(hanging)
+        bench.stop(receiver)
         bench.psql(CLEAN_SQL)
     h.report(results, args.json)
     return 0

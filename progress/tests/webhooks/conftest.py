@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import urllib.request
@@ -108,10 +110,24 @@ def start_worker(*, sweep: bool = False, **env: str) -> subprocess.Popen:
 
 
 def stop_worker(worker: subprocess.Popen) -> None:
-    if worker.poll() is None:
-        os.killpg(worker.pid, 15)
+    """End the worker's process group, even when the worker itself is already dead: the scheduler
+    it forked (`--with-scheduler`) outlives a SIGKILLed worker in the same group."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, sig)
         try:
             worker.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, 9)
-            worker.wait(5)
+            wait_until(
+                lambda: not _group_alive(worker.pid), what="the worker's process group to end", seconds=10
+            )
+            return
+        except (subprocess.TimeoutExpired, AssertionError):
+            continue
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
