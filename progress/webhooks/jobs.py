@@ -3,7 +3,9 @@ after `default`, so a waiting award always goes first).
 
 `deliver_due` takes no arguments and re-reads everything: it fans out the outbox, then leases and
 sends due deliveries a batch at a time (the HTTP requests of a batch run in parallel threads) until
-none is due or its time budget is spent, when it queues itself again behind whatever waits. Running
+none is due, its time budget is spent or a job waits on the default queue (an award), when it queues
+itself again behind whatever waits: a slow or dead endpoint holds a worker for one batch at most
+(its attempts time out together), never the awards behind it. Running
 it twice, or on two workers at once, is harmless (`progress.webhooks.delivery`). It is scheduled:
 - after every commit that wrote outbox rows or requeued a delivery (`schedule_delivery`: one job
   waits at a time, as with awards);
@@ -28,7 +30,7 @@ from redis.exceptions import RedisError
 from progress.models import WebhookDelivery
 from progress.webhooks import delivery
 from progress.webhooks.sending import Outcome, body_of, send
-from skillquest.queue import enqueue, enqueue_at
+from skillquest.queue import default_queue, enqueue, enqueue_at
 from skillquest.redis_client import redis_connection
 
 logger = logging.getLogger("skillquest.webhooks")
@@ -53,20 +55,32 @@ def deliver_due() -> dict[str, Any]:
             batch = delivery.deliveries_claim(limit=CONCURRENCY)
             if not batch:
                 break
-            if sent == 0 and len(batch) == CONCURRENCY:
+            if sent == 0 and len(batch) == CONCURRENCY and not _awards_waiting():
                 schedule_delivery(force=True)  # a backlog: another worker may take a share
             _schedule_at(timezone.now() + delivery.lease())
             outcomes = list(pool.map(_attempt, batch))
             delivery.deliveries_record(list(zip(batch, outcomes, strict=True)))
             sent += len(batch)
             succeeded += sum(outcome.succeeded for outcome in outcomes)
-            if time.monotonic() - started > TIME_BUDGET_SECONDS:
+            # Awards first: a job waiting on the default queue gets this worker after this batch
+            # (the worker serves `default` before `webhooks`), and the rest waits behind it.
+            if time.monotonic() - started > TIME_BUDGET_SECONDS or _awards_waiting():
                 schedule_delivery(force=True)
                 break
     due = delivery.next_due_at()
     if due is not None and due > timezone.now():
         _schedule_at(due)
     return {"dispatched": dispatched, "sent": sent, "succeeded": succeeded}
+
+
+def _awards_waiting() -> bool:
+    """Whether a job (an award, a freeze) waits on the default queue: one LLEN."""
+    if settings.JOBS_IN_PROCESS:
+        return False
+    try:
+        return default_queue().count > 0
+    except RedisError:
+        return False
 
 
 def _attempt(row: WebhookDelivery) -> Outcome:
