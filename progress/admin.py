@@ -401,8 +401,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
                 f"Signing secret (shown only now; the receiver verifies with it): {saved.secret}",
                 messages.WARNING,
             )
-        obj.pk = saved.pk
-        obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
+        # The admin goes on with its own instance (history, the redirect): it names the saved row.
+        obj.pk, obj.secret, obj._state.adding = saved.pk, saved.secret, False
 
     def delete_model(self, request, obj):
         webhook_services.endpoint_delete(endpoint=obj, actor=request.user)
