@@ -95,6 +95,15 @@ def retry_delay(failed_attempts: int) -> float | None:
 def deliveries_record(results: Sequence[tuple[WebhookDelivery, Outcome]]) -> list[WebhookEndpoint]:
     """Log each attempt, finish or reschedule its delivery, move the endpoints' runs of failures;
     return the endpoints this disabled. Results are in the order the attempts finished."""
+    # Locked in id order, and only those still there: an endpoint deleted while its requests were in
+    # flight took its deliveries with it.
+    present = set(
+        WebhookDelivery.objects.select_for_update()
+        .filter(pk__in=[delivery.pk for delivery, _ in results])
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    results = [(delivery, outcome) for delivery, outcome in results if delivery.pk in present]
     if not results:
         return []
     now = timezone.now()

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.db.models import Field
 
 from progress.models import OutboxEvent
 from progress.webhooks.events import Event
@@ -48,9 +49,7 @@ def _insert(events: list[Event]) -> None:
         cls=DjangoJSONEncoder,
     )
     quote = connection.ops.quote_name
-    columns = {
-        name: quote(OutboxEvent._meta.get_field(name).column) for name in ("id", "type", "data", "created_at")
-    }
+    columns = {name: quote(_column(name)) for name in ("id", "type", "data", "created_at")}
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {quote(OutboxEvent._meta.db_table)}"  # noqa: S608 (model metadata only)
@@ -59,3 +58,9 @@ def _insert(events: list[Event]) -> None:
             " FROM jsonb_array_elements(%s::jsonb) AS e",
             [rows],
         )
+
+
+def _column(name: str) -> str:
+    field = OutboxEvent._meta.get_field(name)
+    assert isinstance(field, Field) and field.column is not None  # concrete fields only
+    return field.column
