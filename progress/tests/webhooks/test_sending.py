@@ -4,6 +4,8 @@ no redirects followed, answers read up to 64 KB, timeouts, refused connections, 
 from __future__ import annotations
 
 import json
+import ssl
+import subprocess
 import threading
 import time
 from datetime import UTC, datetime
@@ -107,3 +109,64 @@ def test_a_body_over_64_kb_is_never_sent(server):
     body = json.dumps({"data": "x" * sending.BODY_MAX_BYTES})
     outcome = sending.send(url=f"{server}/ok", secret=SECRET, message_id="msg_l", body=body)
     assert not outcome.succeeded and not outcome.retry and _Handler.received == []
+
+
+def _certificate(tmp_path, name: str, san: str) -> tuple[str, str]:
+    cert, key = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *(
+                "-keyout",
+                str(key),
+                "-out",
+                str(cert),
+                "-subj",
+                f"/CN={name}",
+                "-addext",
+                f"subjectAltName={san}",
+            ),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return str(cert), str(key)
+
+
+@pytest.fixture
+def tls_server(settings, tmp_path, monkeypatch):
+    """An https receiver whose self-signed certificate this process trusts (SSL_CERT_FILE)."""
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    settings.WEBHOOK_TIMEOUT_SECONDS = 2
+
+    def serve(san: str):
+        cert, key = _certificate(tmp_path, "receiver", san)
+        monkeypatch.setenv("SSL_CERT_FILE", cert)
+        _Handler.received = []
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+        return f"https://127.0.0.1:{httpd.server_address[1]}"
+
+    servers: list[ThreadingHTTPServer] = []
+    yield serve
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_https_to_the_checked_address_verifies_the_certificate(tls_server):
+    url = tls_server("IP:127.0.0.1")
+    outcome = sending.send(url=f"{url}/ok", secret=SECRET, message_id="msg_tls", body="{}")
+    assert outcome.succeeded, outcome.error
+    assert _Handler.received[0][0]["webhook-id"] == "msg_tls"
+
+
+def test_a_certificate_for_another_name_is_refused(tls_server):
+    url = tls_server("DNS:hooks.example.test")
+    outcome = sending.send(url=f"{url}/ok", secret=SECRET, message_id="msg_tls", body="{}")
+    assert not outcome.succeeded and "CERTIFICATE_VERIFY_FAILED" in outcome.error
+    assert _Handler.received == []
