@@ -141,14 +141,27 @@ def grant_events(
 def badge_events(user_badges: Sequence[Any]) -> Iterator[Event]:
     """Each badge a player earned (`progress.models.UserBadge`, with its badge loaded)."""
     for award in user_badges:
-        yield Event(
-            "badge.awarded",
-            {
-                "user_id": str(award.user_id),
-                "badge_id": str(award.badge_id),
-                "badge": award.badge.slug,
-                "name": award.badge.name,
-                "attempt_id": award.metadata.get("attempt_id"),
-            },
-            award.awarded_at,
-        )
+        data = _badge_data(award.badge, str(award.user_id), award.metadata.get("attempt_id"))
+        yield Event("badge.awarded", data, award.awarded_at)
+
+
+def _badge_data(badge: Any, user_id: str, attempt_id: str | None) -> dict[str, Any]:
+    return {
+        "user_id": user_id,
+        "badge_id": str(badge.pk),
+        "badge": badge.slug,
+        "name": badge.name,
+        "attempt_id": attempt_id,
+    }
+
+
+def badge_event_data_sql(badge: Any) -> tuple[str, list[Any]]:
+    """The same data as SQL over rows with a `user_id` column, for recalculation's set-based award:
+    `jsonb_build_object` of `_badge_data`'s keys, the player's id from the row, the rest parameters."""
+    data = _badge_data(badge, "", None)
+    pairs, params = [], []
+    for key, value in data.items():
+        pairs.append(f"'{key}', " + ("user_id::text" if key == "user_id" else "%s::text"))
+        if key != "user_id":
+            params.append(value)
+    return f"jsonb_build_object({', '.join(pairs)})", params

@@ -1,7 +1,8 @@
 """Writing the outbox inside the transaction of the change it reports.
 
 `outbox_record` is called by the award batch, staff grants and the badge evaluator while their
-transaction is open: the rows commit or roll back with the change, and the delivery job is scheduled
+transaction is open (`outbox_sql` gives set-based writers the same rows as SQL, for recalculation's
+badge award): the rows commit or roll back with the change, and the delivery job is scheduled
 only once it has committed. To keep the award job fast it writes only the types some active endpoint
 subscribes to (`subscriptions`, one Redis GET per call). An endpoint therefore hears of events from
 about the moment its creation (or subscription) committed, not of earlier ones.
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
@@ -39,6 +42,36 @@ def outbox_record(events: Iterable[Event]) -> int:
         )
     transaction.on_commit(schedule_delivery, robust=True)
     return len(wanted)
+
+
+@dataclass(frozen=True)
+class OutboxSql:
+    """An `INSERT INTO <outbox> ... SELECT ... FROM <source>` to end a set-based statement with."""
+
+    sql: str
+    params: list[Any]
+
+    def recorded(self) -> None:
+        """Call once the statement wrote rows: their delivery is scheduled when the transaction commits."""
+        transaction.on_commit(schedule_delivery, robust=True)
+
+
+def outbox_sql(type: str, data: tuple[str, list[Any]], *, source: str, at: str) -> OutboxSql | None:
+    """For set-based writers (recalculation's badge award): the outbox rows of one event type as SQL
+    over `source`'s rows, `data` an SQL expression (and its parameters) per row, `at` the time's
+    placeholder; None when no active endpoint subscribes to `type` (then write nothing)."""
+    if type not in subscribed_types():
+        return None
+    expression, params = data
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(_column(name)) for name in ("id", "type", "data", "created_at"))
+    return OutboxSql(
+        sql=(
+            f"INSERT INTO {quote(OutboxEvent._meta.db_table)} ({columns})"  # noqa: S608 (model metadata only)
+            f" SELECT gen_random_uuid(), %s, {expression}, {at} FROM {source}"
+        ),
+        params=[type, *params],
+    )
 
 
 def _insert(events: list[Event]) -> None:
