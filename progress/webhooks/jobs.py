@@ -121,12 +121,14 @@ def _schedule_at(when: datetime) -> bool:
     )
 
 
-def schedule_sweep() -> bool:
+def schedule_sweep() -> bool | None:
     """The worker's start-up sweep: a job now for undispatched events and due deliveries, and one at
-    the earliest pending retry or lease end; nothing when there is nothing to deliver. False if a
-    job could not be scheduled."""
+    the earliest pending retry or lease end. None when there is nothing to deliver; False if a job
+    could not be scheduled."""
     undispatched = delivery.undispatched_exists()
     due = delivery.next_due_at()
+    if not undispatched and due is None:
+        return None
     now = timezone.now()
     queued = True
     if undispatched or (due is not None and due <= now):

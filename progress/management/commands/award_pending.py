@@ -32,7 +32,10 @@ class Command(BaseCommand):
             self.stdout.write(f"{len(due) - len(unscheduled)} ended event(s) scheduled for freezing.")
         if unscheduled:
             failed.append(f"the freeze of {len(unscheduled)} ended event(s)")
-        if not schedule_webhooks():
+        webhooks = schedule_webhooks()
+        if webhooks:
+            self.stdout.write("Webhook deliveries scheduled.")
+        elif webhooks is False:
             failed.append("the webhook deliveries")
         if failed:
             raise CommandError(f"{' and '.join(failed)} could not be scheduled (is Redis up?); run again.")
