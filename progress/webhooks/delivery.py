@@ -18,6 +18,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -26,7 +27,7 @@ from django.utils import timezone
 from progress.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from progress.webhooks.sending import Outcome
 from progress.webhooks.subscriptions import subscriptions_changed
-from skillquest import sql
+from skillquest import metrics, sql
 from skillquest.logging import log_event
 
 logger = logging.getLogger("skillquest.webhooks")
@@ -141,7 +142,18 @@ def deliveries_record(results: Sequence[tuple[WebhookDelivery, Outcome]]) -> lis
          "delivered_at"],
         updates,
     )  # fmt: skip
-    return _failures_counted(results)
+    disabled = _failures_counted(results)
+    succeeded = sum(outcome.succeeded for _, outcome in results)
+    transaction.on_commit(
+        partial(
+            metrics.webhook_attempts,
+            succeeded=succeeded,
+            failed=len(results) - succeeded,
+            disabled=len(disabled),
+        ),
+        robust=True,
+    )
+    return disabled
 
 
 def _failures_counted(results: Sequence[tuple[WebhookDelivery, Outcome]]) -> list[WebhookEndpoint]:

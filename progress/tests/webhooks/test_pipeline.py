@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from progress.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from progress.webhooks import delivery, services
@@ -107,3 +108,26 @@ def test_an_endpoint_deleted_mid_flight_records_nothing_for_it(endpoints, staff_
     delivery.deliveries_record([(row, _ok()) for row in claimed])
     assert list(WebhookDelivery.objects.values_list("endpoint_id", "status")) == [(second.pk, "succeeded")]
     assert WebhookEndpoint.objects.count() == 2
+
+
+def test_recorded_attempts_and_disabled_endpoints_are_counted_after_commit(
+    endpoints, settings, django_capture_on_commit_callbacks
+):
+    settings.WEBHOOK_DISABLE_AFTER = 1
+
+    def count(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    ok, failed, disabled = (
+        count("skillquest_webhook_attempts_total", outcome="ok"),
+        count("skillquest_webhook_attempts_total", outcome="failed"),
+        count("skillquest_webhook_endpoints_disabled_total"),
+    )
+    OutboxEvent.objects.create(type="level.up", data={})
+    delivery.outbox_dispatch()
+    first, second = WebhookDelivery.objects.order_by("pk")
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery.deliveries_record([(first, _ok()), (second, _fail())])
+    assert count("skillquest_webhook_attempts_total", outcome="ok") == ok + 1
+    assert count("skillquest_webhook_attempts_total", outcome="failed") == failed + 1
+    assert count("skillquest_webhook_endpoints_disabled_total") == disabled + 1
