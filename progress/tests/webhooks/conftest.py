@@ -82,7 +82,7 @@ def worker_env(**extra: str) -> dict[str, str]:
         "AWARD_COALESCE_SECONDS": "0",
         "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
         "WEBHOOK_TIMEOUT_SECONDS": "0.5",
-        "WEBHOOK_RETRY_SCHEDULE": ",".join(["0.2"] * 12),
+        "WEBHOOK_RETRY_SCHEDULE": ",".join(["0.2"] * 30),  # retries outlast every failing phase
         **extra,
     }
 
