@@ -28,13 +28,13 @@ run: $(BIN)/.installed-runtime
 	@if [ -n "$$REDIS_URL" ]; then \
 	  echo "Starting an RQ worker alongside the web server"; \
 	  export PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$$(mktemp -d)}; \
-	  DEBUG=$${DEBUG:-true} $(BIN)/python manage.py rqworker --worker-class skillquest.worker.Worker --with-scheduler default & \
+	  DEBUG=$${DEBUG:-true} $(BIN)/python manage.py rqworker --worker-class skillquest.worker.Worker --with-scheduler default webhooks & \
 	fi; \
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 worker: $(BIN)/.installed-runtime
 	$(BIN)/python manage.py award_pending
-	$(BIN)/python manage.py rqworker --worker-class skillquest.worker.Worker --with-scheduler default
+	$(BIN)/python manage.py rqworker --worker-class skillquest.worker.Worker --with-scheduler default webhooks
 
 # The Open Badges validator for progress/tests/openbadges/test_badgecheck.py, in a venv of its own
 # (requirements-badgecheck.txt says why, and why --no-deps).

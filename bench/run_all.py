@@ -15,7 +15,9 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-SCENARIOS = ["submit", "awards", "leaderboard", "recalc", "ledger", "export", "seed", "growth", "live"]
+SCENARIOS = [
+    "submit", "awards", "leaderboard", "recalc", "ledger", "export", "seed", "growth", "live", "webhooks",
+]  # fmt: skip
 
 
 def main() -> int:

@@ -13,11 +13,24 @@ from progress.badges import conditions
 from progress.badges import services as badge_services
 from progress.events import services as event_services
 from progress.ledger.services import GRANT_MAX_AMOUNT, xp_grant
-from progress.models import Badge, Event, EventStanding, Quest, UserBadge, XpEntry
+from progress.models import (
+    Badge,
+    Event,
+    EventStanding,
+    Quest,
+    UserBadge,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    XpEntry,
+)
 from progress.openbadges.services import badge_award_revoke
 from progress.quests import kinds as quest_kinds
 from progress.quests import services as quest_services
 from progress.quests.selectors import quest_has_rewards
+from progress.webhooks import events as webhook_events
+from progress.webhooks import services as webhook_services
+from progress.webhooks import targets as webhook_targets
 from skillquest.audit.admin import AuditedAdmin, ReadOnlyAdmin
 from skillquest.audit.services import audit_record
 from skillquest.errors import DomainError, InvalidInput, ServiceUnavailable
@@ -376,3 +389,122 @@ class QuestAdmin(AuditedAdmin):
         if obj is not None and quest_has_rewards(quest_id=obj.pk):
             return False
         return super().has_delete_permission(request, obj)
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    events = forms.MultipleChoiceField(
+        choices=[(name, f"{name}: {what}") for name, what in webhook_events.TYPES.items()],
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["url", "events", "description", "active"]
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        try:
+            webhook_targets.resolve(url)
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message)
+        return url
+
+
+@admin.action(description="Send a test event")
+def send_test_event(modeladmin, request, queryset):
+    for endpoint in queryset:
+        try:
+            webhook_services.endpoint_send_test(endpoint=endpoint, actor=request.user)
+        except DomainError as exc:
+            modeladmin.message_user(request, f"{endpoint.url}: {exc.message}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"Test event queued for {endpoint.url}.", messages.SUCCESS)
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    """Endpoints go through progress.webhooks.services: the URL is checked (SSRF), the change audited,
+    the subscriptions cache cleared. The secret is shown once, in the message after creating."""
+
+    form = WebhookEndpointForm
+    list_display = ["url", "active", "events", "consecutive_failures", "disabled_reason", "created_at"]
+    list_filter = ["active"]
+    readonly_fields = ["consecutive_failures", "disabled_reason", "disabled_at", "created_at", "updated_at"]
+    actions = [send_test_event]
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in ("url", "events", "description", "active")}
+        if change:
+            saved = webhook_services.endpoint_update(endpoint=obj, actor=request.user, **fields)
+        else:
+            saved = webhook_services.endpoint_create(actor=request.user, **fields)
+            self.message_user(
+                request,
+                f"Signing secret (shown only now; the receiver verifies with it): {saved.secret}",
+                messages.WARNING,
+            )
+        # The admin goes on with its own instance (history, the redirect): it names the saved row.
+        obj.pk, obj.secret, obj._state.adding = saved.pk, saved.secret, False
+
+    def delete_model(self, request, obj):
+        webhook_services.endpoint_delete(endpoint=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for endpoint in queryset:
+            webhook_services.endpoint_delete(endpoint=endpoint, actor=request.user)
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    fields = ("started_at", "succeeded", "response_status", "latency_ms", "error", "next_retry_at")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+
+@admin.action(description="Redeliver (same webhook-id, fresh retry schedule)")
+def redeliver(modeladmin, request, queryset):
+    done = 0
+    for delivery in queryset:
+        try:
+            webhook_services.delivery_redeliver(delivery=delivery, actor=request.user)
+            done += 1
+        except DomainError as exc:
+            modeladmin.message_user(request, f"Delivery {delivery.pk}: {exc.message}", messages.ERROR)
+    if done:
+        modeladmin.message_user(request, f"{done} delivery(ies) queued again.", messages.SUCCESS)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: each event to each endpoint, with every attempt (status, latency, error, next
+    retry). Read-only but for the redeliver action."""
+
+    list_display = [
+        "id",
+        "endpoint",
+        "event",
+        "status",
+        "failed_attempts",
+        "response_status",
+        "next_attempt_at",
+    ]
+    list_filter = ["status", "endpoint"]
+    list_select_related = ["endpoint", "event"]
+    readonly_fields = [
+        "event", "endpoint", "status", "failed_attempts", "next_attempt_at", "last_attempt_at",
+        "response_status", "error", "created_at", "delivered_at",
+    ]  # fmt: skip
+    inlines = [WebhookAttemptInline]
+    actions = [redeliver]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -424,3 +424,126 @@ class Quest(models.Model):
     def summary(self) -> str:
         """The rule in words ("Pass 3 challenges today.")."""
         return quest_kinds.describe(self.kind, self.params)
+
+
+class WebhookEndpoint(models.Model):
+    """A URL staff registered to receive the outbox's events of some types (progress.webhooks).
+
+    The secret signs every delivery (Standard Webhooks, HMAC-SHA256) and so is kept as it is; the API
+    shows it once, when the endpoint is created. `active` goes off by staff or after
+    `WEBHOOK_DISABLE_AFTER` failed attempts in a row, with `disabled_reason` saying why.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    url = models.CharField(max_length=2000)
+    # Event types (progress.webhooks.events.TYPES); JSON rather than an array: the quickstart is SQLite.
+    events = models.JSONField(default=list)
+    description = models.CharField(max_length=200, blank=True)
+    active = models.BooleanField(default=True)
+    secret = models.CharField(max_length=100, editable=False)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    disabled_reason = models.TextField(blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class OutboxEvent(models.Model):
+    """Something that happened, written in the same transaction as the change it reports (a rolled-back
+    award leaves none) and delivered from here to every endpoint subscribed to its type.
+
+    Its id is the deliveries' `webhook-id` (`msg_<hex>`): the same on every retry and redelivery, so a
+    receiver deduplicates by it. `dispatched_at` is set once its deliveries exist.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    type = models.CharField(max_length=40)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(dispatched_at__isnull=True),
+                name="outbox_undispatched",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.message_id}"
+
+    @property
+    def message_id(self) -> str:
+        return f"msg_{self.pk.hex}"
+
+
+class WebhookDelivery(models.Model):
+    """One event to one endpoint: pending until an attempt gets a 2xx (succeeded) or the retry schedule
+    runs out (failed). While an attempt is in flight `next_attempt_at` is its lease's end: a worker
+    killed mid-attempt leaves the delivery due again then, and it is sent again with the same id."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    id = models.BigAutoField(primary_key=True)
+    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # Failed attempts since it was (re)queued: which delay of WEBHOOK_RETRY_SCHEDULE comes next.
+    failed_attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["event", "endpoint"], name="webhook_delivery_once"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status="pending"),
+                name="webhook_delivery_due",
+            ),
+            models.Index(fields=["endpoint", "-created_at", "-id"], name="webhook_delivery_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.endpoint_id} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    """The delivery log: one row per HTTP attempt, with what came back and when the next one is due."""
+
+    id = models.BigAutoField(primary_key=True)
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts")
+    started_at = models.DateTimeField()
+    succeeded = models.BooleanField()
+    response_status = models.PositiveIntegerField(null=True, blank=True)
+    latency_ms = models.FloatField()
+    error = models.TextField(blank=True)
+    response_body = models.TextField(blank=True)  # its first characters, for the log
+    next_retry_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["delivery", "-started_at"], name="webhook_attempt_delivery")]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} {'ok' if self.succeeded else 'failed'} {self.response_status or ''}"

@@ -49,6 +49,15 @@ AWARD_LAG = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600),
 )
 
+# Webhook attempts by outcome (ok, failed); endpoints disabled after failing in a row.
+WEBHOOK_ATTEMPTS = Counter(
+    "skillquest_webhook_attempts", "Webhook delivery attempts, by outcome.", ["outcome"]
+)
+WEBHOOK_ENDPOINTS_DISABLED = Counter(
+    "skillquest_webhook_endpoints_disabled",
+    "Webhook endpoints disabled after WEBHOOK_DISABLE_AFTER failures.",
+)
+
 
 def challenge_submitted() -> None:
     CHALLENGE_SUBMITTED.inc()
@@ -63,6 +72,16 @@ def xp_awarded(*, xp: int, lag_seconds: float | None) -> None:
 def badge_awarded(slug: str, *, count: int = 1) -> None:
     """Count newly awarded badges; call it after commit, for (user, badge) pairs actually awarded."""
     BADGES_AWARDED.labels(badge=slug).inc(count)
+
+
+def webhook_attempts(*, succeeded: int, failed: int, disabled: int = 0) -> None:
+    """Count recorded webhook attempts (call after their commit)."""
+    if succeeded:
+        WEBHOOK_ATTEMPTS.labels(outcome="ok").inc(succeeded)
+    if failed:
+        WEBHOOK_ATTEMPTS.labels(outcome="failed").inc(failed)
+    if disabled:
+        WEBHOOK_ENDPOINTS_DISABLED.inc(disabled)
 
 
 class RQCollector(Collector):

@@ -26,22 +26,29 @@ logger = logging.getLogger("skillquest.queue")
 DEFAULT_RETRY = Retry(max=3, interval=[2, 10, 60])
 
 
-def default_queue() -> Queue:
-    return django_rq.get_queue("default", connection=redis_connection())
+def default_queue(name: str = "default") -> Queue:
+    return django_rq.get_queue(name, connection=redis_connection())
 
 
-def enqueue(func: Callable[..., Any], *args: Any, job_id: str | None = None, **kwargs: Any) -> bool:
+def enqueue(
+    func: Callable[..., Any],
+    *args: Any,
+    job_id: str | None = None,
+    queue_name: str = "default",
+    **kwargs: Any,
+) -> bool:
     """Run `func(*args)` in the background; True when it was queued (or ran), False if Redis is down.
 
     Callers only schedule idempotent jobs whose work is also found by a sweep (`award_pending`),
     so a job that could not be queued is delayed, never lost. The request id of the web request that
     enqueues travels in the job's meta; skillquest.worker.Worker binds it to the job's log lines.
+    `queue_name`: "default", or "webhooks", which the Procfile's worker serves after "default".
     """
     if settings.JOBS_IN_PROCESS:
         func(*args, **kwargs)
         return True
     try:
-        default_queue().enqueue(
+        default_queue(queue_name).enqueue(
             func,
             args=args,
             kwargs=kwargs,
@@ -61,7 +68,13 @@ def enqueue_in(delay: timedelta, func: Callable[..., Any], *args: Any) -> bool:
     return enqueue_at(timezone.now() + delay, func, *args)
 
 
-def enqueue_at(when: datetime, func: Callable[..., Any], *args: Any, job_id: str | None = None) -> bool:
+def enqueue_at(
+    when: datetime,
+    func: Callable[..., Any],
+    *args: Any,
+    job_id: str | None = None,
+    queue_name: str = "default",
+) -> bool:
     """Run `func(*args)` at `when` on the worker (its `--with-scheduler` moves the job to the queue
     then); True when it was scheduled (or ran), False if Redis is down or nothing can run it later.
 
@@ -75,7 +88,7 @@ def enqueue_at(when: datetime, func: Callable[..., Any], *args: Any, job_id: str
         func(*args)
         return True
     try:
-        default_queue().enqueue_at(
+        default_queue(queue_name).enqueue_at(
             when,
             func,
             args=args,

@@ -191,6 +191,8 @@ else:
 
 RQ_QUEUES = {
     "default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 300},
+    # Webhook deliveries (progress.webhooks): the worker takes them after every award job waiting.
+    "webhooks": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 300},
 }
 # We schedule jobs with transaction.on_commit ourselves; django-rq must enqueue at once when asked,
 # so that a Redis failure surfaces where we handle it (its default defers inside atomic blocks).
@@ -314,6 +316,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "XpEntryKindEnum": "progress.models.XpEntry.Kind",
         "QuestKindEnum": "progress.quests.kinds.KIND_CHOICES",
+        "AttemptStatusEnum": "challenges.models.Attempt.Status",
+        "WebhookDeliveryStatusEnum": "progress.models.WebhookDelivery.Status",
     },
 }
 
@@ -370,6 +374,22 @@ BADGE_RARITY_REFRESH_SECONDS = env.float("BADGE_RARITY_REFRESH_SECONDS", default
 # How long after an event's end its standings are frozen (progress.events): a submission graded just
 # before the end, by a web host's clock, commits and is awarded in that time and still counts.
 EVENT_FREEZE_DELAY_SECONDS = env.float("EVENT_FREEZE_DELAY_SECONDS", default=5.0)
+
+# --- Webhooks (progress.webhooks): signed deliveries of the outbox to staff-registered endpoints.
+# Seconds to wait after each failed attempt, in order; after the last the delivery is given up.
+WEBHOOK_RETRY_SCHEDULE = [
+    float(value)
+    for value in env.list("WEBHOOK_RETRY_SCHEDULE", default=["5", "30", "120", "600", "3600", "21600"])
+]
+if not WEBHOOK_RETRY_SCHEDULE or any(value < 0 for value in WEBHOOK_RETRY_SCHEDULE):
+    raise ImproperlyConfigured("WEBHOOK_RETRY_SCHEDULE: a comma-separated list of seconds, none negative.")
+# An endpoint whose deliveries fail this many times in a row is disabled, with the reason shown.
+WEBHOOK_DISABLE_AFTER = env.int("WEBHOOK_DISABLE_AFTER", default=10)
+# Per attempt: connecting, sending and each read of the answer (tests shorten it).
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Loopback, private, link-local and metadata addresses are refused (at registration and at every
+# delivery) unless this is on: tests and local demos only. It also allows plain http:// URLs.
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
 
 # --- Logging: one JSON object per line in production, readable lines with DEBUG on.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -24,6 +24,8 @@ from progress.models import UserBadge, XpEntry
 from progress.notifications.messages import Message, message
 from progress.notifications.services import notify
 from progress.quests.services import QuestCompleted, quests_pay
+from progress.webhooks.events import award_events
+from progress.webhooks.outbox import outbox_record
 from skillquest import metrics, sql
 from skillquest.logging import log_event
 
@@ -69,6 +71,10 @@ def awards_process(
     quests = quests_pay(awards=awards)
     # Told in the awards' transaction (kept messages commit with them), pushed once it commits.
     notify(_messages(awards, quests))
+    # The webhooks' outbox, in the same transaction (attempt.graded too: this claim is the one moment
+    # every graded attempt passes through exactly once, and `progress` may not reach into challenges'
+    # submit). Nothing is built unless an active endpoint subscribes to something.
+    outbox_record(award_events(awards, quests))
     # Badges in the same transaction as the XP: a failure rolls both back and the retry redoes both,
     # so no award ever commits without the badges it earned.
     badges = _badges_earned(awards, quests)

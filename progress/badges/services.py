@@ -31,6 +31,8 @@ from progress.badges.stats import STATS_USER_FIELDS, load_stats
 from progress.models import Badge, Notification, UserBadge
 from progress.notifications.messages import badge_data, message
 from progress.notifications.services import notify
+from progress.webhooks.events import badge_event_data_sql, badge_events
+from progress.webhooks.outbox import outbox_record, outbox_sql
 from skillquest import metrics
 from skillquest.audit.services import audit_changes, audit_created, audit_deleted
 from skillquest.errors import BadgeHasAwards
@@ -141,7 +143,8 @@ def badges_award_missing(*, now: datetime | None = None) -> int:
 
 
 def _insert_qualifying(*, badge: Badge, condition: Condition, now: datetime) -> int:
-    """One statement: the badge for every qualifying player who lacks it, each with its notification.
+    """One statement: the badge for every qualifying player who lacks it, each with its notification
+    and, when an endpoint subscribes to `badge.awarded`, its webhook outbox row (progress.webhooks).
 
     The notifications are kept (inbox, bell) but not pushed: recalculation may award a badge to every
     player at once, and their pages show it at the next load.
@@ -152,6 +155,13 @@ def _insert_qualifying(*, badge: Badge, condition: Condition, now: datetime) -> 
         for name in ("id", "user", "badge", "awarded_at", "metadata", "assertion_id")
     }
     note = {name: column(Notification, name) for name in ("user", "type", "data", "created_at")}
+    told_sql = (
+        f"INSERT INTO {table(Notification)}"  # noqa: S608
+        f" ({note['user']}, {note['type']}, {note['data']}, {note['created_at']})"
+        f" SELECT user_id, 'badge_awarded', %s::jsonb, %s FROM inserted"
+    )
+    told = json.dumps({"badge": badge_data(badge)})  # a `badge_awarded` message's data
+    outbox = outbox_sql("badge.awarded", badge_event_data_sql(badge), source="inserted", at="%s")
     # Only table and column names from the models' metadata are interpolated; values are parameters.
     statement = (
         f"WITH inserted AS (INSERT INTO {table(UserBadge)} ({ub['id']}, {ub['user']}, {ub['badge']},"  # noqa: S608
@@ -160,14 +170,15 @@ def _insert_qualifying(*, badge: Badge, condition: Condition, now: datetime) -> 
         f" FROM (SELECT DISTINCT user_id FROM ({select}) s) q"
         f" JOIN {table(User)} u ON {column(User, 'id', 'u')} = q.user_id AND {column(User, 'is_active', 'u')}"
         f" ON CONFLICT ({ub['user']}, {ub['badge']}) DO NOTHING RETURNING {ub['user']} AS user_id)"
-        f" INSERT INTO {table(Notification)}"
-        f" ({note['user']}, {note['type']}, {note['data']}, {note['created_at']})"
-        f" SELECT user_id, 'badge_awarded', %s::jsonb, %s FROM inserted"
+        + (f", told AS ({told_sql} RETURNING 1) {outbox.sql}" if outbox else f" {told_sql}")
     )
-    told = json.dumps({"badge": badge_data(badge)})  # a `badge_awarded` message's data
+    extra = [*outbox.params, now] if outbox else []
     with connection.cursor() as cursor:
-        cursor.execute(statement, [badge.pk, now, RECALCULATION_METADATA, *params, told, now])
-        return cursor.rowcount
+        cursor.execute(statement, [badge.pk, now, RECALCULATION_METADATA, *params, told, now, *extra])
+        count = cursor.rowcount
+    if outbox and count:
+        outbox.recorded()
+    return count
 
 
 def _parsed(badge: Badge) -> Condition | None:
@@ -199,6 +210,7 @@ def _insert_new_badges(earned: Sequence[UserBadge]) -> list[UserBadge]:
                 for award in created
             ]
         )
+        outbox_record(badge_events(created))
     for award in created:
         log_event(
             logger,

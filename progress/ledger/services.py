@@ -21,6 +21,8 @@ from progress.ledger.recalc import recalculation_run
 from progress.models import XpEntry
 from progress.notifications.messages import message
 from progress.notifications.services import notify
+from progress.webhooks.events import grant_events
+from progress.webhooks.outbox import outbox_record
 from skillquest import metrics, sql
 from skillquest.audit.services import audit_record
 from skillquest.errors import IdempotencyKeyReused, InvalidInput, NotFound, XpWouldGoNegative
@@ -191,6 +193,12 @@ def xp_grant(
     if levelled_up:
         told.append(message(user_id, "level_up", level=level, created_at=entry.created_at))
     notify(told)
+    outbox_record(
+        grant_events(
+            user_id=user_id, entry_id=entry.pk, amount=amount, reason=reason, before=before,
+            old_level=rules.level_for_xp(before), level=level, created_at=entry.created_at,
+        )
+    )  # fmt: skip
     kinds = conditions.kinds_changed_by(xp=amount, levelled_up=levelled_up, passed=False)
     badges = badges_evaluate(user_ids=[user_id], kinds={user_id: kinds}) if kinds else []
     transaction.on_commit(partial(_granted_committed, entry, badges), robust=True)

@@ -34,7 +34,9 @@ PUBLIC = {
     ("get", "/api/v1/users/{id}/followers/"),
 }  # fmt: skip
 # Operations that take an API key (challenges/ingest/) instead of a player's token or session.
-KEYED = {("post", "/api/v1/ingest/attempts/"): [{"apiKeyAuth": []}]}
+KEYED: dict[tuple[str, str], list[dict[str, list]]] = {
+    ("post", "/api/v1/ingest/attempts/"): [{"apiKeyAuth": []}]
+}
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,17 @@ from accounts.models import User
 from challenges.ingest.services import api_key_create, api_key_revoke
 from challenges.models import Attempt, Challenge, Tag
 from progress import jobs
-from progress.models import Badge, Event, Notification, Quest, UserBadge, XpEntry
+from progress.models import (
+    Badge,
+    Event,
+    Notification,
+    OutboxEvent,
+    Quest,
+    UserBadge,
+    WebhookDelivery,
+    WebhookEndpoint,
+    XpEntry,
+)
 from skillquest import queue
 
 ROLES = ("anon", "player", "other", "staff")
@@ -43,6 +53,8 @@ SOLUTION = {"player": "PLANTED-alice-solution-55e1", "other": "PLANTED-bob-solut
 EMAIL = {"player": "alice-planted@example.com", "other": "bob-planted@example.com"}
 # What a player is told is theirs alone: not even staff read another player's notifications.
 NOTE = {"player": "PLANTED-alice-note-3b9d", "other": "PLANTED-bob-note-c7e0"}
+# A webhook's signing secret: shown once when it is created, never in any read, not even to staff.
+WEBHOOK_SECRET = "whsec_UExBTlRFRC13ZWJob29rLXNlY3JldC0xYTJiM2M0ZA=="
 
 
 @dataclass(frozen=True)
@@ -177,6 +189,20 @@ API_ROWS = [
     Row("POST", f"{API}/admin/api-keys/{{api_key}}/revoke/", "401 403 403 200", schema_path=f"{API}/admin/api-keys/{{id}}/revoke/"),  # noqa: E501
     Row("POST", f"{API}/admin/api-keys/{{revoked_key}}/revoke/", "401 403 403 409", schema_path="-"),
     Row("POST", f"{API}/ingest/attempts/", "401 401 401 401", body={"username": "alice", "challenge": "spare-one", "score": 90, "idempotency_key": "matrix"}),  # noqa: E501
+    # Webhooks: staff only; the signing secret shows once, in the create's answer, never in a read.
+    Row("GET", f"{API}/admin/webhooks/", "401 403 403 200"),
+    Row("POST", f"{API}/admin/webhooks/", "401 403 403 201", body={"url": "https://93.184.215.14/hook", "events": ["xp.awarded"]}),  # noqa: E501
+    Row("POST", f"{API}/admin/webhooks/", "401 403 403 400", body={"url": "https://169.254.169.254/", "events": ["xp.awarded"]}, schema_path="-"),  # noqa: E501
+    Row("POST", f"{API}/admin/webhooks/", "401 403 403 400", body={"url": "https://93.184.215.14/hook", "events": ["xp.stolen"]}, schema_path="-"),  # noqa: E501
+    Row("GET", f"{API}/admin/webhooks/{{webhook}}/", "401 403 403 200", schema_path=f"{API}/admin/webhooks/{{id}}/"),  # noqa: E501
+    Row("GET", f"{API}/admin/webhooks/00000000-0000-4000-8000-000000000000/", "401 403 403 404", schema_path="-"),  # noqa: E501
+    Row("PUT", f"{API}/admin/webhooks/{{webhook}}/", "401 403 403 200", body={"url": "https://93.184.215.15/hook", "events": ["level.up"]}, schema_path=f"{API}/admin/webhooks/{{id}}/"),  # noqa: E501
+    Row("PATCH", f"{API}/admin/webhooks/{{webhook}}/", "401 403 403 200", body={"active": False}, schema_path=f"{API}/admin/webhooks/{{id}}/"),  # noqa: E501
+    Row("DELETE", f"{API}/admin/webhooks/{{webhook}}/", "401 403 403 204", schema_path=f"{API}/admin/webhooks/{{id}}/"),  # noqa: E501
+    Row("GET", f"{API}/admin/webhooks/{{webhook}}/deliveries/", "401 403 403 200", schema_path=f"{API}/admin/webhooks/{{id}}/deliveries/"),  # noqa: E501
+    Row("POST", f"{API}/admin/webhooks/{{webhook}}/test/", "401 403 403 202", schema_path=f"{API}/admin/webhooks/{{id}}/test/"),  # noqa: E501
+    Row("POST", f"{API}/admin/webhooks/{{webhook}}/deliveries/{{webhook_delivery}}/redeliver/", "401 403 403 202", schema_path=f"{API}/admin/webhooks/{{id}}/deliveries/{{delivery_id}}/redeliver/"),  # noqa: E501
+    Row("POST", f"{API}/admin/webhooks/{{webhook}}/deliveries/999999/redeliver/", "401 403 403 404", schema_path="-"),  # noqa: E501
     # Live updates: one's own notifications only; a ticket for one's own socket.
     Row("GET", f"{API}/notifications/", "401 200 200 200"),
     Row("GET", f"{API}/notifications/?unread=maybe", "401 400 400 400", schema_path="-"),
@@ -348,6 +374,12 @@ def world(db, settings) -> dict[str, Any]:
     }
     revoked, revoked_secret = api_key_create(name="Matrix revoked", scopes=["ingest", "read"], actor=staff)
     api_key_revoke(api_key=revoked, actor=staff)
+    webhook = WebhookEndpoint.objects.create(
+        url="https://93.184.215.14/planted", events=["xp.awarded"], secret=WEBHOOK_SECRET
+    )
+    webhook_delivery = WebhookDelivery.objects.create(
+        endpoint=webhook, event=OutboxEvent.objects.create(type="xp.awarded", data={}), status="failed"
+    )
     tokens = {  # issued (so they exist server-side), never sent: must never come back
         str(RefreshToken.for_user(alice)),
         str(RefreshToken.for_user(bob)),
@@ -397,6 +429,8 @@ def world(db, settings) -> dict[str, Any]:
             "revoked_assertion": str(revoked_award.assertion_id),
             "unverified_assertion": str(unverified_award.assertion_id),
             "secret_badge": str(secret.pk),
+            "webhook": str(webhook.pk),
+            "webhook_delivery": str(webhook_delivery.pk),
         },
     }
 
@@ -438,7 +472,7 @@ def _call(world, row: Row, role: str):
 
 def _forbidden_strings(world, role: str) -> list[str]:
     """What this role must never see in any response body."""
-    forbidden = [*world["tokens"], *world["password_hashes"]]
+    forbidden = [*world["tokens"], *world["password_hashes"], WEBHOOK_SECRET]
     for owner in ("player", "other"):
         if role != owner:
             forbidden += [SOLUTION[owner], NOTE[owner]]

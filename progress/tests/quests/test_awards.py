@@ -19,6 +19,7 @@ from progress.ledger.selectors import ledger_mismatches
 from progress.ledger.services import xp_grant, xp_recalculate
 from progress.models import Badge, Quest, XpEntry
 from progress.tests.events.helpers import graded, make_event
+from progress.webhooks.subscriptions import subscribed_types
 
 pytestmark = pytest.mark.django_db
 
@@ -190,6 +191,7 @@ def _statements_for_a_batch(players: int) -> int:
     for index in range(players):
         player = baker.make(User, username=f"batch{players}-{index}", email=f"b{players}-{index}@example.com")
         attempts += [graded(player, challenge, 100) for challenge in challenges]
+    subscribed_types()  # the webhooks' subscriptions, cached as in a running system
     with CaptureQueriesContext(connection) as captured:
         awards = award(*attempts)
     assert len(awards) == 2 * players and all(len(done.quests) == 3 for done in awards[1::2])
