@@ -153,7 +153,7 @@ def revoke_awards(modeladmin, request, queryset):
 
 
 @admin.register(UserBadge)
-class UserBadgeAdmin(admin.ModelAdmin):
+class UserBadgeAdmin(ReadOnlyAdmin):
     """Read-only: badges are awarded by the rules and revoked by staff with a reason (the award stays,
     with its public assertion answering 410); nothing is deleted, so no award disappears silently."""
 
@@ -168,15 +168,6 @@ class UserBadgeAdmin(admin.ModelAdmin):
     ]  # fmt: skip
     date_hierarchy = "awarded_at"
     actions = [revoke_awards]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.action(description="Preview recalculating everyone's XP (then apply it from the staff dashboard)")
@@ -477,7 +468,7 @@ def redeliver(modeladmin, request, queryset):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
     """The delivery log: each event to each endpoint, with every attempt (status, latency, error, next
     retry). Read-only but for the redeliver action."""
 
@@ -499,12 +490,3 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     inlines = [WebhookAttemptInline]
     actions = [redeliver]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

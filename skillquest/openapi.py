@@ -22,7 +22,12 @@ from django.contrib.auth import get_user_model
 from drf_spectacular import openapi
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.serializers import PolymorphicProxySerializerExtension
-from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import SAFE_METHODS
 
@@ -101,6 +106,21 @@ class EitherSerializer(PolymorphicProxySerializer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("resource_type_field_name", None)  # no field tells the shapes apart
         super().__init__(*args, **kwargs)
+
+
+def staff_or_player_crud(name: str, *, staff: type, player: type):
+    """The schema of a catalogue viewset that everyone reads and staff edit (challenges, badges): reads
+    answer `name`, either shape (staff's first); staff writes take and answer the staff shape."""
+    as_seen = EitherSerializer(name, [staff, player])
+    staff_write = extend_schema(request=staff, responses={200: staff})
+    return extend_schema_view(
+        list=extend_schema(responses={200: as_seen}),
+        retrieve=extend_schema(responses={200: as_seen}),
+        create=extend_schema(request=staff, responses={201: staff}),
+        update=staff_write,
+        partial_update=staff_write,
+        destroy=extend_schema(responses={204: None, **errors(409)}),
+    )
 
 
 class EitherSerializerExtension(PolymorphicProxySerializerExtension):

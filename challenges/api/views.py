@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from typing import cast
 from uuid import UUID
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -16,7 +16,7 @@ from challenges.api import serializers as s
 from challenges.api.filters import AttemptFilter, ChallengeFilter
 from challenges.models import Attempt
 from skillquest.errors import NotFound
-from skillquest.openapi import EitherSerializer, errors
+from skillquest.openapi import errors, staff_or_player_crud
 from skillquest.throttling import AttemptStartThrottle, AttemptSubmitThrottle, ThrottlesInOneCall
 
 
@@ -31,19 +31,8 @@ class IsStaffOrReadOnly(permissions.BasePermission):
 
 # Players and staff read challenges in two shapes (staff: drafts' fields, the grading config, tags by
 # slug); the schema names both, whoever fetches it, so a generated client parses either.
-CHALLENGE_AS_SEEN = EitherSerializer(
-    "ChallengeForStaffOrPlayer", [s.ChallengeStaffSerializer, s.ChallengeSerializer]
-)
-STAFF_WRITE = extend_schema(request=s.ChallengeStaffSerializer, responses={200: s.ChallengeStaffSerializer})
-
-
-@extend_schema_view(
-    list=extend_schema(responses={200: CHALLENGE_AS_SEEN}),
-    retrieve=extend_schema(responses={200: CHALLENGE_AS_SEEN}),
-    create=extend_schema(request=s.ChallengeStaffSerializer, responses={201: s.ChallengeStaffSerializer}),
-    update=STAFF_WRITE,
-    partial_update=STAFF_WRITE,
-    destroy=extend_schema(responses={204: None, **errors(409)}),
+@staff_or_player_crud(
+    "ChallengeForStaffOrPlayer", staff=s.ChallengeStaffSerializer, player=s.ChallengeSerializer
 )
 class ChallengeViewSet(
     mixins.ListModelMixin,

@@ -5,7 +5,7 @@ from functools import partial
 from typing import cast
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotAuthenticated
@@ -30,7 +30,7 @@ from progress.social import services as social_services
 from skillquest.api import CountedPageNumberPagination
 from skillquest.cache import RecentPages
 from skillquest.errors import NotFound
-from skillquest.openapi import EitherSerializer, errors
+from skillquest.openapi import errors, staff_or_player_crud
 from skillquest.throttling import ThrottlesInOneCall
 
 
@@ -105,18 +105,7 @@ class UserViewSet(ThrottlesInOneCall, viewsets.GenericViewSet):
 
 
 # Staff also read inactive badges, with their dates: the schema names both shapes (see challenges).
-BADGE_AS_SEEN = EitherSerializer("BadgeForStaffOrPlayer", [s.BadgeStaffSerializer, s.BadgeSerializer])
-STAFF_WRITE = extend_schema(request=s.BadgeStaffSerializer, responses={200: s.BadgeStaffSerializer})
-
-
-@extend_schema_view(
-    list=extend_schema(responses={200: BADGE_AS_SEEN}),
-    retrieve=extend_schema(responses={200: BADGE_AS_SEEN}),
-    create=extend_schema(request=s.BadgeStaffSerializer, responses={201: s.BadgeStaffSerializer}),
-    update=STAFF_WRITE,
-    partial_update=STAFF_WRITE,
-    destroy=extend_schema(responses={204: None, **errors(409)}),
-)
+@staff_or_player_crud("BadgeForStaffOrPlayer", staff=s.BadgeStaffSerializer, player=s.BadgeSerializer)
 class BadgeViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
