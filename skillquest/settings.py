@@ -316,7 +316,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "XpEntryKindEnum": "progress.models.XpEntry.Kind",
         "QuestKindEnum": "progress.quests.kinds.KIND_CHOICES",
-        "AttemptStatusEnum": "challenges.models.Attempt.Status",
+        "StatusEnum": "challenges.models.Attempt.Status",  # the name clients had before webhooks came
         "WebhookDeliveryStatusEnum": "progress.models.WebhookDelivery.Status",
     },
 }
