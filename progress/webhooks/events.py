@@ -1,8 +1,8 @@
 """The webhook event types and the data each carries. Pure: no I/O.
 
 Every delivery's body is `{"type", "timestamp", "data"}`; `data` holds ids and figures, never
-personal data beyond the player's id and username. Adding a type is one line in `TYPES` and an
-`outbox_record` where it happens.
+personal data beyond the player's id (and a staff grant's reason, which the ledger keeps too).
+Adding a type is one line in `TYPES` and an `outbox_record` where it happens.
 """
 
 from __future__ import annotations
