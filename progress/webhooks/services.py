@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -126,6 +127,38 @@ def delivery_redeliver(*, delivery: WebhookDelivery, actor: Any) -> WebhookDeliv
     )
     _deliver_after_commit()
     return delivery
+
+
+def outbox_prune(*, before: datetime, batch_size: int = 1000) -> int:
+    """Delete the events created before `before` whose deliveries are all finished (succeeded or failed),
+    with their deliveries and attempt log; returns how many events went.
+
+    An event not yet dispatched, or with a delivery still pending (a retry to come, a redelivery), stays:
+    pruning never loses a message. Each batch is its own transaction and locks its deliveries first, so
+    a redelivery committed meanwhile keeps its event (the statuses are read again under the lock).
+    """
+    finished = (
+        OutboxEvent.objects.filter(created_at__lt=before, dispatched_at__isnull=False)
+        .exclude(deliveries__status=WebhookDelivery.Status.PENDING)
+        .order_by("created_at", "id")
+    )
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            candidates = list(finished.values_list("pk", flat=True)[:batch_size])
+            if not candidates:
+                return deleted
+            locked = WebhookDelivery.objects.select_for_update().filter(event_id__in=candidates)
+            pending = {
+                event_id
+                for event_id, status in locked.values_list("event_id", "status")
+                if status == WebhookDelivery.Status.PENDING
+            }
+            ids = [pk for pk in candidates if pk not in pending]
+            OutboxEvent.objects.filter(pk__in=ids).delete()
+            deleted += len(ids)
+        if len(candidates) < batch_size:
+            return deleted
 
 
 def _deliver_after_commit() -> None:
