@@ -476,6 +476,12 @@ class OutboxEvent(models.Model):
                 condition=models.Q(dispatched_at__isnull=True),
                 name="outbox_undispatched",
             ),
+            # `manage.py webhooks_prune` walks the dispatched ones from the oldest.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(dispatched_at__isnull=False),
+                name="outbox_dispatched",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -21,8 +21,6 @@ from skillquest.throttling import AttemptStartThrottle, AttemptSubmitThrottle, T
 
 
 class IsStaffOrReadOnly(permissions.BasePermission):
-    public_reads = True  # every GET is open to anyone (so to an API key's `read` scope too)
-
     def has_permission(self, request, view):
         if request.method in permissions.SAFE_METHODS:
             return True

@@ -3,8 +3,11 @@
 A key is not a player: a request made with one is anonymous (`request.user`) with the key as
 `request.auth`. Its scopes: `read` lets it make the GET requests anyone may make (the public
 challenges, boards, progress and badges), counted per key rather than per address; `ingest` lets it
-`POST /api/v1/ingest/attempts`. A request outside its scopes is a 403; an unknown, wrong, revoked or
-expired key a 401, on any endpoint. Every use is audited under the key's name (`api_key_used`).
+`POST /api/v1/ingest/attempts`. A request outside its scopes is a 403 and an unknown, wrong, revoked
+or expired key a 401 — except on an operation anyone may call (skillquest.access), where a key that
+grants nothing is ignored and the request answered as anonymous, as a bearer token that does not
+verify is there (the schema promises those operations no 401 or 403). Every use of a known key is
+audited under the key's name (`api_key_used`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from challenges.ingest.selectors import api_key_for_secret
 from challenges.ingest.services import api_key_used
 from challenges.models import ApiKey, ApiKeyScope
+from skillquest.access import operation_is_public
 
 KEYWORD = "Api-Key"
 
@@ -30,12 +34,16 @@ class ApiKeyAuthentication(BaseAuthentication):
             return None  # a Bearer token, or nothing: another authenticator's business
         api_key = api_key_for_secret(secret.strip())
         if api_key is None or not api_key.usable:
+            if _public(request):
+                return None
             raise exceptions.AuthenticationFailed(
                 "Unknown, revoked or expired API key.", code="api_key_invalid"
             )
         api_key_used(api_key=api_key, method=request.method, path=request.get_full_path())
         needed = ApiKeyScope.READ if request.method in permissions.SAFE_METHODS else ApiKeyScope.INGEST
         if not api_key.has_scope(needed):
+            if _public(request):
+                return None
             raise exceptions.PermissionDenied(
                 f"This API key lacks the '{needed}' scope.", code="api_key_scope"
             )
@@ -53,8 +61,9 @@ class HasApiKey(permissions.BasePermission):
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
-    """`apiKeyAuth` in the schema, listed on the operations a key may call: those that take one
-    (`api_key_scope` on the view) and the GETs anyone may make."""
+    """`apiKeyAuth` in the schema, listed on the operations that take a key (`api_key_scope` on the
+    view). The GETs anyone may make say `security: []` (skillquest.openapi): a `read` key is accepted
+    there, and only moves the request to the key's own rate limit."""
 
     target_class = ApiKeyAuthentication
     name = "apiKeyAuth"
@@ -69,17 +78,9 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
         }
 
     def get_security_requirement(self, auto_schema) -> list[dict[str, list[Any]]]:
-        view = auto_schema.view
-        if getattr(view, "api_key_scope", None):
-            return [{self.name: []}]
-        if auto_schema.method == "GET" and any(
-            _public_reads(permission) for permission in view.get_permissions()
-        ):
-            return [{self.name: []}]
-        return []
+        return [{self.name: []}] if getattr(auto_schema.view, "api_key_scope", None) else []
 
 
-def _public_reads(permission: permissions.BasePermission) -> bool:
-    return isinstance(permission, (permissions.AllowAny, permissions.IsAuthenticatedOrReadOnly)) or getattr(
-        permission, "public_reads", False
-    )
+def _public(request) -> bool:
+    view = (request.parser_context or {}).get("view")
+    return view is not None and operation_is_public(view, request)

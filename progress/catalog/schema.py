@@ -7,7 +7,7 @@ another badge has) are checked by the same code the admin and the API use (`serv
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -169,22 +169,28 @@ def schema_errors(document: Any) -> list[dict[str, str]]:
     return errors
 
 
-def nul_characters(document: Any, path: Sequence[str | int] = ()) -> list[dict[str, str]]:
-    """Strings holding a NUL character, which PostgreSQL can store in no text or JSON column."""
-    if isinstance(document, str):
-        return (
-            [{"path": json_path(path), "message": "Must not contain NUL characters."}]
-            if "\x00" in document
-            else []
-        )
-    if isinstance(document, dict):
-        return [
-            error
-            for key, value in document.items()
-            for error in (nul_characters(key, (*path, "<key>")) + nul_characters(value, (*path, str(key))))
-        ]
-    if isinstance(document, list):
-        return [
-            error for index, value in enumerate(document) for error in nul_characters(value, (*path, index))
-        ]
-    return []
+# Far deeper than any catalog (a grading config is three levels down): a document nested past it is
+# refused at that point rather than walked, so no input can exhaust the stack or the CPU.
+MAX_DEPTH = 32
+
+
+def nul_characters(document: Any) -> list[dict[str, str]]:
+    """Strings holding a NUL character, which PostgreSQL can store in no text or JSON column; and
+    anything nested deeper than MAX_DEPTH. Walked with a stack of its own, not by recursion."""
+    errors = []
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                errors.append({"path": json_path(path), "message": "Must not contain NUL characters."})
+        elif isinstance(value, dict | list):
+            if len(path) >= MAX_DEPTH:
+                errors.append({"path": json_path(path), "message": f"Nested deeper than {MAX_DEPTH} levels."})
+                continue
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in reversed(list(items)):
+                stack.append((item, (*path, key if isinstance(value, list) else str(key))))
+                if isinstance(key, str):
+                    stack.append((key, (*path, "<key>")))
+    return errors

@@ -48,7 +48,10 @@ def outbox_dispatch(*, limit: int = DISPATCH_BATCH) -> int:
         return 0
     # Locked so that an endpoint deleted meanwhile cannot leave a delivery pointing at nothing.
     endpoints = list(
-        WebhookEndpoint.objects.filter(active=True).select_for_update(no_key=True).values_list("pk", "events")
+        WebhookEndpoint.objects.filter(active=True)
+        .select_for_update(no_key=True)
+        .order_by("pk")  # the order `_failures_counted` locks them in: no deadlock between the two
+        .values_list("pk", "events")
     )
     now = timezone.now()
     deliveries = [
@@ -157,7 +160,10 @@ def deliveries_record(results: Sequence[tuple[WebhookDelivery, Outcome]]) -> lis
 
 
 def _failures_counted(results: Sequence[tuple[WebhookDelivery, Outcome]]) -> list[WebhookEndpoint]:
-    """Per endpoint: a success ends its run of failures; failures after the last success extend it."""
+    """Per endpoint: a success ends its run of failures; a batch whose attempts failed after the last
+    success extends it by one. One per batch, not per attempt: a busy endpoint's batch of 32 parallel
+    attempts during a five-second restart is one failure, not 32, so only an endpoint that keeps
+    failing round after round (its retries included) reaches WEBHOOK_DISABLE_AFTER."""
     runs: dict[uuid.UUID, tuple[bool, int, str]] = {}
     by_endpoint: dict[uuid.UUID, list[Outcome]] = defaultdict(list)
     for delivery, outcome in results:
@@ -165,7 +171,7 @@ def _failures_counted(results: Sequence[tuple[WebhookDelivery, Outcome]]) -> lis
     for endpoint_id, outcomes in by_endpoint.items():
         last_success = max((i for i, outcome in enumerate(outcomes) if outcome.succeeded), default=-1)
         trailing = outcomes[last_success + 1 :]
-        runs[endpoint_id] = (last_success >= 0, len(trailing), trailing[-1].error if trailing else "")
+        runs[endpoint_id] = (last_success >= 0, 1 if trailing else 0, trailing[-1].error if trailing else "")
     reset = [pk for pk, (succeeded, failures, _) in runs.items() if succeeded and not failures]
     if reset:
         WebhookEndpoint.objects.filter(pk__in=reset, consecutive_failures__gt=0).update(
@@ -181,7 +187,7 @@ def _failures_counted(results: Sequence[tuple[WebhookDelivery, Outcome]]) -> lis
             endpoint.disabled_at = timezone.now()
             failures = endpoint.consecutive_failures
             endpoint.disabled_reason = (
-                f"Disabled after {failures} failed deliveries in a row; the last: {error}"[:1000]
+                f"Disabled after {failures} failed rounds of deliveries in a row; the last: {error}"[:1000]
             )
             disabled.append(endpoint)
             subscriptions_changed()

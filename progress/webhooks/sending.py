@@ -110,7 +110,7 @@ def send(*, url: str, secret: str, message_id: str, body: str) -> Outcome:
         answer = response.read(BODY_MAX_BYTES)
     except TimeoutError:
         return outcome(succeeded=False, error=f"Timed out after {timeout:g} s.")
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, http.client.HTTPException, ValueError) as exc:  # ValueError: a URL http.client refuses
         return outcome(succeeded=False, error=f"{type(exc).__name__}: {exc}"[:500])
     finally:
         connection.close()

@@ -50,6 +50,9 @@ def check_url(url: str) -> str:
         _url_syntax(url)
     except ValidationError:
         raise UnsafeTarget("Enter a valid http(s) URL.", field="url")
+    if not url.isascii():
+        # Sent as the request line's bytes: a receiver's URL must be percent-encoded (IDNA for a host).
+        raise UnsafeTarget("Percent-encode the URL: ASCII characters only.", field="url")
     parts = urlsplit(url)
     if parts.scheme != "https" and not (settings.DEBUG or private_networks_allowed()):
         raise UnsafeTarget("Webhook URLs must use https.", field="url")
@@ -62,10 +65,23 @@ def check_url(url: str) -> str:
     return url
 
 
+# IPv6 ranges that carry an IPv4 address or are deprecated, which `is_global` lets through on 3.11:
+# NAT64 (64:ff9b::/96 reaches any IPv4 address, the metadata one included), IPv4-compatible (::/96)
+# and site-local (fec0::/10). 6to4 (2002::/16) is judged by the IPv4 address it carries.
+_NOT_PUBLIC_V6 = [
+    ipaddress.ip_network(net) for net in ("64:ff9b::/96", "64:ff9b:1::/48", "::/96", "fec0::/10")
+]
+
+
 def is_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip.sixtofour is not None:
+            ip = ip.sixtofour
+        elif any(ip in net for net in _NOT_PUBLIC_V6):
+            return False
     return ip.is_global and not ip.is_multicast
 
 

@@ -260,9 +260,14 @@ def test_a_read_key_is_no_player_and_no_staff(user, quiz, staff_user):
     assert reader.post("/api/v1/attempts", {"challenge_id": str(quiz.pk)}, format="json").status_code == 403
 
 
-def test_an_ingest_only_key_may_not_read_and_a_wrong_key_is_401_even_on_public_reads(lms, api_client, db):
-    assert lms.get("/api/v1/challenges").status_code == 403
-    assert key_client("abcdefgh.nope").get("/api/v1/challenges").status_code == 401
+def test_a_key_granting_nothing_is_ignored_on_public_reads_and_refused_elsewhere(lms, db, rates):
+    rates(anon="1/minute")
+    # An ingest-only or wrong key reads what anyone may, as anyone: counted by its address.
+    assert lms.get("/api/v1/challenges").status_code == 200
+    assert key_client("abcdefgh.nope").get("/api/v1/challenges").status_code == 429
+    assert lms.get("/api/v1/attempts").status_code == 403
+    assert key_client("abcdefgh.nope").get("/api/v1/attempts").status_code == 401
+    assert key_client("abcdefgh.nope").post(INGEST, {}, format="json").status_code == 401
 
 
 def test_reads_with_a_key_are_counted_per_key_not_per_address(user, staff_user, rates):

@@ -62,15 +62,30 @@ class Command(BaseCommand):
         self.stdout.write(summary + (" (dry run: nothing written)." if dry_run else "."))
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without anchors and aliases: a catalog has no use for them, and a few lines of aliases can
+    expand into a document of billions of nodes (the "billion laughs")."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None, None, "aliases are not allowed", self.peek_event().start_mark
+            )
+        return super().compose_node(parent, index)
+
+
 def load(text: str, name: str) -> Any:
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        pass
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CommandError(f"{name} is neither JSON nor YAML: {exc}")
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            pass
+        try:
+            return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader, without aliases
+        except yaml.YAMLError as exc:
+            raise CommandError(f"{name} is neither JSON nor YAML: {exc}")
+    except RecursionError:
+        raise CommandError(f"{name} is nested too deeply.")
 
 
 def dump(catalog: dict[str, Any], file_format: str) -> str:

@@ -101,3 +101,19 @@ def test_a_dry_run_that_is_not_a_boolean_is_400(staff_client, db):
         "invalid",
         [{"path": "?dry_run", "message": "Must be a valid boolean."}],
     )
+
+
+def test_a_document_nested_past_the_limit_is_a_400_not_a_crash(staff_client, stocked):
+    def post(levels: int):
+        body = '{"version": 1, "challenges": [{"slug": "deep", "title": "Deep", "xp": 5, "grading": '
+        body += "[" * levels + "]" * levels + "}]}"
+        return staff_client.post(f"{CATALOG}/import", body, content_type="application/json")
+
+    # 700 levels parse, and exhausted the recursive walk this check used to be (Python's stack).
+    response = post(700)
+    assert response.status_code == 400
+    assert response.json()["code"] == "catalog_invalid"
+    assert any("Nested deeper than" in error["message"] for error in response.json()["errors"])
+    # Deeper still, the JSON parser itself refuses the body.
+    assert post(5000).json()["code"] == "parse_error"
+    assert not Challenge.objects.filter(slug="deep").exists()

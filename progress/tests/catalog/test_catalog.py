@@ -333,3 +333,14 @@ def test_players_keep_badges_whose_condition_an_import_makes_harder(catalog, use
     assert catalog_import(document=edited, actor=None, dry_run=False)["updated"] == 1
     assert UserBadge.objects.filter(user=user, badge__slug="rich").exists()
     assert User.objects.count() == 1
+
+
+def test_the_command_refuses_yaml_aliases_and_deep_nesting(db, tmp_path):
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text('a: &a ["x", "x"]\nb: &b [*a, *a]\nc: [*b, *b]\n')
+    with pytest.raises(CommandError, match="aliases are not allowed"):
+        call_command("catalog", "import", str(bomb))
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("[" * 5000 + "]" * 5000)
+    with pytest.raises(CommandError):
+        call_command("catalog", "import", str(deep))

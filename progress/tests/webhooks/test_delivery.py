@@ -188,14 +188,15 @@ def test_endpoint_disabled_after_consecutive_failures_with_the_reason(
     settings.WEBHOOK_DISABLE_AFTER = 3
     endpoint = _endpoint(receiver, staff_user, events=["xp.granted"])
     receiver.control(mode="fail")
-    for index in range(3):
+    for index in range(3):  # three rounds of deliveries, each failing (a round counts once)
         xp_grant(user_id=user.pk, amount=1 + index, reason="Failing", actor=staff_user)
-    _drain_in_process()
+        _drain_in_process()
     endpoint.refresh_from_db()
     assert not endpoint.active
     assert endpoint.consecutive_failures == 3
     assert (
-        "3 failed deliveries in a row" in endpoint.disabled_reason and "HTTP 500" in endpoint.disabled_reason
+        "3 failed rounds of deliveries in a row" in endpoint.disabled_reason
+        and "HTTP 500" in endpoint.disabled_reason
     )
     # Disabled: new events are not even written, pending deliveries wait.
     xp_grant(user_id=user.pk, amount=9, reason="Unheard", actor=staff_user)

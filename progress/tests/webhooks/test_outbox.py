@@ -14,6 +14,7 @@ from progress.ledger.services import xp_grant
 from progress.models import Badge, OutboxEvent
 from progress.webhooks import services
 from progress.webhooks.events import TYPES
+from progress.webhooks.subscriptions import subscribed_types
 
 pytestmark = pytest.mark.django_db
 PUBLIC = "https://93.184.215.14/hook"
@@ -78,3 +79,17 @@ def test_badges_from_the_evaluator_and_from_recalculation_carry_the_same_data(us
     expected = {"badge_id": str(badge.pk), "badge": "fifty", "name": "Fifty", "attempt_id": None}
     for player, event in by_player.items():
         assert event.data == {"user_id": player, **expected}
+
+
+def test_with_the_cache_down_the_subscriptions_come_from_the_database(user, staff_user, settings):
+    services.endpoint_create(url=PUBLIC, events=["xp.granted"], actor=staff_user)
+    # A Redis nobody listens on: every cache call raises ConnectionError.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    assert subscribed_types() == frozenset({"xp.granted"})
+    xp_grant(user_id=user.pk, amount=5, reason="Thanks", actor=staff_user)  # no 500 for the cache's sake
+    assert OutboxEvent.objects.get().type == "xp.granted"

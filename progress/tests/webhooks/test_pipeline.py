@@ -78,7 +78,7 @@ def test_failures_follow_the_schedule_then_give_up(endpoints, settings):
     assert [attempt.next_retry_at is not None for attempt in log] == [True, True, False]
 
 
-def test_a_success_ends_the_run_of_failures_and_enough_in_a_row_disable(endpoints, settings):
+def test_a_success_ends_the_run_of_failures_and_enough_failed_rounds_disable(endpoints, settings):
     settings.WEBHOOK_DISABLE_AFTER = 3
     first = endpoints[0]
     for _ in range(4):
@@ -88,13 +88,19 @@ def test_a_success_ends_the_run_of_failures_and_enough_in_a_row_disable(endpoint
     delivery.deliveries_record([(rows[0], _fail()), (rows[1], _fail()), (rows[2], _ok())])
     first.refresh_from_db()
     assert first.consecutive_failures == 0 and first.active
+    # A batch whose parallel attempts all failed (a receiver restarting) is one failure, not four.
+    assert delivery.deliveries_record([(row, _fail()) for row in rows]) == []
+    first.refresh_from_db()
+    assert first.consecutive_failures == 1 and first.active
     assert delivery.deliveries_record([(rows[3], _fail()), (rows[0], _fail())]) == []
     first.refresh_from_db()
     assert first.consecutive_failures == 2
     (disabled,) = delivery.deliveries_record([(rows[1], _fail("HTTP 502"))])
     first.refresh_from_db()
     assert disabled.pk == first.pk and not first.active and first.disabled_at is not None
-    assert first.disabled_reason == "Disabled after 3 failed deliveries in a row; the last: HTTP 502"
+    assert (
+        first.disabled_reason == "Disabled after 3 failed rounds of deliveries in a row; the last: HTTP 502"
+    )
     assert delivery.deliveries_claim(limit=10) == []  # a disabled endpoint's deliveries wait
 
 

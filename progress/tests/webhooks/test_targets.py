@@ -70,3 +70,26 @@ def test_checked_again_at_delivery_nothing_is_sent(url, settings):
     outcome = sending.send(url=url, secret="whsec_" + "A" * 43 + "=", message_id="msg_1", body="{}")
     assert not outcome.succeeded and outcome.retry
     assert outcome.error.startswith("Refused:") and outcome.response_status is None
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b::a9fe:a9fe",  # NAT64 to 169.254.169.254
+        "64:ff9b::a00:1",  # NAT64 to 10.0.0.1
+        "2002:a9fe:a9fe::1",  # 6to4 carrying 169.254.169.254
+        "::7f00:1",  # IPv4-compatible 127.0.0.1
+        "fec0::1",  # site-local
+    ],
+)
+def test_ipv6_forms_that_carry_a_private_ipv4_address_are_not_public(address):
+    assert not targets.is_public(address)
+
+
+def test_a_6to4_address_of_a_public_ipv4_address_is_public():
+    assert targets.is_public("2002:5db8:d70e::1")  # 93.184.215.14
+
+
+def test_a_url_with_characters_outside_ascii_is_refused():
+    with pytest.raises(targets.UnsafeTarget, match="ASCII"):
+        targets.check_url("https://93.184.215.14/hook/é")
