@@ -55,7 +55,10 @@ def deliver_due() -> dict[str, Any]:
             batch = delivery.deliveries_claim(limit=CONCURRENCY)
             if not batch:
                 break
-            if sent == 0 and len(batch) == CONCURRENCY and not _awards_waiting():
+            # In-process (the quickstart) there is no other worker and no queue: this loop goes on until
+            # nothing is due, rather than calling itself (a large backlog would nest ~10k frames deep).
+            in_process = settings.JOBS_IN_PROCESS
+            if sent == 0 and len(batch) == CONCURRENCY and not in_process and not _awards_waiting():
                 schedule_delivery(force=True)  # a backlog: another worker may take a share
             _schedule_at(timezone.now() + delivery.lease())
             outcomes = list(pool.map(_attempt, batch))
@@ -64,7 +67,7 @@ def deliver_due() -> dict[str, Any]:
             succeeded += sum(outcome.succeeded for outcome in outcomes)
             # Awards first: a job waiting on the default queue gets this worker after this batch
             # (the worker serves `default` before `webhooks`), and the rest waits behind it.
-            if time.monotonic() - started > TIME_BUDGET_SECONDS or _awards_waiting():
+            if not in_process and (time.monotonic() - started > TIME_BUDGET_SECONDS or _awards_waiting()):
                 schedule_delivery(force=True)
                 break
     due = delivery.next_due_at()

@@ -22,6 +22,7 @@ from progress.models import Badge, OutboxEvent, WebhookAttempt, WebhookDelivery
 from progress.tests.webhooks.conftest import start_worker, stop_worker
 from progress.webhooks import services
 from progress.webhooks.events import TYPES
+from progress.webhooks.jobs import deliver_due
 from skillquest.queue import default_queue
 from skillquest.tests.helpers import wait_until
 
@@ -209,3 +210,20 @@ def test_endpoint_disabled_after_consecutive_failures_with_the_reason(
     assert WebhookDelivery.objects.filter(status="succeeded").count() == 3
     endpoint.refresh_from_db()
     assert endpoint.active and endpoint.disabled_reason == "" and endpoint.consecutive_failures == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_process_one_job_delivers_a_backlog_without_calling_itself(
+    receiver, private_networks, staff_user, settings
+):
+    settings.JOBS_IN_PROCESS = True  # the quickstart: no queue, no other worker
+    settings.WEBHOOK_TIMEOUT_SECONDS = 5  # 32 parallel POSTs to one test receiver may take a while
+    _endpoint(receiver, staff_user, events=["xp.granted"])
+    for index in range(100):  # more than three batches of 32
+        OutboxEvent.objects.create(type="xp.granted", data={"amount": index})
+    result = deliver_due()
+    # Every delivery in this one call: a nested call (the job scheduling itself inline) would have
+    # taken the batches after the first and left this one's count at 32.
+    errors = list(WebhookDelivery.objects.exclude(status="succeeded").values_list("error", flat=True))
+    assert result["sent"] == 100 and result["succeeded"] == 100, errors
+    assert WebhookDelivery.objects.filter(status="succeeded").count() == 100
