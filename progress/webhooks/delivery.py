@@ -99,15 +99,21 @@ def retry_delay(failed_attempts: int) -> float | None:
 def deliveries_record(results: Sequence[tuple[WebhookDelivery, Outcome]]) -> list[WebhookEndpoint]:
     """Log each attempt, finish or reschedule its delivery, move the endpoints' runs of failures;
     return the endpoints this disabled. Results are in the order the attempts finished."""
-    # Locked in id order, and only those still there: an endpoint deleted while its requests were in
-    # flight took its deliveries with it.
-    present = set(
+    # Locked in id order, and only those this worker still holds: an endpoint deleted while its requests
+    # were in flight took its deliveries with it, and a delivery whose lease ran out (another worker
+    # took it) or that staff requeued meanwhile has a new `next_attempt_at`. A late answer is dropped
+    # rather than written over the newer state; its POST is made up for by the delivery's holder.
+    current = dict(
         WebhookDelivery.objects.select_for_update()
-        .filter(pk__in=[delivery.pk for delivery, _ in results])
+        .filter(pk__in=[delivery.pk for delivery, _ in results], status=WebhookDelivery.Status.PENDING)
         .order_by("pk")
-        .values_list("pk", flat=True)
+        .values_list("pk", "next_attempt_at")
     )
-    results = [(delivery, outcome) for delivery, outcome in results if delivery.pk in present]
+    results = [
+        (delivery, outcome)
+        for delivery, outcome in results
+        if delivery.pk in current and current[delivery.pk] == delivery.next_attempt_at
+    ]
     if not results:
         return []
     now = timezone.now()

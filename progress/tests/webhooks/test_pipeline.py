@@ -84,24 +84,42 @@ def test_a_success_ends_the_run_of_failures_and_enough_failed_rounds_disable(end
     for _ in range(4):
         OutboxEvent.objects.create(type="xp.awarded", data={})
     delivery.outbox_dispatch()
-    rows = list(WebhookDelivery.objects.filter(endpoint=first).order_by("pk"))
-    delivery.deliveries_record([(rows[0], _fail()), (rows[1], _fail()), (rows[2], _ok())])
+
+    def rows() -> list[WebhookDelivery]:  # as a claim reads them: each record needs the current lease
+        return list(WebhookDelivery.objects.filter(endpoint=first).order_by("pk"))
+
+    current = rows()
+    delivery.deliveries_record([(current[0], _fail()), (current[1], _fail()), (current[2], _ok())])
     first.refresh_from_db()
     assert first.consecutive_failures == 0 and first.active
-    # A batch whose parallel attempts all failed (a receiver restarting) is one failure, not four.
-    assert delivery.deliveries_record([(row, _fail()) for row in rows]) == []
+    # A batch whose parallel attempts all failed (a receiver restarting) is one failure, not three.
+    assert delivery.deliveries_record([(row, _fail()) for row in rows()]) == []
     first.refresh_from_db()
     assert first.consecutive_failures == 1 and first.active
-    assert delivery.deliveries_record([(rows[3], _fail()), (rows[0], _fail())]) == []
+    current = rows()
+    assert delivery.deliveries_record([(current[3], _fail()), (current[0], _fail())]) == []
     first.refresh_from_db()
     assert first.consecutive_failures == 2
-    (disabled,) = delivery.deliveries_record([(rows[1], _fail("HTTP 502"))])
+    (disabled,) = delivery.deliveries_record([(rows()[1], _fail("HTTP 502"))])
     first.refresh_from_db()
     assert disabled.pk == first.pk and not first.active and first.disabled_at is not None
     assert (
         first.disabled_reason == "Disabled after 3 failed rounds of deliveries in a row; the last: HTTP 502"
     )
     assert delivery.deliveries_claim(limit=10) == []  # a disabled endpoint's deliveries wait
+
+
+def test_a_late_answer_from_a_lease_that_ran_out_is_dropped(endpoints, staff_user):
+    OutboxEvent.objects.create(type="level.up", data={})
+    delivery.outbox_dispatch()
+    claimed = delivery.deliveries_claim(limit=10)
+    (mine,) = [row for row in claimed if row.endpoint_id == endpoints[0].pk]
+    # Meanwhile staff requeue it (or its lease ran out and another worker claimed it): a new lease.
+    services.delivery_redeliver(delivery=mine, actor=staff_user)
+    assert delivery.deliveries_record([(mine, _fail())]) == []
+    fresh = WebhookDelivery.objects.get(pk=mine.pk)
+    assert fresh.status == "pending" and fresh.failed_attempts == 0
+    assert not WebhookAttempt.objects.filter(delivery=mine).exists()  # the newer state stands
 
 
 def test_an_endpoint_deleted_mid_flight_records_nothing_for_it(endpoints, staff_user):
