@@ -16,7 +16,7 @@ from rest_framework_simplejwt.utils import get_md5_hash_password
 from accounts import selectors
 from accounts.models import User
 from accounts.services import SESSION_EPOCH_CLAIM
-from skillquest.access import operation_is_public
+from skillquest.access import request_is_public
 
 
 class JWTAuthentication(authentication.JWTAuthentication):
@@ -35,8 +35,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
         try:
             return super().authenticate(request)
         except AuthenticationFailed:  # simplejwt's InvalidToken too
-            view = (request.parser_context or {}).get("view")
-            if view is not None and operation_is_public(view, request):
+            if request_is_public(request):
                 return None
             raise
 

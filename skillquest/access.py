@@ -33,6 +33,13 @@ def operation_is_public(view: Any, request: Any) -> bool:
     One rule for two places: the schema says `security: []` for it (skillquest.openapi), and a bearer
     token that cannot be verified (expired, revoked, garbled) is ignored there rather than answered
     with a 401 (accounts.authentication): the request is answered as anonymous. A valid token is still
-    honoured (staff see drafts, a player their friends board).
+    honoured (staff see drafts, a player their friends board). API keys follow the same rule
+    (challenges.ingest.authentication).
     """
     return permits(view, request, AnonymousUser())
+
+
+def request_is_public(request: Any) -> bool:
+    """`operation_is_public` for a request being authenticated: its view, from DRF's parser context."""
+    view = (request.parser_context or {}).get("view")
+    return view is not None and operation_is_public(view, request)

@@ -22,7 +22,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from challenges.ingest.selectors import api_key_for_secret
 from challenges.ingest.services import api_key_used
 from challenges.models import ApiKey, ApiKeyScope
-from skillquest.access import operation_is_public
+from skillquest.access import request_is_public
 
 KEYWORD = "Api-Key"
 
@@ -34,7 +34,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             return None  # a Bearer token, or nothing: another authenticator's business
         api_key = api_key_for_secret(secret.strip())
         if api_key is None or not api_key.usable:
-            if _public(request):
+            if request_is_public(request):
                 return None
             raise exceptions.AuthenticationFailed(
                 "Unknown, revoked or expired API key.", code="api_key_invalid"
@@ -42,7 +42,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         api_key_used(api_key=api_key, method=request.method, path=request.get_full_path())
         needed = ApiKeyScope.READ if request.method in permissions.SAFE_METHODS else ApiKeyScope.INGEST
         if not api_key.has_scope(needed):
-            if _public(request):
+            if request_is_public(request):
                 return None
             raise exceptions.PermissionDenied(
                 f"This API key lacks the '{needed}' scope.", code="api_key_scope"
@@ -79,8 +79,3 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 
     def get_security_requirement(self, auto_schema) -> list[dict[str, list[Any]]]:
         return [{self.name: []}] if getattr(auto_schema.view, "api_key_scope", None) else []
-
-
-def _public(request) -> bool:
-    view = (request.parser_context or {}).get("view")
-    return view is not None and operation_is_public(view, request)

@@ -49,15 +49,15 @@ def deliver_due() -> dict[str, Any]:
     _release_slot()
     started = time.monotonic()
     dispatched = sent = succeeded = 0
+    # In-process (the quickstart) there is no other worker and no queue: the loop goes on until nothing
+    # is due, rather than the job calling itself (a large backlog would nest ~10k frames deep).
+    in_process = settings.JOBS_IN_PROCESS
     with ThreadPoolExecutor(max_workers=CONCURRENCY, thread_name_prefix="webhook") as pool:
         while True:
             dispatched += delivery.outbox_dispatch()
             batch = delivery.deliveries_claim(limit=CONCURRENCY)
             if not batch:
                 break
-            # In-process (the quickstart) there is no other worker and no queue: this loop goes on until
-            # nothing is due, rather than calling itself (a large backlog would nest ~10k frames deep).
-            in_process = settings.JOBS_IN_PROCESS
             if sent == 0 and len(batch) == CONCURRENCY and not in_process and not _awards_waiting():
                 schedule_delivery(force=True)  # a backlog: another worker may take a share
             _schedule_at(timezone.now() + delivery.lease())
