@@ -28,6 +28,11 @@ from redis import Redis
 # Keyed by the queue's name and configuration, so that code (and tests) pointing settings.RQ_QUEUES
 # elsewhere get a client for that server.
 _connections: dict[str, Redis] = {}
+# Keyed by the cache's servers and options, not by the backend object: Django makes a cache backend
+# per thread and per asyncio context, so an object-keyed client was made anew for every socket the
+# `ws` process admitted (each consumer's context kept its own backend, client and pool alive: ~13 KB
+# and a Redis connection per idle socket).
+_cache_clients: dict[str, Redis] = {}
 
 
 def redis_connection(queue: str = "default") -> Redis:
@@ -41,10 +46,11 @@ def redis_connection(queue: str = "default") -> Redis:
 
 
 def cache_client(backend: RedisCache) -> Redis:
-    """The cache backend's Redis client, made once per backend (kept on Django's client object)."""
-    cache = backend._cache
-    client = getattr(cache, "shared_client", None)
+    """The Redis client of the cache configured as `backend`, made once per process and configuration."""
+    # Django's own attributes for the LOCATION and OPTIONS it was made from (unknown to its stub).
+    servers, options = backend._servers, backend._options  # type: ignore[attr-defined]
+    key = repr((servers, sorted((name, repr(value)) for name, value in options.items())))
+    client = _cache_clients.get(key)
     if client is None:
-        # An attribute of ours on Django's client object (unknown to its stub): it lives as long.
-        client = cache.shared_client = cache.get_client(write=True)  # type: ignore[attr-defined]
+        client = _cache_clients.setdefault(key, backend._cache.get_client(write=True))
     return client
