@@ -218,6 +218,19 @@ def test_the_demo_flow_runs_through_the_generated_client(api, rates):
     assert [item.badge.slug for item in earned] == ["first-steps"]
     api.error("users.users_progress_retrieve", 404, "user_not_found", client=anonymous, id=uuid4())
 
+    # The one-call submit: the answer in the start's body, graded at once; a refused answer is a 400.
+    second = make_challenge(title="In one call", xp=10)
+    one_call = api.call(
+        "attempts.attempts_create", 201, "Attempt",
+        client=player, body=m.AttemptStartRequest(challenge_id=second.pk, score=70),
+    )  # fmt: skip
+    assert (one_call.status, one_call.score) == (m.StatusEnum.PASSED, 70)
+    refused = api.call(
+        "attempts.attempts_create", 400, "ValidationError",
+        client=player, body=m.AttemptStartRequest(challenge_id=second.pk, solution="seventy"),
+    )  # fmt: skip
+    assert "score" in refused.additional_keys
+
     # Refresh (the old refresh token is revoked by it), then log out.
     fresh = api.call(
         "auth.auth_refresh_create", 200, "RefreshOutput",

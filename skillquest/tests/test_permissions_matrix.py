@@ -106,6 +106,8 @@ API_ROWS = [
     # The one-call submit: the answer in the start's body (its row counts the schema operation once).
     Row("POST", f"{API}/attempts/", "401 201 201 201", body={"challenge_id": "{published}", "solution": ANSWER}, schema_path="-"),  # noqa: E501
     Row("POST", f"{API}/attempts/", "401 404 404 404", body={"challenge_id": "{draft}"}, schema_path="-"),
+    Row("POST", f"{API}/attempts/", "401 404 404 404", body={"challenge_id": "{draft}", "solution": ANSWER}, schema_path="-"),  # noqa: E501
+    Row("POST", f"{API}/attempts/", "401 400 400 400", body={"challenge_id": "{published}", "score": 101}, schema_path="-"),  # noqa: E501
     Row("GET", f"{API}/attempts/{{own_attempt}}/", "401 200 404 404", schema_path=f"{API}/attempts/{{id}}/"),
     Row("DELETE", f"{API}/attempts/{{own_attempt}}/", "401 405 405 405", schema_path="-"),
     Row("POST", f"{API}/attempts/{{own_attempt}}/submit/", "401 200 404 404", body={"solution": ANSWER}, schema_path=f"{API}/attempts/{{id}}/submit/"),  # noqa: E501
@@ -521,6 +523,8 @@ API_KEY_ROWS = [
     Row("GET", f"{API}/auth/me/", "401 401 401 403 403"),
     Row("GET", f"{API}/attempts/", "401 401 401 403 403"),
     Row("POST", f"{API}/attempts/", "401 401 401 403 403", body={"challenge_id": "{published}"}),
+    # A key is never a player: an ingest key cannot one-call submit either (ingestion is its way).
+    Row("POST", f"{API}/attempts/", "401 401 401 403 403", body={"challenge_id": "{published}", "solution": ANSWER}),  # noqa: E501
     Row("GET", f"{API}/admin/api-keys/", "401 401 401 403 403"),
     Row("POST", f"{API}/admin/api-keys/", "401 401 401 403 403", body={"name": "Escalate", "scopes": ["ingest"]}),  # noqa: E501
     Row("GET", f"{API}/admin/catalog/export/", "401 401 401 403 403"),
