@@ -63,6 +63,7 @@ lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	SECRET_KEY=$${SECRET_KEY:-type-checking-only} $(BIN)/mypy accounts challenges progress skillquest
+	$(BIN)/actionlint .github/workflows/*.yml
 
 # Known vulnerabilities in the pinned requirements and what they installed (see .ci/audit.py).
 audit: $(BIN)/.installed-dev
