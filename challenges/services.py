@@ -199,6 +199,19 @@ def attempt_submit(
     attempt.challenge = challenge
     if attempt.status != Attempt.Status.STARTED:
         raise AttemptAlreadySubmitted()
+    _grade(attempt, score=score, solution=solution, client=client)
+    # Grade-once without holding a lock: the UPDATE applies only while the row is still "started",
+    # so of two racing submits exactly one writes and the other gets the 409.
+    if not sql.update_if(attempt, SUBMIT_FIELDS, expected={"status": Attempt.Status.STARTED}):
+        raise AttemptAlreadySubmitted()
+    _attempt_written(attempt, created=False, update_fields=SUBMIT_FIELDS)
+    transaction.on_commit(lambda: _report_submitted(attempt), robust=True)
+    return attempt
+
+
+def _grade(attempt: Attempt, *, score: int | None, solution: str | None, client: dict | None) -> None:
+    """Grade a started attempt in memory (its challenge loaded with `_SUBMIT_CHALLENGE`'s columns)."""
+    challenge = attempt.challenge
     try:
         result = grading.grade(challenge.grading, score=score, solution=solution)
     except grading.SubmissionError as exc:
@@ -212,16 +225,17 @@ def attempt_submit(
     attempt.score = result.score
     attempt.status = Attempt.Status.PASSED if result.score >= challenge.pass_score else Attempt.Status.FAILED
     attempt.submitted_at = timezone.now()
-    # Grade-once without holding a lock: the UPDATE applies only while the row is still "started",
-    # so of two racing submits exactly one writes and the other gets the 409.
-    if not sql.update_if(attempt, SUBMIT_FIELDS, expected={"status": Attempt.Status.STARTED}):
-        raise AttemptAlreadySubmitted()
-    _attempt_written(attempt, created=False, update_fields=SUBMIT_FIELDS)
-    transaction.on_commit(lambda: _report_submitted(attempt), robust=True)
-    return attempt
 
 
-@transaction.atomic
+_PUBLISHED_CHALLENGE_TO_GRADE = sql.Statement(
+    lambda table: (
+        f"SELECT {_SUBMIT_CHALLENGE.select_list('c')} FROM {table(Challenge)} c"  # noqa: S608 (model metadata only)
+        " WHERE c.id = %s AND c.published = %s"
+    ),
+    params=[Challenge._meta.pk, Challenge._meta.get_field("published")],
+)
+
+
 def attempt_start_and_submit(
     *,
     user: User,
@@ -230,12 +244,22 @@ def attempt_start_and_submit(
     solution: str | None = None,
     client: dict | None = None,
 ) -> Attempt:
-    """The one-call submit: start and grade in one transaction, so a refused answer leaves no attempt.
+    """The one-call submit: the same rules, grading and award as `attempt_start` then `attempt_submit`.
 
-    The same rules as the two calls: grading, grade-once, the award job scheduled on commit.
+    Two statements: the published challenge with what grading needs, then the attempt inserted
+    already graded (a refused answer raises before the INSERT, so it leaves no attempt). Nobody can
+    see the row before it exists graded, so no grade-once UPDATE, and a single statement needs no
+    transaction of its own; the `post_save` of the INSERT schedules the award on commit.
     """
-    attempt = attempt_start(user=user, challenge_id=challenge_id)
-    return attempt_submit(user=user, attempt_id=attempt.pk, score=score, solution=solution, client=client)
+    found = sql.fetch_one(_PUBLISHED_CHALLENGE_TO_GRADE, [challenge_id, True], _SUBMIT_CHALLENGE)
+    if found is None:
+        raise NotFound("Challenge not found.", code="challenge_not_found")
+    attempt = Attempt(user=user, challenge=found[0])
+    _grade(attempt, score=score, solution=solution, client=client)
+    sql.insert(attempt)
+    _attempt_written(attempt, created=True)
+    transaction.on_commit(lambda: _report_submitted(attempt), robust=True)
+    return attempt
 
 
 def _report_submitted(attempt: Attempt) -> None:
