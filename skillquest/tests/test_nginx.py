@@ -56,7 +56,9 @@ def wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 60
         except httpx.HTTPError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
+            # SIGTERM, not SIGKILL: nginx's master then stops its workers instead of orphaning them.
+            process.terminate()
+            process.wait(timeout=15)
             raise RuntimeError(f"{url} did not come up: {log.read_text()[-3000:]}")
         time.sleep(0.1)
 
