@@ -11,6 +11,7 @@ from django.test import Client, RequestFactory
 from rest_framework_simplejwt.tokens import AccessToken
 
 from progress.ledger.services import xp_grant
+from progress.tests.events.helpers import make_event
 from skillquest.http_cache import PERSONAL, SHARED
 
 BOARD = "/api/v1/leaderboard?period=all&limit=10"
@@ -128,3 +129,17 @@ def test_other_pages_of_a_signed_in_player_are_private_and_anonymous_ones_untouc
     client.force_login(user)
     assert client.get(f"/u/{user.username}/")["Cache-Control"] == PERSONAL
     assert "Cache-Control" not in Client().get("/challenges/")
+
+
+@pytest.mark.django_db
+def test_an_event_board_is_public_to_the_anonymous_and_private_to_a_player(user):
+    event = make_event()
+    path = f"/api/v1/events/{event.slug}/leaderboard"
+    anonymous = Client().get(path)
+    assert anonymous.status_code == 200
+    assert anonymous["Cache-Control"] == SHARED
+    assert Client().get(path, headers={"If-None-Match": anonymous["ETag"]}).status_code == 304
+    token = AccessToken.for_user(user)
+    assert Client().get(path, headers={"Authorization": f"Bearer {token}"})["Cache-Control"] == PERSONAL
+    missing = Client().get("/api/v1/events/no-such-event/leaderboard")
+    assert missing.status_code == 404 and missing.get("Cache-Control") != SHARED
