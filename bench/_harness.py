@@ -2,8 +2,8 @@
 
 Everything a scenario starts is stopped on exit, on an error and on Ctrl-C (each child runs in its
 own process group, which is ended by its id). Only loopback addresses, only ports 8170-8179
-(BENCH_PORT and BENCH_WS_PORT move them), only PostgreSQL databases named bench_* and one Redis
-database index (BENCH_REDIS_URL, default index 8).
+(BENCH_PORT, BENCH_WS_PORT and BENCH_PROXY_PORT move them), only PostgreSQL databases named bench_*
+and one Redis database index (BENCH_REDIS_URL, default index 8).
 
 Longer than our ~250-line rule: it is one script's plumbing (databases, processes, wrk, memory,
 reports) that every scenario shares, outside the app, and splitting it would only spread its
@@ -34,6 +34,8 @@ from pathlib import Path
 import psutil
 import redis
 
+from scripts.nginx import render
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 LUA = BENCH / "lua"
@@ -53,6 +55,8 @@ SECRET_KEY = "bench-only-secret-key-not-for-production-0123456789"
 THROTTLES = ("SUBMIT", "START", "LOGIN", "REGISTER", "ANON", "USER", "LIVE_CONNECT")
 # The Procfile's `ws:` process (bench/live.py), next to the web port unless told otherwise.
 WS_PORT = int(os.environ.get("BENCH_WS_PORT", str(PORT + 1)))
+# nginx with scripts/nginx/skillquest.conf.template in front of web and ws (leaderboard --via-proxy).
+PROXY_PORT = int(os.environ.get("BENCH_PROXY_PORT", str(PORT + 2)))
 
 
 # ---------------------------------------------------------------------------------------------- CLI
@@ -215,6 +219,7 @@ class Harness:
         self.logdir = Path(tempfile.mkdtemp(prefix=f"bench-{scenario}-"))
         self.database_url = ""
         self.procfile = _procfile()
+        self.cleanup: list[Path] = []
         self._rc = 0
 
     def __enter__(self) -> Harness:
@@ -227,6 +232,8 @@ class Harness:
     def __exit__(self, *exc) -> None:
         self.stop_all()
         self.memory.stop()
+        for directory in self.cleanup:
+            shutil.rmtree(directory, ignore_errors=True)
 
     # --- environment
 
@@ -430,6 +437,26 @@ class Harness:
             time.sleep(0.2)
         raise RuntimeError(f"ws not ready after 60s; see {self.logdir}/ws.log")
 
+    def start_proxy(self, workers: int = 1) -> subprocess.Popen:
+        """Debian's nginx with scripts/nginx/skillquest.conf.template (as docker-compose runs it) on
+        127.0.0.1:PROXY_PORT in front of web and ws; returns once it answers /readyz through web."""
+        # Its own directory under /tmp, not the 0700 log dir: nginx's workers run as nobody when the
+        # master is root, and must reach the micro-cache there. Removed on exit with the process.
+        prefix = Path(tempfile.mkdtemp(prefix=f"bench-{self.scenario}-nginx-"))
+        prefix.chmod(0o755)
+        self.cleanup.append(prefix)
+        command = render.standalone(
+            prefix,
+            listen=f"127.0.0.1:{PROXY_PORT}",
+            web=f"127.0.0.1:{PORT}",
+            ws=f"127.0.0.1:{WS_PORT}",
+            static_root=ROOT / "static",
+            workers=workers,
+        )
+        proc = self._spawn("nginx", shlex.join(command), self.env())
+        self.wait_ready(proc, port=PROXY_PORT, label="nginx")
+        return proc
+
     def worker_parts(self) -> tuple[str | None, str]:
         """The Procfile's worker: line split into its start-up sweep and its long-running worker."""
         line = self.procfile["worker"]
@@ -442,12 +469,14 @@ class Harness:
         _, worker = self.worker_parts()
         return [self._spawn(f"worker{i}", worker, self.env()) for i in range(count)]
 
-    def wait_ready(self, proc: subprocess.Popen, timeout: float = 60) -> None:
+    def wait_ready(
+        self, proc: subprocess.Popen, timeout: float = 60, port: int = PORT, label: str = "web"
+    ) -> None:
         deadline = time.monotonic() + timeout
-        url = f"http://127.0.0.1:{PORT}/readyz"
+        url = f"http://127.0.0.1:{port}/readyz"
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"web exited with {proc.returncode}; see {self.logdir}/web.log")
+                raise RuntimeError(f"{label} exited with {proc.returncode}; see {self.logdir}/{label}.log")
             try:
                 with urllib.request.urlopen(url, timeout=2) as response:
                     if response.status == 200:
@@ -455,7 +484,7 @@ class Harness:
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.2)
-        raise RuntimeError(f"{url} not ready after {timeout}s; see {self.logdir}/web.log")
+        raise RuntimeError(f"{url} not ready after {timeout}s; see {self.logdir}/{label}.log")
 
     def stop(self, proc: subprocess.Popen, timeout: float = 10) -> None:
         if proc.poll() is None:
@@ -552,9 +581,11 @@ def wrk(
     threads: int = 2,
     env: dict[str, str] | None = None,
     max_requests: int = 2_000_000,
+    port: int = PORT,
 ) -> dict:
-    """Run wrk from its own process against 127.0.0.1; returns the JSON its Lua done() prints."""
-    url = f"http://127.0.0.1:{PORT}{path}"
+    """Run wrk from its own process against 127.0.0.1 (the web port, or `port`: the proxy's);
+    returns the JSON its Lua done() prints."""
+    url = f"http://127.0.0.1:{port}{path}"
     run_env = {
         **os.environ,
         "BENCH_LUA_DIR": str(LUA),
@@ -572,24 +603,26 @@ def wrk(
     raise RuntimeError(f"wrk printed no result ({shlex.join(cmd)}):\n{out.stdout}\n{out.stderr}")
 
 
-def alternating(paths: list[str], rounds: int = 2, **shape) -> list[dict]:
+def alternating(paths: list[str], rounds: int = 2, ports: list[int] | None = None, **shape) -> list[dict]:
     """wrk each path in turn, `rounds` times, each run `shape["seconds"] / rounds` long; one combined
     result per path (requests over time summed; latency percentiles averaged over the runs).
 
     On a shared machine the throughput drifts by 10-20 % from one run to the next: alternating the
-    runs of a ceiling and of the endpoint compared with it gives both the same drift.
+    runs of a ceiling and of the endpoint compared with it gives both the same drift. With `ports`
+    (one per path), each path is asked of its own port: one path straight and through the proxy.
     """
+    ports = ports or [PORT] * len(paths)
     seconds = shape.pop("seconds", 10) / rounds
-    runs: dict[str, list[dict]] = {path: [] for path in paths}
+    runs: list[list[dict]] = [[] for _ in paths]
     for round_number in range(rounds):
         # Every other round in reverse: a run right after a busy one is slower (tens of thousands of
         # loopback sockets in TIME_WAIT; the kernel searches longer for a free port), so no path
         # should always come first.
-        for path in paths if round_number % 2 == 0 else paths[::-1]:
-            runs[path].append(wrk(path, seconds=seconds, **shape))
+        order = range(len(paths)) if round_number % 2 == 0 else reversed(range(len(paths)))
+        for index in order:
+            runs[index].append(wrk(paths[index], seconds=seconds, port=ports[index], **shape))
     combined = []
-    for path in paths:
-        parts = runs[path]
+    for parts in runs:
         data = {**parts[-1]}
         data["requests"] = sum(part["requests"] for part in parts)
         data["duration_us"] = sum(part["duration_us"] for part in parts)
@@ -606,10 +639,11 @@ def alternating(paths: list[str], rounds: int = 2, **shape) -> list[dict]:
     return combined
 
 
-def paced_submits(tokens_file: Path, challenges: str, rate: float, seconds: float) -> dict:
+def paced_submits(tokens_file: Path, challenges: str, rate: float, seconds: float, port: int = PORT) -> dict:
     """Start+submit pairs at `rate` per second for `seconds` from bench/pacer.py's own process
-    (open loop; see why not wrk there). Returns its JSON, with `rps` (HTTP requests/s) added."""
-    cmd = [sys.executable, str(BENCH / "pacer.py"), "--port", str(PORT), "--rate", str(rate),
+    (open loop; see why not wrk there) to the web port, or `port`. Returns its JSON, with `rps`
+    (HTTP requests/s) added."""
+    cmd = [sys.executable, str(BENCH / "pacer.py"), "--port", str(port), "--rate", str(rate),
            "--seconds", str(seconds), "--tokens", str(tokens_file), "--challenges", challenges]  # fmt: skip
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
     for line in out.stdout.splitlines():

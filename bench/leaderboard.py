@@ -1,6 +1,7 @@
 """leaderboard: top 10, a deep page, and one player's rank + progress at each size, via API and directly.
 
     .venv/bin/python bench/leaderboard.py [--quick] [--sizes 10k,100k,1M] [--seconds 10]
+    .venv/bin/python bench/leaderboard.py --via-proxy [--quick] [--sizes 10k] [--seconds 10] [--rate 200]
 
 Through the API (gunicorn from the Procfile, wrk from its own process): requests/s and latency of
 `GET /api/v1/leaderboard?period=all&limit=10&offset=0`, a page in the middle of the board, and
@@ -40,9 +41,12 @@ def main() -> int:
     p.add_argument("--rate", type=float, default=200)
     p.add_argument("--paced-players", type=int, default=64, help="players whose tokens the paced submits use")
     p.add_argument("--attempts-per-player", type=int, default=2, help="data set: seed --attempts N*this")
+    p.add_argument("--via-proxy", action="store_true", help="top 10 through nginx, idle and under submits")
     args = p.parse_args()
     if args.quick:
         args.sizes, args.seconds, args.rate = "1000", 2, 20
+    if args.via_proxy:
+        return via_proxy(args)
     results: list[h.Result] = []
     with h.Harness("leaderboard") as bench:
         for users in h.sizes(args.sizes):
@@ -142,6 +146,45 @@ def main() -> int:
     return 0
 
 
+def via_proxy(args) -> int:
+    """The anonymous top 10 through nginx (scripts/nginx), idle and while submits flow through it."""
+    results: list[h.Result] = []
+    with h.Harness("leaderboard-proxy") as bench:
+        for users in h.sizes(args.sizes):
+            size = f"{users:,} players, via nginx"
+            bench.dataset(users, users * args.attempts_per_player)
+            bench.redis_reset(zset_members=users)
+            bench.start_web()
+            bench.start_proxy()
+            shape = {"seconds": args.seconds, "threads": 2, "connections": 32}
+            for port in (h.PORT, h.PROXY_PORT):  # warm-up: imports, connections, the first copy
+                h.wrk(TOP10, seconds=1, port=port)
+            direct, idle = h.alternating([TOP10, TOP10], ports=[h.PORT, h.PROXY_PORT], **shape)
+            results.append(
+                h.wrk_result("leaderboard", f"top 10 straight from gunicorn, {users:,} players", direct)
+            )
+            results.append(
+                h.wrk_result(
+                    "leaderboard",
+                    f"top 10 idle, {size}",
+                    idle,
+                    extra={
+                        "ratio_to_gunicorn": round(idle["rps"] / direct["rps"], 3) if direct["rps"] else None
+                    },
+                )
+            )
+            busy = under_submits(bench, idle, shape, args.rate, size, args.paced_players, port=h.PROXY_PORT)
+            results.append(busy)
+            print(
+                f"[leaderboard] via nginx, {users:,} players: top 10 idle {idle['rps']:,.0f} req/s, "
+                f"while submitting {busy.extra['submits_per_s']:.0f}/s {busy.throughput:,.0f} req/s: "
+                f"{busy.extra['ratio_to_idle']:.0%} of idle (target >= 70 %)"
+            )
+            bench.stop_all()
+    h.report(results, args.json)
+    return 0
+
+
 def latency_result(name: str, cost: dict, **fields) -> h.Result:
     """A row of in-process or raw-call latencies (bench/_direct.py's p50/p95/p99)."""
     return h.Result(
@@ -154,19 +197,20 @@ def rank_label(cost: dict) -> str:
 
 
 def under_submits(
-    bench: h.Harness, idle: dict, shape: dict, rate: float, size: str, players: int
+    bench: h.Harness, idle: dict, shape: dict, rate: float, size: str, players: int, port: int = h.PORT
 ) -> h.Result:
-    """Top 10 while players start+submit at `rate` pairs/s (bench/pacer.py) and two workers award."""
+    """Top 10 while players start+submit at `rate` pairs/s (bench/pacer.py) and two workers award;
+    both to the web port, or both to `port` (the proxy's)."""
     tokens_file = bench.tokens_file(players)
     challenges = bench.self_reported_challenges()
     workers = bench.start_workers(2)
     flow: dict = {}
     thread = threading.Thread(
-        target=lambda: flow.update(h.paced_submits(tokens_file, challenges, rate, shape["seconds"] + 2))
+        target=lambda: flow.update(h.paced_submits(tokens_file, challenges, rate, shape["seconds"] + 2, port))
     )
     thread.start()
     time.sleep(1)  # the flow is under way before the top 10 is measured, and outlasts it
-    busy = h.wrk(TOP10, **shape)
+    busy = h.wrk(TOP10, port=port, **shape)
     thread.join()
     for worker in workers:
         bench.stop(worker)

@@ -16,8 +16,11 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 SCENARIOS = [
-    "submit", "awards", "leaderboard", "recalc", "ledger", "export", "seed", "growth", "live", "webhooks",
+    "submit", "awards", "leaderboard", "leaderboard-proxy", "recalc", "ledger", "export", "seed", "growth",
+    "live", "webhooks",
 ]  # fmt: skip
+# Scenarios that are another script run with options: the script and its arguments.
+VARIANTS = {"leaderboard-proxy": ("leaderboard", ["--via-proxy"])}
 
 
 def main() -> int:
@@ -28,7 +31,8 @@ def main() -> int:
     args = p.parse_args()
     failed = []
     for name in args.only.split(","):
-        cmd = [sys.executable, str(BENCH / f"{name}.py")]
+        script, options = VARIANTS.get(name, (name, []))
+        cmd = [sys.executable, str(BENCH / f"{script}.py"), *options]
         if args.quick:
             cmd.append("--quick")
         if args.json_dir:

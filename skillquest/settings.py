@@ -65,6 +65,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "skillquest.middleware.RequestIdMiddleware",
+    "skillquest.http_cache.CacheControlMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "skillquest.security.ContentSecurityPolicyMiddleware",
     "corsheaders.middleware.CorsMiddleware",

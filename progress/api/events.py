@@ -18,6 +18,7 @@ from progress.api.serializers import LeaderboardEntrySerializer
 from progress.events import selectors, services
 from progress.models import EVENT_MULTIPLIER_MAX, EVENT_MULTIPLIER_MIN, Event
 from skillquest.cache import RecentPages
+from skillquest.http_cache import shareable
 from skillquest.openapi import errors
 
 SLUG_PATTERN = r"[-a-zA-Z0-9_]+"
@@ -192,7 +193,7 @@ class EventViewSet(
             event = selectors.event_by_slug(slug=slug or "")
             data = EventBoardSerializer(selectors.event_board(event=event, **query.validated_data)).data
             event_pages.put(key, data)  # only valid queries of existing events get here
-        return Response(data)
+        return shareable(request, Response(data))
 
 
 event_pages = RecentPages(seconds=lambda: settings.LEADERBOARD_CACHE_SECONDS)

@@ -30,6 +30,7 @@ from progress.social import services as social_services
 from skillquest.api import CountedPageNumberPagination
 from skillquest.cache import RecentPages
 from skillquest.errors import NotFound
+from skillquest.http_cache import shareable
 from skillquest.openapi import errors, staff_or_player_crud
 from skillquest.throttling import ThrottlesInOneCall
 
@@ -239,7 +240,7 @@ class LeaderboardView(ThrottlesInOneCall, APIView):
             data = s.leaderboard_data(self.board(request.user, params, tag))
             if not personal:  # only pages that are the same for everyone are reused
                 leaderboard_pages.put(self.page_key(request), data)
-        return Response(data)
+        return shareable(request, Response(data))
 
     @staticmethod
     def board(viewer, params: dict, tag: str | None) -> Page:

@@ -44,6 +44,7 @@ from progress.staff.selectors import admin_stats
 from progress.streaks import user_zone
 from skillquest import queue
 from skillquest.errors import InvalidInput, NotFound, ServiceUnavailable
+from skillquest.http_cache import shareable
 
 HOME_CHALLENGES = 3
 HOME_BOARD_SIZE = 5
@@ -228,7 +229,9 @@ def leaderboard(request):
         raise Http404(str(error))
     signed_in = request.user.is_authenticated
     page.update(leaderboard_links(query, signed_in=signed_in, num_pages=page["num_pages"]))
-    return render(request, "progress/leaderboard.html", page)
+    # The same for every anonymous visitor: no CSRF token (the log-out form is for the signed-in) and
+    # no per-request nonce (the CSP allows no inline script at all), so one copy serves them all.
+    return shareable(request, render(request, "progress/leaderboard.html", page))
 
 
 @require_GET

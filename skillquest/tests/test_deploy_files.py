@@ -8,6 +8,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import yaml
+from django.conf import settings
+
+from scripts.nginx.render import PLACEHOLDER
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,7 +36,7 @@ def test_procfile_has_release_web_worker_and_ws_with_the_project_worker_class():
 
 def test_compose_services_images_and_healthchecks():
     services = compose()["services"]
-    assert set(services) == {"migrate", "web", "worker", "ws", "db", "pgbouncer", "redis"}
+    assert set(services) == {"nginx", "static", "migrate", "web", "worker", "ws", "db", "pgbouncer", "redis"}
     assert services["db"]["image"] == "postgres:16"
     assert services["redis"]["image"] == "redis:7"
     for name in ("web", "ws", "db", "pgbouncer", "redis"):
@@ -168,3 +171,35 @@ def test_ci_run_installs_what_the_suite_needs_on_a_bare_debian():
     assert "host all all 127.0.0.1/32 trust" in script
     assert script.index("pg_hba.conf") < script.index("main start")
     assert script.index("\nmake lint\n") < script.index("\nmake test ")
+
+
+def test_compose_nginx_fills_every_placeholder_of_the_one_template_and_is_the_only_way_in():
+    services = compose()["services"]
+    nginx = services["nginx"]
+    template = "./scripts/nginx/skillquest.conf.template"
+    # The image's entrypoint fills /etc/nginx/templates/*.template into conf.d/ (replacing default.conf).
+    assert f"{template}:/etc/nginx/templates/default.conf.template:ro" in nginx["volumes"]
+    placeholders = set(PLACEHOLDER.findall((ROOT / template).read_text()))
+    assert placeholders == set(nginx["environment"])
+    assert nginx["environment"]["SKILLQUEST_WEB"] == "web:8000"
+    assert nginx["environment"]["SKILLQUEST_WS"] == "ws:8001"
+    assert nginx["ports"] == ["8000:80"]
+    # web and ws are reached through nginx only; pages open /ws/ on their own host.
+    for name in ("web", "ws"):
+        assert "ports" not in services[name], name
+        assert nginx["depends_on"][name] == {"condition": "service_healthy"}
+    assert "WS_PUBLIC_URL" not in services["web"]["environment"]
+    assert services["web"]["environment"]["NUM_PROXIES"] == "1"
+    # nginx serves what collectstatic wrote into the image, copied into the volume on every `up`.
+    assert nginx["depends_on"]["static"] == {"condition": "service_completed_successfully"}
+    assert "static:/srv/static:ro" in nginx["volumes"]
+    assert nginx["environment"]["NGINX_STATIC_ROOT"] == "/srv/static"
+    assert "/app/staticfiles/. /srv/static/" in services["static"]["command"]
+    assert "static:/srv/static" in services["static"]["volumes"]
+    assert "static" in compose()["volumes"]
+
+
+def test_the_nginx_template_names_the_apps_session_cookie():
+    """The micro-cache is bypassed for a signed-in browser by the session cookie's name."""
+    text = (ROOT / "scripts" / "nginx" / "skillquest.conf.template").read_text()
+    assert f"$cookie_{settings.SESSION_COOKIE_NAME}" in text
