@@ -17,9 +17,10 @@ PERIODS = ("all", "week", "month")
 # award's MULTI writes each period of every challenge and of its tags (RedisBackend.record), and a
 # rebuild RENAMEs a temporary key (the board's key plus a suffix) over the board. One slot means one
 # cluster node serves the boards; splitting them would cost record() its one atomic round trip.
-# Keys from before the tag (`leaderboard:...`) are orphans: `manage.py rebuild_leaderboard` writes
-# the boards afresh.
+# Keys from before the tag (`leaderboard:...`) are read by nothing: `manage.py rebuild_leaderboard`
+# writes the boards afresh under the tag and deletes those (RedisBackend.rebuild).
 KEY_PREFIX = "{leaderboard}"
+UNTAGGED_KEYS = "leaderboard:*"
 # A windowed board outlives its window a little: an award made at 23:59:59 on Sunday may be
 # recorded a moment after midnight, and its key must not vanish under it.
 EXPIRY_GRACE = timedelta(days=1)

@@ -291,6 +291,19 @@ def test_rebuild_drops_a_board_that_became_empty():
     assert connection.exists("{leaderboard}:all") == 0
 
 
+def test_rebuild_deletes_the_boards_named_before_their_hash_tag():
+    connection = RedisBackend().redis
+    player("ada", (30, AT))
+    untagged = ["leaderboard:all", "leaderboard:week:2037-W14", "leaderboard:tag:python:all"]
+    for key in untagged:
+        connection.zadd(key, {"gone 00000000-0000-0000-0000-000000000000": -5})
+    connection.set("leaderboards-of-someone-else", 1)
+    board_services.rebuild(at=AT)
+    assert [connection.exists(key) for key in untagged] == [0, 0, 0]
+    assert connection.exists("leaderboards-of-someone-else") == 1
+    assert board(RedisBackend(), "all") == [(1, "ada", 30)]
+
+
 def test_rebuild_command_reports_each_board(capsys):
     player("ada", (30, timezone.now()))
     call_command("rebuild_leaderboard", verbosity=0)
