@@ -5,6 +5,7 @@ arrives (after the `award_pending` sweep the Procfile's worker runs) and the boa
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -19,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels_redis.core import RedisChannelLayer
 from django.db import connection
 from model_bakery import baker
 from redis import Redis
@@ -298,6 +301,17 @@ def _scheduled_job_ran_since(worker_log: Path, moment: datetime) -> bool:
     return False
 
 
+def _round_trip(layer: RedisChannelLayer, text: str) -> bool:
+    """A message sent on the channel layer comes back from it."""
+
+    async def send_and_receive() -> dict:
+        channel = await layer.new_channel()
+        await layer.send(channel, {"type": "check", "text": text})
+        return await asyncio.wait_for(layer.receive(channel), 10)
+
+    return async_to_sync(send_and_receive)() == {"type": "check", "text": text}
+
+
 def _awarded(attempt_ids: list[str]) -> bool:
     return bool(attempt_ids) and Attempt.objects.filter(pk__in=attempt_ids, xp_awarded__isnull=False).exists()
 
@@ -312,6 +326,19 @@ def test_master_killed_while_players_submit_fails_over_without_a_5xx_or_a_lost_a
         challenge.tags.add(tag)
     challenge_ids = [str(challenge.pk) for challenge in challenges]
     old_master = sentinel_group.master_port
+
+    layer = RedisChannelLayer(
+        hosts=[
+            redis_sentinel.channel_host(
+                sentinels=sentinel_group.sentinels,
+                master=MASTER_NAME,
+                redis_url=env["REDIS_URL"],
+                password="",
+            )
+        ],
+        prefix="skillquest:live:",
+    )
+    assert _round_trip(layer, "before")
 
     with Players(base, users, challenge_ids) as players:
         # Through the sentinels before the fault: awards arrive from the worker.
@@ -344,6 +371,8 @@ def test_master_killed_while_players_submit_fails_over_without_a_5xx_or_a_lost_a
             seconds=killed_at + FAILOVER_BUDGET_SECONDS - time.monotonic(),
             logs=logs["worker"].read_text,
         )
+        # The live channel layer, as the worker publishes through it, reaches the new master too.
+        assert _round_trip(layer, "after")
         recovered_after = time.monotonic() - killed_at
         # Each player goes on submitting on the new master for a while (a later award of theirs
         # writes absolute totals, over anything the failover lost).
@@ -379,7 +408,10 @@ def test_master_killed_while_players_submit_fails_over_without_a_5xx_or_a_lost_a
     # The boards on the new master are the database's, read through the sentinels like the app does.
     options = redis_sentinel.master_options(env["REDIS_URL"])
     manager = Sentinel(sentinel_group.sentinels, sentinel_kwargs=redis_sentinel.sentinel_options(""))
-    boards = RedisBackend(manager.master_for(MASTER_NAME, db=options["db"]))
+    new_master = manager.master_for(MASTER_NAME, db=options["db"])
+    boards = RedisBackend(new_master)
+    # The throttles counted there too (the cache's own pool follows the sentinels).
+    assert new_master.keys(":1:{throttle}_submit_*")
     truth = SqlBackend()
     for tag_slug in (None, tag.slug):
         for period in PERIODS:
