@@ -175,7 +175,7 @@ def test_keys_are_grouped_per_client_and_database():
         pipe.execute()
 
     groups = watched(cross_slot)
-    seen = defaultdict(set)
+    seen: defaultdict[frozenset[str], set[str]] = defaultdict(set)
     for group in groups:
         seen[frozenset(group.names)] |= group.keys
     assert seen[frozenset({"SET"})] == {"cluster-check:a", "cluster-check:b"}

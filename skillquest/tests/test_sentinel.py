@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from channels_redis.core import RedisChannelLayer
 from django.db import connection
 from model_bakery import baker
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.sentinel import Sentinel
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -41,6 +43,12 @@ pytestmark = [pytest.mark.serial]
 
 MASTER_NAME = "sq-master"
 FAILOVER_BUDGET_SECONDS = 15.0
+
+
+def _knows_the_group(sentinel: Redis) -> bool:
+    replicas, others = sentinel.sentinel_slaves(MASTER_NAME), sentinel.sentinel_sentinels(MASTER_NAME)
+    assert isinstance(replicas, list) and isinstance(others, list)
+    return len(replicas) == 1 and len(others) == 2
 
 
 class SentinelGroup:
@@ -89,22 +97,24 @@ class SentinelGroup:
         for port in self.sentinel_ports:
             client = Redis(port=port, socket_timeout=2)
             wait_until(
-                lambda client=client: (
-                    len(client.sentinel_slaves(MASTER_NAME)) == 1
-                    and len(client.sentinel_sentinels(MASTER_NAME)) == 2
-                ),
+                partial(_knows_the_group, client),
                 what=f"sentinel {port} to discover the replica and the other sentinels",
                 seconds=30,
             )
             client.close()
 
     def master_port_now(self) -> int:
+        """The master's port as the first sentinel that answers has it."""
         for port in self.sentinel_ports:
             client = Redis(port=port, socket_timeout=2)
             try:
-                return int(client.sentinel_get_master_addr_by_name(MASTER_NAME)[1])
+                address = client.sentinel_get_master_addr_by_name(MASTER_NAME)
+            except RedisConnectionError:
+                continue
             finally:
                 client.close()
+            assert isinstance(address, tuple), address
+            return int(address[1])
         raise AssertionError("no sentinel answered")
 
     def kill_master(self) -> None:
