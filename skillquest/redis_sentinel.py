@@ -65,6 +65,11 @@ def master_options(redis_url: str) -> dict[str, Any]:
     """Database index, user and password of the master, from REDIS_URL (its host and port are not
     used: the sentinels say where the master is)."""
     url = urlsplit(redis_url)
+    if url.scheme != "redis":
+        # rediss:// would silently lose its TLS here: the master's address comes from the sentinels.
+        raise ValueError(
+            f"with REDIS_SENTINELS it must be a redis:// URL (TLS is not supported), not {url.scheme}://"
+        )
     path = url.path.strip("/")
     if path and not path.isdigit():
         raise ValueError(f"the path of REDIS_URL must be a database index, not {path!r}")

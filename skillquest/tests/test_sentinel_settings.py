@@ -106,6 +106,7 @@ def test_without_sentinels_redis_url_is_used_as_before():
             {"REDIS_URL": "redis://mymaster/cache"},
             "REDIS_URL: the path of REDIS_URL must be a database index",
         ),
+        ({"REDIS_URL": "rediss://mymaster/0"}, "REDIS_URL: with REDIS_SENTINELS it must be a redis:// URL"),
     ],
 )
 def test_a_sentinel_configuration_that_cannot_work_refuses_to_start(overrides, message):
