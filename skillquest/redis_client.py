@@ -9,6 +9,10 @@ Two clients, because two settings name a Redis server:
   where the cache counts (the throttles) and so follows the cache when a test or a deployment points
   it elsewhere.
 
+With REDIS_SENTINELS set, both follow the sentinels (skillquest/redis_sentinel.py): the queue's
+configuration names them (django-rq builds a `Sentinel(...).master_for(...)` client) and the cache's
+pool class asks them; nothing here changes.
+
 Why made once: django_rq builds a new client, with a new pool, on every get_connection()/get_queue()
 call, and Django's RedisCache builds a new client on every get_client() call (~0.1 ms): a fresh TCP
 connection and HELLO/SELECT handshake per enqueue cost more than the enqueue itself. redis-py pools

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from skillquest import redis_sentinel
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -170,7 +172,37 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: optional. Unset means in-process jobs, local-memory cache and SQL leaderboards.
 REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
+# High availability: the sentinels ("host:port,...") that watch the master named REDIS_SENTINEL_MASTER.
+# Every client (queues, cache and throttles, boards and our keys, the channel layer, /readyz, /metrics)
+# then asks them where the master is, and asks again after a failover (skillquest/redis_sentinel.py).
+# REDIS_URL stays required and gives the database index (its path) and the master's user and
+# password; its host and port are not used. REDIS_SENTINEL_PASSWORD: the sentinels' own password.
+try:
+    REDIS_SENTINELS = redis_sentinel.parse_sentinels(env.list("REDIS_SENTINELS", default=[]))
+except ValueError as error:
+    raise ImproperlyConfigured(f"REDIS_SENTINELS: {error}; expected host:port,host:port,...")
+REDIS_SENTINEL_MASTER = env.str("REDIS_SENTINEL_MASTER", default="")
+REDIS_SENTINEL_PASSWORD = env.str("REDIS_SENTINEL_PASSWORD", default="")
+_sentinel: dict[str, Any] | None = None
+if REDIS_SENTINELS:
+    if not REDIS_URL or not REDIS_SENTINEL_MASTER:
+        raise ImproperlyConfigured(
+            "REDIS_SENTINELS needs REDIS_SENTINEL_MASTER (the master's name) and REDIS_URL (its database "
+            "index and password, e.g. redis://:password@mymaster/0)."
+        )
+    try:
+        redis_sentinel.master_options(REDIS_URL)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"REDIS_URL: {error}.")
+    _sentinel = {
+        "sentinels": REDIS_SENTINELS,
+        "master": REDIS_SENTINEL_MASTER,
+        "redis_url": REDIS_URL,
+        "password": REDIS_SENTINEL_PASSWORD,
+    }
+if _sentinel:
+    CACHES = {"default": redis_sentinel.cache(**_sentinel)}
+elif REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -184,16 +216,23 @@ if REDIS_URL:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # Group membership lasts a day (group_expiry); the Procfile's daphne closes every socket
             # well before that (--websocket_timeout), and the page reconnects and resumes.
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "skillquest:live:"},
+            "CONFIG": {
+                "hosts": [redis_sentinel.channel_host(**_sentinel) if _sentinel else REDIS_URL],
+                "prefix": "skillquest:live:",
+            },
         }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# One connection configuration for every queue: redis_client.redis_connection() shares its client.
+_rq_connection = (
+    redis_sentinel.rq_queue(**_sentinel) if _sentinel else {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}
+)
 RQ_QUEUES = {
-    "default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 300},
+    "default": {**_rq_connection, "DEFAULT_TIMEOUT": 300},
     # Webhook deliveries (progress.webhooks): the worker takes them after every award job waiting.
-    "webhooks": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 300},
+    "webhooks": {**_rq_connection, "DEFAULT_TIMEOUT": 300},
 }
 # We schedule jobs with transaction.on_commit ourselves; django-rq must enqueue at once when asked,
 # so that a Redis failure surfaces where we handle it (its default defers inside atomic blocks).

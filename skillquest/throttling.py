@@ -117,6 +117,12 @@ def window_hits(windows: list[Window]) -> list[tuple[bool, float]]:
 class FixedWindowThrottle(throttling.SimpleRateThrottle):
     """DRF's SimpleRateThrottle (rate parsing, keys, idents) counting with `window_hits`."""
 
+    # DRF's format behind a hash tag: one request's counters (per player and per scope, per address
+    # and per account on a login) are read and counted by one script, which a Redis Cluster runs
+    # only on keys of one slot, so every counter shares it. Counters from before the tag expire
+    # with their window.
+    cache_format = "{throttle}_%(scope)s_%(ident)s"
+
     # Set by SimpleRateThrottle.__init__ from the rate (None without one: `window` checks the rate).
     num_requests: int
     duration: int

@@ -31,7 +31,7 @@ from django.db.models.functions import Coalesce, Collate, Lower
 from accounts.models import User
 from challenges.selectors import challenge_tags
 from progress.boards.ranks import Neighbours, Rebuilt
-from progress.boards.windows import KEY_PREFIX, PERIODS, Window, window_for
+from progress.boards.windows import KEY_PREFIX, PERIODS, UNTAGGED_KEYS, Window, window_for
 from progress.models import XpEntry
 from skillquest.redis_client import redis_connection
 
@@ -403,7 +403,8 @@ class RedisBackend:
 
     def rebuild(self, windows: list[Window], on_progress: Callable[[int], object] | None) -> list[Rebuilt]:
         """Fill a temporary key per board, then swap it in with RENAME: readers see the old board
-        until the new one is complete, never an empty or half-built one."""
+        until the new one is complete, never an empty or half-built one. Then delete the boards
+        named before their hash tag (windows.UNTAGGED_KEYS), with the players they still list."""
         report = []
         for window in windows:
             temp = f"{window.key}:rebuild:{uuid.uuid4().hex}"
@@ -428,6 +429,8 @@ class RedisBackend:
                 pipe.delete(window.key)
             pipe.execute()
             report.append(Rebuilt(window.key, players))
+        for key in self.redis.scan_iter(match=UNTAGGED_KEYS, count=1000):
+            self.redis.delete(key)
         return report
 
 

@@ -13,7 +13,14 @@ from datetime import UTC, datetime, time, timedelta
 from django.utils import timezone
 
 PERIODS = ("all", "week", "month")
-KEY_PREFIX = "leaderboard"
+# Every board key starts with this hash tag, so a Redis Cluster keeps all boards in one slot: one
+# award's MULTI writes each period of every challenge and of its tags (RedisBackend.record), and a
+# rebuild RENAMEs a temporary key (the board's key plus a suffix) over the board. One slot means one
+# cluster node serves the boards; splitting them would cost record() its one atomic round trip.
+# Keys from before the tag (`leaderboard:...`) are read by nothing: `manage.py rebuild_leaderboard`
+# writes the boards afresh under the tag and deletes those (RedisBackend.rebuild).
+KEY_PREFIX = "{leaderboard}"
+UNTAGGED_KEYS = "leaderboard:*"
 # A windowed board outlives its window a little: an award made at 23:59:59 on Sunday may be
 # recorded a moment after midnight, and its key must not vanish under it.
 EXPIRY_GRACE = timedelta(days=1)

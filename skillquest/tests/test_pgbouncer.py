@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from skillquest.tests.helpers import free_port
+
 pytestmark = [pytest.mark.serial]
 ROOT = Path(__file__).resolve().parents[2]
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
@@ -29,12 +31,6 @@ SUITES = [
     "accounts/tests/emails",
     "skillquest/tests/test_personal_data.py",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

@@ -112,8 +112,8 @@ def test_throttle_counters_live_in_redis(rates, settings, auth_client, user, cha
     assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     rates(start="5/minute")
     start(auth_client, challenge)
-    keys = [key.decode() for key in redis_connection().keys("*throttle_start_*") if isinstance(key, bytes)]
-    assert keys and all(key.endswith(f"throttle_start_{user.pk}") for key in keys)
+    keys = [key.decode() for key in redis_connection().keys("*{throttle}_start_*") if isinstance(key, bytes)]
+    assert keys and all(key.endswith(f"{{throttle}}_start_{user.pk}") for key in keys)
 
 
 def rates_and_proxies_in_a_fresh_process(env: dict[str, str]) -> tuple[dict, int]:
@@ -180,14 +180,16 @@ def test_a_refused_request_uses_no_budget_and_waits_for_the_window(rates, auth_c
         refused = start(auth_client, challenge)
         assert_throttled(refused)
         assert int(refused["Retry-After"]) <= 60
-    counter = [redis_connection().get(key) for key in redis_connection().keys(f"*throttle_start_{user.pk}")]
+    counter = [
+        redis_connection().get(key) for key in redis_connection().keys(f"*{{throttle}}_start_{user.pk}")
+    ]
     assert counter == [b"2"]
     assert user.attempts.count() == 2
 
 
 def test_a_stale_history_list_under_the_key_starts_a_fresh_window(rates, auth_client, user, challenge):
     # What DRF's own throttle (an older version of this code) left in the cache: a pickled list.
-    cache.set(f"throttle_start_{user.pk}", [1.0, 2.0], 60)
+    cache.set(f"{{throttle}}_start_{user.pk}", [1.0, 2.0], 60)
     rates(start="1/minute")
     assert start(auth_client, challenge).status_code == 201
     assert_throttled(start(auth_client, challenge))
@@ -200,7 +202,7 @@ def test_without_redis_the_counters_live_in_process_memory(rates, settings, auth
     refused = start(auth_client, challenge)
     assert_throttled(refused)
     assert int(refused["Retry-After"]) <= 60
-    assert redis_connection().keys("*throttle_start_*") == []
+    assert redis_connection().keys("*{throttle}_start_*") == []
 
 
 def test_a_request_refused_by_one_limit_counts_against_none(rates, auth_client, user, challenge):
@@ -209,8 +211,8 @@ def test_a_request_refused_by_one_limit_counts_against_none(rates, auth_client, 
     for _ in range(2):
         assert_throttled(start(auth_client, challenge))
     redis = redis_connection()
-    assert [redis.get(key) for key in redis.keys(f"*throttle_user_{user.pk}")] == [b"1"]
-    assert [redis.get(key) for key in redis.keys(f"*throttle_start_{user.pk}")] == [b"1"]
+    assert [redis.get(key) for key in redis.keys(f"*{{throttle}}_user_{user.pk}")] == [b"1"]
+    assert [redis.get(key) for key in redis.keys(f"*{{throttle}}_start_{user.pk}")] == [b"1"]
 
 
 def test_all_limits_of_an_attempt_request_cost_one_redis_call(rates, auth_client, challenge):

@@ -29,7 +29,7 @@ def ada():
 def keys_holding(user) -> set[str]:
     redis = RedisBackend().redis
     name = member(username=user.username, user_id=user.pk)
-    keys = [key.decode() if isinstance(key, bytes) else str(key) for key in redis.keys("leaderboard:*")]
+    keys = [key.decode() if isinstance(key, bytes) else str(key) for key in redis.keys("{leaderboard}:*")]
     return {key for key in keys if redis.zscore(key, name) is not None}
 
 

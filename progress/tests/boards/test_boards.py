@@ -24,8 +24,8 @@ AT = datetime(2037, 4, 1, 12, 0, tzinfo=UTC)
 THIS_WEEK_LAST_MONTH = datetime(2037, 3, 31, 9, 0, tzinfo=UTC)
 LAST_MONTH = datetime(2037, 3, 10, 9, 0, tzinfo=UTC)
 LONG_AGO = datetime(2025, 1, 1, tzinfo=UTC)
-WEEK_KEY = "leaderboard:week:2037-W14"
-MONTH_KEY = "leaderboard:month:2037-04"
+WEEK_KEY = "{leaderboard}:week:2037-W14"
+MONTH_KEY = "{leaderboard}:month:2037-04"
 
 
 @pytest.fixture(params=["sql", "redis"])
@@ -47,12 +47,12 @@ def board(backend, period="all", *, limit=100, offset=0, at=AT):
 
 def test_windows_follow_the_utc_calendar():
     week = windows.window_for("week", datetime(2026, 1, 1, 23, 59, tzinfo=UTC))
-    assert week.key == "leaderboard:week:2026-W01"
+    assert week.key == "{leaderboard}:week:2026-W01"
     assert (week.start, week.end) == (datetime(2025, 12, 29, tzinfo=UTC), datetime(2026, 1, 5, tzinfo=UTC))
     month = windows.window_for("month", datetime(2025, 12, 31, 23, 59, tzinfo=UTC))
-    assert month.key == "leaderboard:month:2025-12"
+    assert month.key == "{leaderboard}:month:2025-12"
     assert (month.start, month.end) == (datetime(2025, 12, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC))
-    assert windows.window_for("all").key == "leaderboard:all"
+    assert windows.window_for("all").key == "{leaderboard}:all"
     with pytest.raises(ValueError):
         windows.window_for("year")
 
@@ -201,14 +201,18 @@ def test_record_award_writes_absolute_values_and_repairs_a_stale_board(settings)
     user = player("ada", (30, AT), (20, LAST_MONTH))
     awarded = Awarded(user.pk, AT)
     board_services.record_awards([awarded])
-    first = {key: connection.zrange(key, 0, -1, withscores=True) for key in connection.keys("leaderboard:*")}
+    first = {
+        key: connection.zrange(key, 0, -1, withscores=True) for key in connection.keys("{leaderboard}:*")
+    }
     board_services.record_awards([awarded])
-    again = {key: connection.zrange(key, 0, -1, withscores=True) for key in connection.keys("leaderboard:*")}
+    again = {
+        key: connection.zrange(key, 0, -1, withscores=True) for key in connection.keys("{leaderboard}:*")
+    }
     assert first == again
-    assert first[b"leaderboard:all"] == [(f"ada {user.pk}".encode(), -50.0)]
+    assert first[b"{leaderboard}:all"] == [(f"ada {user.pk}".encode(), -50.0)]
     assert first[WEEK_KEY.encode()] == [(f"ada {user.pk}".encode(), -30.0)]
     # A lost update (Redis was down) leaves the board behind; the player's next award repairs it.
-    connection.zadd("leaderboard:all", {f"ada {user.pk}": -1})
+    connection.zadd("{leaderboard}:all", {f"ada {user.pk}": -1})
     board_services.record_awards([award(user, 5, AT)])
     assert board_selectors.top("all", at=AT).results[0].xp == 55
 
@@ -222,12 +226,12 @@ def test_windowed_keys_expire_after_their_window():
     month_end = datetime(2037, 5, 1, tzinfo=UTC) + windows.EXPIRY_GRACE
     assert connection.expiretime(WEEK_KEY) == int(week_end.timestamp())
     assert connection.expiretime(MONTH_KEY) == int(month_end.timestamp())
-    assert connection.expiretime("leaderboard:all") == -1  # no expiry
+    assert connection.expiretime("{leaderboard}:all") == -1  # no expiry
     connection.delete(WEEK_KEY, MONTH_KEY)
     sync(backend)
     assert connection.expiretime(WEEK_KEY) == int(week_end.timestamp())
     assert connection.expiretime(MONTH_KEY) == int(month_end.timestamp())
-    assert connection.expiretime("leaderboard:all") == -1
+    assert connection.expiretime("{leaderboard}:all") == -1
 
 
 def test_a_redis_failure_is_logged_and_reported_not_raised(monkeypatch, caplog):
@@ -279,12 +283,25 @@ def test_readers_see_the_old_board_until_the_rebuilt_one_is_swapped_in():
 
 def test_rebuild_drops_a_board_that_became_empty():
     connection = RedisBackend().redis
-    connection.zadd("leaderboard:all", {"ghost 00000000-0000-0000-0000-000000000000": -5})
+    connection.zadd("{leaderboard}:all", {"ghost 00000000-0000-0000-0000-000000000000": -5})
     report = board_services.rebuild(at=AT)
     assert [(r.key, r.players) for r in report] == [
-        ("leaderboard:all", 0), (WEEK_KEY, 0), (MONTH_KEY, 0),
+        ("{leaderboard}:all", 0), (WEEK_KEY, 0), (MONTH_KEY, 0),
     ]  # fmt: skip
-    assert connection.exists("leaderboard:all") == 0
+    assert connection.exists("{leaderboard}:all") == 0
+
+
+def test_rebuild_deletes_the_boards_named_before_their_hash_tag():
+    connection = RedisBackend().redis
+    player("ada", (30, AT))
+    untagged = ["leaderboard:all", "leaderboard:week:2037-W14", "leaderboard:tag:python:all"]
+    for key in untagged:
+        connection.zadd(key, {"gone 00000000-0000-0000-0000-000000000000": -5})
+    connection.set("leaderboards-of-someone-else", 1)
+    board_services.rebuild(at=AT)
+    assert [connection.exists(key) for key in untagged] == [0, 0, 0]
+    assert connection.exists("leaderboards-of-someone-else") == 1
+    assert board(RedisBackend(), "all") == [(1, "ada", 30)]
 
 
 def test_rebuild_command_reports_each_board(capsys):
@@ -293,7 +310,7 @@ def test_rebuild_command_reports_each_board(capsys):
     out = capsys.readouterr().out
     week, month = windows.window_for("week").key, windows.window_for("month").key
     assert out.splitlines() == [
-        "leaderboard:all: 1 player(s)", f"{week}: 1 player(s)", f"{month}: 1 player(s)",
+        "{leaderboard}:all: 1 player(s)", f"{week}: 1 player(s)", f"{month}: 1 player(s)",
     ]  # fmt: skip
 
 
@@ -303,7 +320,7 @@ def test_rebuild_command_without_redis_says_there_is_nothing_to_do(settings, cap
     call_command("rebuild_leaderboard", verbosity=0)
     out = capsys.readouterr().out
     assert out.splitlines()[0].startswith("No REDIS_URL")
-    assert RedisBackend().redis.keys("leaderboard:*") == []
+    assert RedisBackend().redis.keys("{leaderboard}:*") == []
 
 
 def test_page_beyond_the_end_is_empty_with_the_count(backend):
@@ -327,7 +344,7 @@ def test_record_is_a_no_op_for_sql(settings):
     settings.REDIS_URL = ""
     user = player("ada", (30, AT))
     assert board_services.record_awards([Awarded(user.pk, AT)]) is True
-    assert RedisBackend().redis.keys("leaderboard:*") == []
+    assert RedisBackend().redis.keys("{leaderboard}:*") == []
 
 
 def test_reads_fall_back_to_the_database_when_redis_is_down(settings, caplog):
