@@ -23,9 +23,10 @@ import math
 import random
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
@@ -264,3 +265,30 @@ class ReplicaReads:
             return handler(request, *self.args, **self.kwargs)  # type: ignore[attr-defined]
         except Exception as retried:
             return super().handle_exception(retried)  # type: ignore[misc]
+
+
+def reads_from_replica(
+    skip: Callable[..., bool] | None = None,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Page-view decorator: the view's reads (its template's too: `render` runs inside it) go to a
+    replica as `ReplicaReads` sends an API view's, unless `skip(request, **kwargs)`; a query failing on
+    the replica runs the view again on the primary."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            alias = None if skip is not None and skip(request, **kwargs) else replica_for(request.user)
+            if alias is not None:
+                token = _reading_from.set(alias)
+                try:
+                    return view(request, *args, **kwargs)
+                except (OperationalError, InterfaceError):
+                    logger.warning("replica_read_failed", extra={"alias": alias}, exc_info=True)
+                    replica_failed(alias)
+                finally:
+                    _reading_from.reset(token)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django_rq import get_queue
 from model_bakery import baker
@@ -173,6 +174,30 @@ def test_challenges_other_players_pages_admin_stats_and_sql_boards_read_the_repl
     assert slugs(APIClient().get("/api/v1/challenges")) == ["new", "old"]
 
 
+def test_pages_read_the_replica_except_a_players_own_profile(user, other_user, staff_user):
+    baker.make(Challenge, title="Old one", slug="old", xp=10, published=True)
+    with replay_paused():
+        new = baker.make(Challenge, title="Brand new", slug="brand-new", xp=100, published=True)
+        submit(client_for(user), new, 90)
+        run_worker()
+        cache.delete(STICKY_KEY.format(user_id=user.pk))  # only the own-profile rule is left
+
+        anonymous = Client()
+        listed = anonymous.get("/challenges/")
+        assert listed.status_code == 200
+        assert b"Old one" in listed.content and b"Brand new" not in listed.content
+        assert anonymous.get("/challenges/brand-new/").status_code == 404
+        assert anonymous.get("/leaderboard/").status_code == 200
+        assert b"Brand new" not in anonymous.get(f"/u/{user.username}/").content
+
+        own = Client()
+        own.force_login(user)
+        assert b"Brand new" in own.get(f"/u/{user.username}/").content
+        staff = Client()
+        staff.force_login(staff_user)
+        assert staff.get("/staff/").status_code == 200
+
+
 # --- (2) a player's own reads after a submit and its award -----------------------------------------
 
 
@@ -213,7 +238,12 @@ def stoppable_replica():
     yield
     if not (REPLICA_DIR / "postmaster.pid").exists():
         pg_ctl(REPLICA_DIR, "start")
-        wait_until(lambda: replica_usable(REPLICA) or forget_verdicts(), what="the replica back")
+        wait_until(usable_afresh, what="the replica back")
+
+
+def usable_afresh() -> bool:
+    forget_verdicts()
+    return replica_usable(REPLICA)
 
 
 def test_reads_go_on_from_the_primary_while_the_replica_is_stopped(stoppable_replica, monkeypatch, caplog):
