@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -122,7 +123,19 @@ def client_for(user) -> APIClient:
 
 
 # --- PostgreSQL clusters of a test's own (skillquest/tests/test_replica.py) ---------------------------
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+def _pg_bin() -> Path:
+    """The newest server binaries Debian/Ubuntu installed (15 here, 16 on GitHub's runners), else PATH's."""
+    installed = Path("/usr/lib/postgresql").glob("*/bin/pg_ctl")
+    newest = max(
+        installed, key=lambda path: int(path.parts[-3]) if path.parts[-3].isdigit() else 0, default=None
+    )
+    on_path = shutil.which("pg_ctl")
+    return (
+        newest.parent if newest else Path(on_path).parent if on_path else Path("/usr/lib/postgresql/15/bin")
+    )
+
+
+PG_BIN = _pg_bin()
 
 
 def as_postgres(*command: str | Path) -> list[str]:

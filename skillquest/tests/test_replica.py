@@ -51,8 +51,9 @@ def psql(port: int, sql: str, database: str = "postgres") -> str:
     return result.stdout.strip()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")  # one pair for the module: it takes ~15 s to make
 def replicated() -> Iterator[Replicated]:
+    assert (PG_BIN / "initdb").exists(), f"PostgreSQL's server binaries are missing ({PG_BIN})"
     # Not under pytest's tmp_path: its base directory is private to root, and the clusters run as postgres.
     workdir = Path(tempfile.mkdtemp(prefix="skillquest-replica-"))
     workdir.chmod(0o755)
@@ -86,8 +87,9 @@ def replicated() -> Iterator[Replicated]:
         # After the schema exists, so the replica starts with it; -R writes primary_conninfo and
         # standby.signal, so it starts as a hot standby streaming from the primary.
         subprocess.run(
-            as_postgres(PG_BIN / "pg_basebackup", "-h", "127.0.0.1", "-p", primary_port, "-U", "postgres",
-                        "-D", replica_dir, "-R", "-X", "stream", "--checkpoint=fast", "--no-sync"),
+            as_postgres(PG_BIN / "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary_port),
+                        "-U", "postgres", "-D", replica_dir, "-R", "-X", "stream", "--checkpoint=fast",
+                        "--no-sync"),
             capture_output=True, check=True, timeout=300,
         )  # fmt: skip
         with (replica_dir / "postgresql.conf").open("a") as conf:
