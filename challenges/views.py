@@ -16,12 +16,14 @@ from challenges import selectors, services
 from challenges.forms import AttemptSubmitForm
 from challenges.models import Attempt, Challenge
 from skillquest.errors import AttemptAlreadySubmitted, InvalidInput, NotFound
+from skillquest.replicas import reads_from_replica
 
 PAGE_SIZE = 12
 SEARCH_MAX_CHARS = 100
 
 
 @require_GET
+@reads_from_replica()
 def challenge_list(request):
     filters = {
         "difficulty": request.GET.get("difficulty", ""),
@@ -74,6 +76,7 @@ def _detail(request, slug: str, *, form: AttemptSubmitForm | None = None, status
 
 
 @require_GET
+@reads_from_replica()
 def challenge_detail(request, slug: str):
     return _detail(request, slug)
 

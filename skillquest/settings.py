@@ -18,6 +18,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from skillquest import redis_sentinel
+from skillquest.replicas import CHECK_SECONDS, replica_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -77,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After the view (it sees DRF's JWT and API-key users): a player's writes pin their reads a while.
+    "skillquest.replicas.ReadYourWritesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -169,6 +172,30 @@ _ENGINE = DATABASES["default"]["ENGINE"]
 if _ENGINE in {"django.db.backends.postgresql", "django.db.backends.sqlite3"}:
     DATABASES["default"]["ENGINE"] = _ENGINE.replace("django.db.backends", "django_prometheus.db.backends")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# --- Read replicas (skillquest.replicas): comma-separated URLs of streaming replicas of DATABASE_URL,
+# connected as `replica_1`, ... Only reads that tolerate lag go there (public boards, challenges, other
+# players' progress, admin stats, `rebuild_leaderboard`'s scan); writes and transactions never do.
+DATABASE_REPLICA_URLS = env.list("DATABASE_REPLICA_URLS", default=[])
+DATABASES.update(replica_settings(DATABASE_REPLICA_URLS, DATABASES["default"], env.db_url_config))
+DATABASE_ROUTERS = ["skillquest.replicas.ReplicaRouter"]
+# A replica further behind than this (seconds since the last transaction it replayed, while it has
+# not replayed all it received) is skipped until it catches up.
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=10.0)
+# After a player's write (their unsafe-method request, or an award for them) their reads stay on the
+# primary this long. It must outlast the lag a replica in use may have (plus the second its verdict is
+# kept), or a player could read a replica that has not replayed their write yet.
+REPLICA_STICKY_SECONDS = env.float("REPLICA_STICKY_SECONDS", default=12.0)
+if DATABASE_REPLICA_URLS:
+    if REPLICA_STICKY_SECONDS < REPLICA_MAX_LAG_SECONDS + CHECK_SECONDS:
+        raise ImproperlyConfigured(
+            "REPLICA_STICKY_SECONDS must be at least REPLICA_MAX_LAG_SECONDS + 1, or a player could read "
+            "a replica that has not replayed their own write yet."
+        )
+    if not env.str("REDIS_URL", default=""):
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URLS needs REDIS_URL: every process must see which players just wrote "
+            "(and the worker's awards), to keep their reads on the primary."
+        )
 
 # --- Redis: optional. Unset means in-process jobs, local-memory cache and SQL leaderboards.
 REDIS_URL = env.str("REDIS_URL", default="")

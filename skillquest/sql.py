@@ -50,9 +50,10 @@ class Columns(Generic[M]):
 
     @property
     def using(self) -> str:
-        # The primary, as select_for_update would: these reads authenticate or precede a write (a
-        # replica behind by a moment would answer "not found" for an attempt just started).
-        return router.db_for_write(self.model)
+        # The primary unless the code path opted into replica reads (skillquest.replicas) outside a
+        # transaction: the reads here that authenticate or precede a write never do (a replica behind
+        # by a moment would answer "not found" for an attempt just started).
+        return router.db_for_read(self.model)
 
     def select_list(self, alias: str) -> str:
         quote = connections[self.using].ops.quote_name

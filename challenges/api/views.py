@@ -17,6 +17,7 @@ from challenges.api.filters import AttemptFilter, ChallengeFilter
 from challenges.models import Attempt
 from skillquest.errors import NotFound
 from skillquest.openapi import errors, staff_or_player_crud
+from skillquest.replicas import ReplicaReads
 from skillquest.throttling import AttemptStartThrottle, AttemptSubmitThrottle, ThrottlesInOneCall
 
 
@@ -33,6 +34,7 @@ class IsStaffOrReadOnly(permissions.BasePermission):
     "ChallengeForStaffOrPlayer", staff=s.ChallengeStaffSerializer, player=s.ChallengeSerializer
 )
 class ChallengeViewSet(
+    ReplicaReads,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -44,6 +46,7 @@ class ChallengeViewSet(
 
     permission_classes = [IsStaffOrReadOnly]
     filterset_class = ChallengeFilter
+    replica_actions = frozenset({"list", "retrieve"})
 
     def get_queryset(self):
         return selectors.challenge_list(viewer=self.request.user)

@@ -19,13 +19,15 @@ from progress.staff.selectors import admin_stats
 from skillquest import queue
 from skillquest.errors import InvalidInput, NotFound
 from skillquest.openapi import errors
+from skillquest.replicas import ReplicaReads
 
 JOB_ID = re.compile(r"\A[0-9a-f]{32}\Z")
 IDEMPOTENCY_KEY = re.compile(r"\A[\x21-\x7e]{1,100}\Z")
 
 
-class AdminViewSet(viewsets.GenericViewSet):
+class AdminViewSet(ReplicaReads, viewsets.GenericViewSet):
     permission_classes = [permissions.IsAdminUser]
+    replica_actions = frozenset({"stats"})
     serializer_class = s.AdminStatsSerializer
 
     @extend_schema(responses={200: s.AdminStatsSerializer})

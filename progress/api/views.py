@@ -32,6 +32,7 @@ from skillquest.cache import RecentPages
 from skillquest.errors import NotFound
 from skillquest.http_cache import shareable
 from skillquest.openapi import errors, staff_or_player_crud
+from skillquest.replicas import ReplicaReads
 from skillquest.throttling import ThrottlesInOneCall
 
 
@@ -42,13 +43,20 @@ def parse_user_id(pk: str) -> uuid.UUID:
         raise NotFound("User not found.", code="user_not_found")
 
 
-class UserViewSet(ThrottlesInOneCall, viewsets.GenericViewSet):
+class UserViewSet(ReplicaReads, ThrottlesInOneCall, viewsets.GenericViewSet):
     """Public progress of any player: no private fields (email, solutions) are exposed."""
+
+    replica_actions = frozenset({"progress", "xp_history", "following", "followers", "badges"})
 
     permission_classes = [permissions.AllowAny]
     serializer_class = s.ProgressSerializer
     # Only gives the schema the type of `{id}` (a UUID); the actions read through selectors.
     queryset = User.objects.none()
+
+    def reads_from_replica(self, request) -> bool:
+        """Other players' pages only: a player's own progress is read from the primary, always."""
+        own = request.user.is_authenticated and str(request.user.pk) == str(self.kwargs.get("pk"))
+        return not own and super().reads_from_replica(request)
 
     @extend_schema(responses={200: s.ProgressSerializer})
     @action(detail=True, methods=["get"])
@@ -193,12 +201,15 @@ class LiveTicketView(ThrottlesInOneCall, APIView):
         return Response(s.LiveTicketSerializer(ticket_issue(user_id=cast(User, request.user).pk)).data)
 
 
-class LeaderboardView(ThrottlesInOneCall, APIView):
+class LeaderboardView(ReplicaReads, ThrottlesInOneCall, APIView):
     """Public leaderboards: all-time, this ISO week and this month (UTC), best first, ties by username;
     of every challenge or of one tag's; and for a signed-in player their friends board and the rows
     around them."""
 
     permission_classes = [permissions.AllowAny]
+    # The usernames beside Redis's ranks, and the whole board when it is read from SQL (no Redis, or
+    # Redis down); a player's own rows (friends, around=me) after their writes come from the primary.
+    replica_actions = frozenset({"get"})
     cached = None
     # Every parameter that shapes an answer; a page is only reused for the same ones.
     QUERY = ("period", "limit", "offset", "board", "tag", "around", "k")

@@ -28,6 +28,7 @@ from progress.webhooks.events import award_events
 from progress.webhooks.outbox import outbox_record
 from skillquest import metrics, sql
 from skillquest.logging import log_event
+from skillquest.replicas import players_wrote
 
 logger = logging.getLogger("skillquest.awards")
 
@@ -52,6 +53,8 @@ def awards_process(
     if not claimed:
         return []
     user_ids = sorted({attempt.user_id for attempt in claimed})
+    # Before the commit, so no read after it can find a player unmarked and a replica behind it.
+    players_wrote(user_ids=user_ids)
     totals = locked_totals(user_ids)
     best_scores = {
         (user_id, challenge_id): score

@@ -45,6 +45,7 @@ from progress.streaks import user_zone
 from skillquest import queue
 from skillquest.errors import InvalidInput, NotFound, ServiceUnavailable
 from skillquest.http_cache import shareable
+from skillquest.replicas import reads_from_replica
 
 HOME_CHALLENGES = 3
 HOME_BOARD_SIZE = 5
@@ -210,6 +211,7 @@ def leaderboard_links(query: BoardQuery, *, signed_in: bool, num_pages: int) -> 
 
 
 @require_GET
+@reads_from_replica()
 def leaderboard(request):
     page_param = request.GET.get("page", "1")
     if not page_param.isdigit() or len(page_param) > 9:
@@ -234,7 +236,12 @@ def leaderboard(request):
     return shareable(request, render(request, "progress/leaderboard.html", page))
 
 
+def own_profile(request, *, username: str) -> bool:
+    return request.user.is_authenticated and request.user.username.lower() == username.lower()
+
+
 @require_GET
+@reads_from_replica(skip=own_profile)  # a player's own profile is read from the primary, always
 def profile(request, username: str):
     """A fixed number of queries whatever the history's size: rank, streaks, recent attempts and
     badges (earned, and locked with their progress) are the progress endpoint's own figures; a
@@ -303,6 +310,7 @@ def unfollow(request, username: str):
 
 @require_GET
 @staff_required
+@reads_from_replica()
 def staff_dashboard(request):
     """Admin stats with their charts, the all-time top 10 and, if asked for, a tracked job's status."""
     job_id = request.GET.get("job", "")

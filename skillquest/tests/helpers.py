@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -125,3 +127,37 @@ def client_for(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
     return client
+
+
+# --- PostgreSQL clusters of a test's own (skillquest/tests/test_replica.py) ---------------------------
+def _pg_bin() -> Path:
+    """The newest server binaries Debian/Ubuntu installed (15 here, 16 on GitHub's runners), else PATH's."""
+    installed = Path("/usr/lib/postgresql").glob("*/bin/pg_ctl")
+    newest = max(
+        installed, key=lambda path: int(path.parts[-3]) if path.parts[-3].isdigit() else 0, default=None
+    )
+    on_path = shutil.which("pg_ctl")
+    return (
+        newest.parent if newest else Path(on_path).parent if on_path else Path("/usr/lib/postgresql/15/bin")
+    )
+
+
+PG_BIN = _pg_bin()
+
+
+def as_postgres(*command: str | Path) -> list[str]:
+    """`command` run as the `postgres` OS user when we are root: PostgreSQL refuses to run as root."""
+    args = [str(part) for part in command]
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+def pg_ctl(data_dir: Path, action: str, *options: str) -> None:
+    """`pg_ctl start|stop` on a test's own cluster, waiting until it is done; its log beside the data."""
+    log = data_dir.parent / f"{data_dir.name}.log"
+    result = subprocess.run(
+        as_postgres(PG_BIN / "pg_ctl", "-D", data_dir, "-l", log, "-w", "-t", "60", *options, action),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, f"pg_ctl {action} {data_dir}: {result.stderr}\n{log.read_text()[-3000:]}"
