@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -11,20 +12,49 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection
 from rest_framework.test import APIClient
 
 ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 
 
 def assert_throttled(response):
     assert response.status_code == 429, response.content
     assert response.json()["code"] == "throttled"
     assert int(response["Retry-After"]) >= 1
+
+
+def run_in_own_loop(scenario: Callable[[], Awaitable[T]], *, timeout: float = 120) -> T:
+    """Run an async scenario on a new event loop in a thread of its own and return its result.
+
+    Not in the test's thread: once a browser test has run in this xdist worker, Playwright's sync API
+    keeps an event loop running there, and asyncio.run and async_to_sync refuse to start under one.
+    """
+    outcome: list[tuple[bool, Any]] = []
+
+    def target() -> None:
+        try:
+            outcome.append((True, asyncio.run(_awaited(scenario))))
+        except BaseException as error:
+            outcome.append((False, error))
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(timeout)
+    assert not thread.is_alive(), "the scenario did not finish"
+    finished, value = outcome[0]
+    if not finished:
+        raise value
+    return value
+
+
+async def _awaited(scenario: Callable[[], Awaitable[T]]) -> T:
+    return await scenario()
 
 
 def settings_in_a_fresh_process(env: dict[str, str], expression: str) -> Any:

@@ -34,6 +34,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.models import User
 from progress.ledger.services import xp_grant
 from scripts.nginx import render
+from skillquest.tests.helpers import run_in_own_loop
 
 pytestmark = [pytest.mark.serial]
 ROOT = Path(__file__).resolve().parents[2]
@@ -326,7 +327,7 @@ def test_the_live_socket_is_upgraded_through_nginx(stack, user):
                 await asyncio.wait_for(anonymous.recv(), 10)
             return answer["type"], anonymous.close_code
 
-    kind, refused = asyncio.run(scenario())
+    kind, refused = run_in_own_loop(scenario)
     assert kind == "error"  # admitted: it reads messages and answers one it cannot use
     assert refused == 4401  # refused after the handshake: the upgrade itself went through
 

@@ -21,7 +21,6 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from asgiref.sync import async_to_sync
 from channels_redis.core import RedisChannelLayer
 from django.db import connection
 from model_bakery import baker
@@ -37,7 +36,7 @@ from progress.boards.backends import RedisBackend, SqlBackend
 from progress.boards.windows import PERIODS, window_for
 from progress.ledger.selectors import ledger_mismatches
 from skillquest import redis_sentinel
-from skillquest.tests.helpers import ROOT, answers_ok, free_port, port_open, wait_until
+from skillquest.tests.helpers import ROOT, answers_ok, free_port, port_open, run_in_own_loop, wait_until
 
 pytestmark = [pytest.mark.serial]
 
@@ -319,7 +318,7 @@ def _round_trip(layer: RedisChannelLayer, text: str) -> bool:
         await layer.send(channel, {"type": "check", "text": text})
         return await asyncio.wait_for(layer.receive(channel), 10)
 
-    return async_to_sync(send_and_receive)() == {"type": "check", "text": text}
+    return run_in_own_loop(send_and_receive) == {"type": "check", "text": text}
 
 
 def _awarded(attempt_ids: list[str]) -> bool:

@@ -19,6 +19,7 @@ from challenges.models import Attempt, Challenge
 from progress.awards import rules
 from progress.awards import services as award_services
 from progress.boards import services as boards
+from progress.boards.windows import KEY_PREFIX
 from progress.ledger import recalc
 from progress.ledger.selectors import ledger_mismatches
 from progress.ledger.services import xp_grant, xp_recalculate
@@ -44,7 +45,7 @@ def _snapshot() -> dict:
             cursor.execute(query)
             tables[name] = cursor.fetchall()
     redis = redis_connection()
-    tables["boards"] = {key: redis.dump(key) for key in sorted(redis.scan_iter(match="leaderboard*"))}
+    tables["boards"] = {key: redis.dump(key) for key in sorted(redis.scan_iter(match=f"{KEY_PREFIX}:*"))}
     return tables
 
 
