@@ -639,12 +639,31 @@ def alternating(paths: list[str], rounds: int = 2, ports: list[int] | None = Non
     return combined
 
 
-def paced_submits(tokens_file: Path, challenges: str, rate: float, seconds: float, port: int = PORT) -> dict:
-    """Start+submit pairs at `rate` per second for `seconds` from bench/pacer.py's own process
-    (open loop; see why not wrk there) to the web port, or `port`. Returns its JSON, with `rps`
-    (HTTP requests/s) added."""
-    cmd = [sys.executable, str(BENCH / "pacer.py"), "--port", str(port), "--rate", str(rate),
-           "--seconds", str(seconds), "--tokens", str(tokens_file), "--challenges", challenges]  # fmt: skip
+def pin(pid: int, cpus: set[int]) -> None:
+    """Keep process `pid` and every process under it on `cpus` (those it forks later inherit it)."""
+    root = psutil.Process(pid)
+    for process in (root, *root.children(recursive=True)):
+        with contextlib.suppress(psutil.Error):  # a child that exited meanwhile
+            process.cpu_affinity(sorted(cpus))
+
+
+def paced_submits(
+    tokens_file: Path,
+    challenges: str,
+    rate: float,
+    seconds: float,
+    port: int = PORT,
+    *,
+    one_call: bool = False,
+    cpus: set[int] | None = None,
+) -> dict:
+    """Start+submit pairs (or one-call submits) at `rate` per second for `seconds` from
+    bench/pacer.py's own process (open loop; see why not wrk there) to the web port, or `port`.
+    Returns its JSON, with `rps` (HTTP requests/s) added."""
+    cmd = [*(["taskset", "-c", ",".join(map(str, sorted(cpus)))] if cpus else []),
+           sys.executable, str(BENCH / "pacer.py"), "--port", str(port), "--rate", str(rate),
+           "--seconds", str(seconds), "--tokens", str(tokens_file), "--challenges", challenges,
+           *(["--one-call"] if one_call else [])]  # fmt: skip
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
     for line in out.stdout.splitlines():
         if line.startswith("PACERJSON "):

@@ -1,6 +1,10 @@
 """Open-loop start+submit load at a fixed rate: the paced phases of `awards` and `leaderboard`.
 
     .venv/bin/python bench/pacer.py --port 8170 --rate 200 --seconds 15 --tokens FILE --challenges ID,ID
+                                    [--one-call]
+
+With --one-call each submission is one request, `POST /api/v1/attempts` with the score in the body
+(the one-call submit), instead of a start then a submit.
 
 Why not wrk: wrk paces with `delay()` after it has reconnected, so a paced connection holds one of
 gunicorn's sync workers idle for the whole delay (a sync worker blocks reading the request it has
@@ -42,6 +46,17 @@ async def call(host: str, port: int, path: str, token: str, body: str) -> tuple[
 async def pair(args, token: str, challenge: str, stats: dict) -> None:
     started = time.perf_counter()
     try:
+        if args.one_call:
+            body = f'{{"challenge_id": "{challenge}", "score": 85}}'
+            status, _ = await call(args.host, args.port, "/api/v1/attempts", token, body)
+            stats["requests"] += 1
+            if status != 201:
+                stats["bad"] += 1
+                return
+            stats["starts"] += 1
+            stats["submits"] += 1
+            stats["latencies"].append(time.perf_counter() - started)
+            return
         body = f'{{"challenge_id": "{challenge}"}}'
         status, raw = await call(args.host, args.port, "/api/v1/attempts", token, body)
         stats["requests"] += 1
@@ -113,6 +128,7 @@ def main() -> None:
     p.add_argument("--tokens", required=True, help="file of `user_id token` lines")
     p.add_argument("--challenges", required=True, help="comma-separated self-reported challenge ids")
     p.add_argument("--max-in-flight", type=int, default=512)
+    p.add_argument("--one-call", action="store_true", help="one request per submission (score in the body)")
     print("PACERJSON " + json.dumps(asyncio.run(run(p.parse_args()))), flush=True)
 
 
