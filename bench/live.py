@@ -1,6 +1,7 @@
 """live: the WebSocket push (the Procfile's `ws:` process) under load, with the `websockets` client.
 
     .venv/bin/python bench/live.py [--quick] [--sockets 500] [--rate 200] [--seconds 20] [--idle 2000]
+                                   [--idle-only]
 
 Three measurements, each with its target (issue 15):
 - submit -> message: one-call submits (`POST /api/v1/attempts` with a score) paced at --rate per
@@ -138,12 +139,28 @@ async def _idle(bench: h.Harness, ws_pid: int, tickets: list[str]) -> tuple[floa
     return before / 2**20, during / 2**20, held
 
 
+def _idle_result(bench: h.Harness, tokens: list[tuple[str, str]], idle: int) -> h.Result:
+    """RSS per socket of `idle` sockets held by a fresh ws process (stopped afterwards)."""
+    ws = bench.start_ws()
+    rss_before, rss_during, held = asyncio.run(_idle(bench, ws.pid, _tickets(tokens[:idle])))
+    bench.stop(ws)
+    per_socket_kb = (rss_during - rss_before) * 1024 / held if held else None
+    return h.Result(
+        "live", f"idle sockets held by one ws process ({held} of {idle})",
+        round(per_socket_kb, 1) if per_socket_kb is not None else None, "KB RSS/socket",
+        peak_rss_mb=round(rss_during, 1), target="< 50 KB per socket",
+        passed=per_socket_kb is not None and per_socket_kb < 50 and held == idle,
+        errors=idle - held, extra={"ws_rss_mb_before": round(rss_before, 1)},
+    )  # fmt: skip
+
+
 def main() -> int:
     p = h.parser(__doc__.splitlines()[0])
     p.add_argument("--sockets", type=int, default=500)
     p.add_argument("--rate", type=float, default=200)
     p.add_argument("--seconds", type=float, default=20)
     p.add_argument("--idle", type=int, default=2000)
+    p.add_argument("--idle-only", action="store_true", help="only the idle sockets' RSS (no submits)")
     args = p.parse_args()
     if args.quick:
         args.sockets, args.rate, args.seconds, args.idle = 20, 20, 3, 50
@@ -156,6 +173,10 @@ def main() -> int:
         challenges = bench.self_reported_challenges().split(",")
         players = tokens[: args.sockets]
         bench.start_web(workers=4)
+        if args.idle_only:
+            results.append(_idle_result(bench, tokens, args.idle))
+            h.report(results, args.json)
+            return 0
         bench.start_workers(2)
 
         # HTTP submits without any socket or ws process: the "before" (after a warm-up of every worker).
@@ -189,18 +210,7 @@ def main() -> int:
 
         # A fresh ws process: Python keeps the high-water mark of the sockets above.
         bench.stop(ws)
-        ws = bench.start_ws()
-        rss_before, rss_during, held = asyncio.run(_idle(bench, ws.pid, _tickets(tokens[: args.idle])))
-        per_socket_kb = (rss_during - rss_before) * 1024 / held if held else None
-        results.append(
-            h.Result(
-                "live", f"idle sockets held by one ws process ({held} of {args.idle})",
-                round(per_socket_kb, 1) if per_socket_kb is not None else None, "KB RSS/socket",
-                peak_rss_mb=round(rss_during, 1), target="< 50 KB per socket",
-                passed=per_socket_kb is not None and per_socket_kb < 50 and held == args.idle,
-                errors=args.idle - held, extra={"ws_rss_mb_before": round(rss_before, 1)},
-            )
-        )  # fmt: skip
+        results.append(_idle_result(bench, tokens, args.idle))
     if latencies:
         median_ms = statistics.median(latencies) * 1000
         print(f"\nsubmit -> message: median {median_ms:.1f} ms over {len(latencies)}; the award job waits"

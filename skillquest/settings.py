@@ -237,6 +237,10 @@ else:
 # The channel layer carries live messages from the process that commits an award (the RQ worker) to
 # the `ws` process holding the player's socket. Without Redis, jobs run in the web process, which
 # with `make run` is also the one serving /ws/: process memory is enough there.
+# redis-py 8 caps an asyncio pool at 100 connections and refuses the 101st at once ("Too many
+# connections"): a burst of connects (every page reconnecting after a ws restart) each adding its
+# socket to a group failed past the hundredth. Redis' own limit is 10,000 clients.
+CHANNEL_LAYER_CONNECTIONS = 2000
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -244,7 +248,11 @@ if REDIS_URL:
             # Group membership lasts a day (group_expiry); the Procfile's daphne closes every socket
             # well before that (--websocket_timeout), and the page reconnects and resumes.
             "CONFIG": {
-                "hosts": [redis_sentinel.channel_host(**_sentinel) if _sentinel else REDIS_URL],
+                "hosts": [
+                    {**redis_sentinel.channel_host(**_sentinel), "max_connections": CHANNEL_LAYER_CONNECTIONS}
+                    if _sentinel
+                    else {"address": REDIS_URL, "max_connections": CHANNEL_LAYER_CONNECTIONS}
+                ],
                 "prefix": "skillquest:live:",
             },
         }

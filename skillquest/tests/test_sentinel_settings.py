@@ -79,6 +79,7 @@ def test_every_client_is_configured_through_the_sentinels():
             "username": "app",
             "password": "s@cret",
             "socket_connect_timeout": 1.0,
+            "max_connections": 2000,
         }
     ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from datetime import timedelta
@@ -20,6 +21,7 @@ from progress.live.publish import _listening
 from progress.models import Event, Notification, Quest
 from progress.tests.live.sockets import ORIGIN, admitted, open_socket, received, run, session_cookie
 from progress.tests.notifications.test_notify import graded
+from skillquest.tests.helpers import run_in_own_loop
 
 
 class RolledBack(Exception):
@@ -128,3 +130,20 @@ def test_only_players_with_a_socket_are_sent_to(user, other_user):
         assert await _listening(layer, [user.pk, other_user.pk]) == set()
 
     run(scenario)
+
+
+def test_a_burst_of_connects_past_a_hundred_all_join_their_groups():
+    # Every page reconnecting at once (a ws process restarted) adds each socket to its group at the
+    # same moment; redis-py 8 refuses an asyncio pool's 101st connection by default.
+    async def scenario():
+        layer = get_channel_layer()
+        assert layer is not None
+        channels = [await layer.new_channel() for _ in range(150)]
+        groups = [f"burst-{index}" for index in range(150)]
+        await asyncio.gather(
+            *(layer.group_add(group, name) for group, name in zip(groups, channels, strict=True))
+        )
+        await layer.group_send(groups[-1], {"type": "hi"})
+        return await asyncio.wait_for(layer.receive(channels[-1]), 10)
+
+    assert run_in_own_loop(scenario) == {"type": "hi"}
