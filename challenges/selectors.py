@@ -12,6 +12,7 @@ from django.db.models import Count, Max, Prefetch, Q, QuerySet
 
 from accounts.models import User
 from challenges.models import Attempt, Challenge, Tag
+from skillquest import sql
 from skillquest.errors import NotFound
 
 
@@ -35,8 +36,16 @@ def tag_slugs() -> list[str]:
     return list(Tag.objects.order_by("slug").values_list("slug", flat=True))
 
 
+_TAG_BY_SLUG = sql.Statement(
+    lambda table: f"SELECT id FROM {table(Tag)} WHERE slug = %s",  # noqa: S608 (model metadata only)
+    params=[Tag._meta.get_field("slug")],
+)
+
+
 def tag_exists(*, slug: str) -> bool:
-    return Tag.objects.filter(slug=slug).exists()
+    """Every tag board request asks it first (404 otherwise); the statement is built once
+    (skillquest.sql: compiling the ORM query cost more than running it)."""
+    return bool(sql.fetch_values(_TAG_BY_SLUG, [slug], [Tag._meta.pk]))
 
 
 def challenge_tags(

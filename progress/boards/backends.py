@@ -4,7 +4,8 @@
     count_above(window, xp) -> int                                   players with more XP
     xp_of(window, user) -> int                                       one player's XP on the board
     standing(window, user) -> (xp, rank) | None                      both at once; None off the board
-    neighbours(window, user, k) -> Neighbours | None                 the k rows above and below them
+    neighbours(window, user, k) -> Neighbours                        the k rows above and below them
+                                                                     (off the board: its last k, rank None)
     scores(window, users) -> {user_id: xp}                           those of them on the board
     record(user_ids=..., at=..., tags=...)                           refresh players after awards
     forget(user_id=..., username=...)                                take a player off every board
@@ -139,11 +140,15 @@ class SqlBackend:
         xp = self.xp_of(window, user)
         return (xp, self.count_above(window, xp) + 1) if xp > 0 else None
 
-    def neighbours(self, window: Window, user: User, k: int) -> Neighbours | None:
+    def neighbours(self, window: Window, user: User, k: int) -> Neighbours:
         found = self.standing(window, user)
         position = self._position(window, user) if found else None
         if found is None or position is None:
-            return None
+            count, _ = self.page(window, 0, 0)
+            start = max(0, count - k)
+            _, rows = self.page(window, k, start)
+            first_rank = self.count_above(window, rows[0][1]) + 1 if rows else 0
+            return Neighbours(0, None, start, count, rows, first_rank)
         start = max(0, position - k)
         count, rows = self.page(window, position - start + k + 1, start)
         first_rank = self.count_above(window, rows[0][1]) + 1
@@ -215,13 +220,20 @@ return {score, redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. score)}
 
 
 # A member's score, how many are better, its place, the k members either side with their scores and
-# how many are better than the first of them, and the board's size; nil off the board.
+# how many are better than the first of them, and the board's size. Off the board: an empty score,
+# and the board's last k members instead (a player with no XP there is shown after them).
 NEIGHBOURS_LUA = """
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not score then return false end
+local k = tonumber(ARGV[2])
+if not score then
+  local count = redis.call('ZCARD', KEYS[1])
+  if count == 0 then return {'', 0, 0, 0, 0, {}} end
+  local start = math.max(0, count - k)
+  local rows = redis.call('ZRANGE', KEYS[1], start, -1, 'WITHSCORES')
+  return {'', 0, start, count, redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. rows[2]), rows}
+end
 local better = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. score)
 local position = redis.call('ZRANK', KEYS[1], ARGV[1])
-local k = tonumber(ARGV[2])
 local start = math.max(0, position - k)
 local rows = redis.call('ZRANGE', KEYS[1], start, position + k, 'WITHSCORES')
 local first_better = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. rows[2])
@@ -268,19 +280,18 @@ class RedisBackend:
         score, better = found
         return -int(float(score)), int(better) + 1
 
-    def neighbours(self, window: Window, user: User, k: int) -> Neighbours | None:
+    def neighbours(self, window: Window, user: User, k: int) -> Neighbours:
         """The player's XP, rank and place and the rows around them in one round trip (a script):
-        an around-me view read by parts took six."""
+        an around-me view read by parts took six; off the board, the board's last k rows (four)."""
         script = RedisBackend.neighbours_script
         if script is None:
             script = RedisBackend.neighbours_script = self.redis.register_script(NEIGHBOURS_LUA)
-        found = script(
+        score, better, start, count, first_better, flat = script(
             keys=[window.key], args=[member(username=user.username, user_id=user.pk), k], client=self.redis
         )
-        if not found:
-            return None
-        score, better, start, count, first_better, flat = found
         rows = [(user_id_of(flat[i]), -int(float(flat[i + 1]))) for i in range(0, len(flat), 2)]
+        if not score:
+            return Neighbours(0, None, int(start), int(count), rows, int(first_better) + 1)
         xp, rank, first_rank = -int(float(score)), int(better) + 1, int(first_better) + 1
         return Neighbours(xp, rank, int(start), int(count), rows, first_rank)
 

@@ -58,10 +58,11 @@ class Standing:
 
 @dataclass(frozen=True)
 class Neighbours:
-    """A player on a board and the rows around them: the board's order from `start` (0-based)."""
+    """A player on a board and the rows around them: the board's order from `start` (0-based). A
+    player off the board has `rank` None and 0 XP, and the rows are the board's last ones."""
 
     xp: int
-    rank: int
+    rank: int | None
     start: int
     count: int  # players on the whole board
     rows: list[tuple[uuid.UUID, int]]

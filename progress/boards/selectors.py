@@ -12,12 +12,18 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import CharField, IntegerField
 from redis.exceptions import RedisError
 
 from accounts.models import User
+from progress.badges.conditions.base import column, table
 from progress.boards.backends import Backend, SqlBackend, get_backend, on_board, player_xp
 from progress.boards.ranks import Entry, Me, Page, Player, Standing, ranked
 from progress.boards.windows import Window, window_for
+from progress.models import Follow
+from skillquest import sql
 
 logger = logging.getLogger("skillquest.leaderboard")
 BOARDS = ("global", "friends")
@@ -98,21 +104,14 @@ def around(
     window = window_for(period, at, tag=tag)
 
     def read(board: Backend) -> tuple[int, int, RankedRows, Me]:
-        if on_board(viewer):
+        xp = None if on_board(viewer) else player_xp(window, viewer)
+        if xp is None or xp <= 0:  # the usual case: all of it in one read
             near = board.neighbours(window, viewer, k)
-            if near is not None:  # the usual case: on the board, all of it in one read
-                placed: RankedRows = list(ranked(near.rows, first_rank=near.first_rank, offset=near.start))
-                return near.count, near.start, placed, Me(near.rank, near.xp, True)
-            xp = rank = 0
-        else:
-            xp = player_xp(window, viewer)
-            rank = board.count_above(window, xp) + 1 if xp > 0 else 0
-        if xp <= 0:
-            count = _count(board, window)
-            start = max(0, count - k)
-            _, rows = board.page(window, k, start)
-            me = Me(rank=None, xp=0, on_board=False)
-            return count, start, [*_ranked(board, window, rows, start), (None, viewer.pk, 0)], me
+            placed: RankedRows = list(ranked(near.rows, first_rank=near.first_rank, offset=near.start))
+            if near.rank is None:  # no XP on this board: after its last k players
+                return near.count, near.start, [*placed, (None, viewer.pk, 0)], Me(None, 0, False)
+            return near.count, near.start, placed, Me(near.rank, near.xp, True)
+        rank = board.count_above(window, xp) + 1
         # Off the public board (opted out): where the ranks put them, before their ties.
         start = max(0, rank - 1 - k)
         count, rows = board.page(window, 2 * k, start)
@@ -146,18 +145,19 @@ def friends(
 ) -> Page:
     """The viewer and the players they follow (who show on public boards), ranked among themselves.
 
-    Two reads whatever the board's size: the followed players with their totals (one query; the
-    all-time board needs no more) and, for a week, a month or a tag, their XP on that board (one
-    ZMSCORE, or one aggregate). With `around_k`, the rows around the viewer instead of a page.
+    Two reads whatever the board's size: the followed players (one query) and their XP on that
+    board (one ZMSCORE, or one aggregate); the all-time board is one query in all
+    (`_friends_all_time`). With `around_k`, the rows around the viewer instead of a page.
     """
     window = window_for(period, at, tag=tag)
-    rows_of_followed = User.objects.filter(
-        followers__follower=viewer, is_active=True, leaderboard_visible=True
-    ).values_list("id", "username", "level", "total_xp")
-    followed, totals = [], {}
-    for pk, username, level, total_xp in rows_of_followed:
-        followed.append(Player(pk, username, level))
-        totals[pk] = total_xp
+    if window.start is None and window.tag is None:
+        return _friends_all_time(viewer, period, limit=limit, offset=offset, around_k=around_k)
+    followed = [
+        Player(*row)
+        for row in User.objects.filter(
+            followers__follower=viewer, is_active=True, leaderboard_visible=True
+        ).values_list("id", "username", "level")
+    ]
     me_as_player = Player(viewer.pk, viewer.username, viewer.level)
     members = {player.pk: player for player in (*followed, me_as_player)}
 
@@ -167,12 +167,7 @@ def friends(
             scores[viewer.pk] = player_xp(window, viewer)
         return scores
 
-    if window.start is None and window.tag is None:
-        # All-time XP is every player's total, read with the list itself: the truth the all-time
-        # board projects, so no second read (a ZMSCORE of 500 members was half of the request).
-        scores = {**totals, viewer.pk: viewer.total_xp}
-    else:
-        scores = _read(read, backend)
+    scores = _read(read, backend)
     rows = sorted(
         ((user_id, xp) for user_id, xp in scores.items() if xp > 0),
         key=lambda row: (-row[1], members[row[0]].username.lower()),
@@ -204,9 +199,67 @@ def friends(
     )
 
 
-def _count(board: Backend, window: Window) -> int:
-    count, _ = board.page(window, 0, 0)
-    return count
+def _friends_all_time(viewer: User, period: str, *, limit: int, offset: int, around_k: int | None) -> Page:
+    """The all-time friends board in one statement, ranked by the database: all-time XP is every
+    player's total, so the players' rows hold it, and only the rows shown leave the database (with
+    500 followed players, reading them all into Python to rank them there cost half the request;
+    bench/README.md, issue 14)."""
+    connection = connections[router.db_for_read(User)]
+    viewer_id = User._meta.pk.get_db_prep_value(viewer.pk, connection)
+    params = [viewer_id, viewer_id]
+    params += [viewer_id, around_k, around_k] if around_k is not None else [offset, offset + limit]
+    rows = sql.fetch_values(
+        _friends_statement(connection, around=around_k is not None),
+        params,
+        [IntegerField(), User._meta.pk, CharField(), *(IntegerField(),) * 4],
+    )
+    entries = [Entry(rank, user_id, username, xp, level) for rank, user_id, username, level, xp, _, _ in rows]
+    count, start = (rows[0][6], rows[0][5]) if rows else (0, 0)
+    if around_k is None:
+        return Page(period=period, count=count, offset=offset, limit=limit, results=entries, board="friends")
+    mine = next((entry for entry in entries if entry.user_id == viewer.pk), None)
+    if mine is None:
+        entries.append(Entry(None, viewer.pk, viewer.username, 0, viewer.level))
+    return Page(
+        period=period,
+        count=count,
+        offset=start,
+        limit=2 * around_k + 1,
+        results=entries,
+        board="friends",
+        me=Me(rank=mine.rank, xp=mine.xp, on_board=True) if mine else Me(rank=None, xp=0, on_board=False),
+    )
+
+
+def _friends_statement(connection: BaseDatabaseWrapper, *, around: bool) -> str:
+    """Rows of the viewer's all-time friends board: rank, id, username, level, XP, 0-based position
+    and the board's size. Params: the viewer's id twice, then the first and the end position of a
+    page, or with `around` the viewer's id and k twice: the k rows above and below the viewer, or
+    the board's last k when the viewer has no XP. Ties by lower-cased username in byte order."""
+    user, follow = table(User), table(Follow)
+    u = {
+        name: column(User, name, "u")
+        for name in ("id", "username", "level", "total_xp", "is_active", "leaderboard_visible")
+    }
+    f = {name: column(Follow, name, "f") for name in ("follower", "followed")}
+    fields = f"{u['id']} AS id, {u['username']} AS username, {u['level']} AS level, {u['total_xp']} AS xp"
+    collate = ' COLLATE "C"' if connection.vendor == "postgresql" else ""  # SQLite compares bytes anyway
+    if around:  # around the viewer's position, or the board's size when they are not on it
+        centre = "SELECT COALESCE((SELECT pos FROM ranked WHERE id = %s), (SELECT COUNT(*) FROM members))"
+        shown = f"FROM ranked, ({centre} AS centre) c WHERE pos BETWEEN centre - %s AND centre + %s"
+    else:
+        shown = "FROM ranked WHERE pos >= %s AND pos < %s"
+    # Only model metadata is interpolated; values are parameters.
+    return (
+        f"WITH members AS (SELECT {fields} FROM {user} u JOIN {follow} f ON {u['id']} = {f['followed']}"  # noqa: S608
+        f" WHERE {f['follower']} = %s AND {u['is_active']} AND {u['leaderboard_visible']}"
+        f" AND {u['total_xp']} > 0"
+        f" UNION ALL SELECT {fields} FROM {user} u WHERE {u['id']} = %s AND {u['total_xp']} > 0),"
+        " ranked AS (SELECT id, username, level, xp, RANK() OVER (ORDER BY xp DESC) AS rank,"
+        f" ROW_NUMBER() OVER (ORDER BY xp DESC, LOWER(username){collate}) - 1 AS pos,"
+        " COUNT(*) OVER () AS n FROM members)"
+        f" SELECT rank, id, username, level, xp, pos, n {shown} ORDER BY pos"
+    )
 
 
 def _ranked(

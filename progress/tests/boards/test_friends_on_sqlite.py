@@ -1,0 +1,42 @@
+"""The all-time friends board is ranked by the database in one statement: the SQLite quickstart runs
+the same statement (window functions, no "C" collation there) and ranks as PostgreSQL does."""
+
+from __future__ import annotations
+
+from skillquest.tests.test_service_endpoints import quickstart
+
+SCRIPT = """
+import django; django.setup()
+from django.core.management import call_command; call_command('migrate', verbosity=0)
+from accounts.models import User
+from progress.boards import selectors
+from progress.models import Follow
+def player(name, xp, visible=True):
+    return User.objects.create(username=name, email=f'{name}@example.com', total_xp=xp,
+                               leaderboard_visible=visible)
+me = player('me', 50)
+for name, xp in [('b.top', 90), ('a_tie', 70), ('B-tie', 70), ('low', 10), ('none', 0)]:
+    Follow.objects.create(follower=me, followed=player(name, xp))
+Follow.objects.create(follower=me, followed=player('hidden', 500, visible=False))
+def show(page):
+    return [(e.rank, e.username, e.xp) for e in page.results], page.count, page.offset, page.me
+print(show(selectors.friends(me)))
+print(show(selectors.friends(me, limit=2, offset=1)))
+print(show(selectors.friends(me, around_k=1)))
+print(show(selectors.friends(player('newcomer', 0), around_k=1)))
+"""
+
+
+def test_the_all_time_friends_board_ranks_alike_on_the_sqlite_quickstart(tmp_path):
+    result = quickstart(SCRIPT, tmp_path)
+    assert result.returncode == 0, result.stderr
+    page, part, around, newcomer = result.stdout.strip().splitlines()[-4:]
+    # Ties by lower-cased username in byte order: "a_tie" < "b-tie" ("_" is 0x5f, "b" 0x62).
+    assert page == (
+        "([(1, 'b.top', 90), (2, 'a_tie', 70), (2, 'B-tie', 70), (4, 'me', 50), (5, 'low', 10)], 5, 0, None)"
+    )
+    assert part == "([(2, 'a_tie', 70), (2, 'B-tie', 70)], 5, 1, None)"
+    assert around == (
+        "([(2, 'B-tie', 70), (4, 'me', 50), (5, 'low', 10)], 5, 2, Me(rank=4, xp=50, on_board=True))"
+    )
+    assert newcomer == "([(None, 'newcomer', 0)], 0, 0, Me(rank=None, xp=0, on_board=False))"
