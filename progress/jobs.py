@@ -55,10 +55,15 @@ def award_xp_and_badges(attempt_id: str | None = None) -> dict[str, Any]:
     _release_slot()
     awards = _award_batch([uuid.UUID(str(attempt_id))]) if attempt_id else []
     for _ in range(MAX_BATCHES_PER_JOB):
-        batch = _award_batch(None)
+        # Players another worker's batch holds are skipped, not waited for (`awards_process`) ...
+        batch = _award_batch(None, skip_held_players=True)
+        if len(batch) < AWARD_BATCH_SIZE:
+            # ... until the backlog runs out: then their attempts are claimed again, waiting for them.
+            batch += _award_batch(None)
         awards += batch
         if len(batch) < AWARD_BATCH_SIZE:
             break  # nothing was left as of this claim; later submissions schedule their own job
+        _ask_for_help()
     else:
         schedule_award(None, force=True)  # a backlog remains: hand it to a fresh job
     return {
@@ -66,6 +71,15 @@ def award_xp_and_badges(attempt_id: str | None = None) -> dict[str, Any]:
         "badges": sorted(slug for award in awards for slug in award.badges),
         "quests": sorted(str(quest_id) for award in awards for quest_id in award.quests),
     }
+
+
+def _ask_for_help() -> None:
+    """A full batch means a backlog: make sure a job waits in the queue, so that an idle worker drains
+    beside this one (their batches lock disjoint players, `awards_process`). Without it a backlog
+    ran one job at a time, however many workers there were (bench/README.md, issue 14). At most one
+    job waits (the award slot); in-process, this job drains it all itself."""
+    if not settings.JOBS_IN_PROCESS:
+        schedule_award(None)
 
 
 def _coalesce() -> None:
@@ -85,8 +99,10 @@ def _coalesce() -> None:
         clock.sleep(min(wait, window))  # a web host's clock ahead of ours adds nothing
 
 
-def _award_batch(attempt_ids: list[uuid.UUID] | None) -> list[Award]:
-    awards = awards_process(attempt_ids=attempt_ids, limit=AWARD_BATCH_SIZE)
+def _award_batch(attempt_ids: list[uuid.UUID] | None, *, skip_held_players: bool = False) -> list[Award]:
+    awards = awards_process(
+        attempt_ids=attempt_ids, limit=AWARD_BATCH_SIZE, skip_held_players=skip_held_players
+    )
     if awards:
         # After the awards' commit; a Redis failure is logged, never raised (the awards stand).
         record_awards(awards)

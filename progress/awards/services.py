@@ -37,7 +37,10 @@ AWARD_BATCH_SIZE = 500
 
 @transaction.atomic
 def awards_process(
-    *, attempt_ids: Sequence[uuid.UUID] | None = None, limit: int = AWARD_BATCH_SIZE
+    *,
+    attempt_ids: Sequence[uuid.UUID] | None = None,
+    limit: int = AWARD_BATCH_SIZE,
+    skip_held_players: bool = False,
 ) -> list[Award]:
     """Award a batch of pending attempts (the given ones, or the oldest), each exactly once.
 
@@ -48,8 +51,13 @@ def awards_process(
     earlier award. In the same transaction: each paying award's event bonus (progress.events), the
     daily quests the awards completed (progress.quests) and the badges they earned.
     A batch costs a fixed handful of statements however many attempts it holds.
+
+    `skip_held_players`: lock the players with their attempts in the claim, skipping the attempts of
+    players another batch holds instead of waiting for its commit, so that two workers draining a
+    backlog award disjoint players side by side. What it skips stays pending: a caller that
+    passes it claims again without it before stopping (`progress.jobs`).
     """
-    claimed = _claim(attempt_ids=attempt_ids, limit=limit)
+    claimed = _claim(attempt_ids=attempt_ids, limit=limit, skip_held_players=skip_held_players)
     if not claimed:
         return []
     user_ids = sorted({attempt.user_id for attempt in claimed})
@@ -110,18 +118,33 @@ def _events_of(claimed: list[Claimed]) -> list[EventTerms]:
     )
 
 
-def _claim(*, attempt_ids: Sequence[uuid.UUID] | None, limit: int) -> list[Claimed]:
+def _claim(*, attempt_ids: Sequence[uuid.UUID] | None, limit: int, skip_held_players: bool) -> list[Claimed]:
     pending = Attempt.objects.award_pending()
     if attempt_ids is not None:
         pending = pending.filter(pk__in=list(attempt_ids))
-    rows = (
-        pending.select_for_update(skip_locked=True, of=("self",))
-        .order_by("submitted_at", "id")
-        .values_list(
-            "id", "user_id", "challenge_id", "score", "challenge__xp", "challenge__pass_score", "submitted_at"
-        )[:limit]
+    # NO KEY UPDATE on the players, as `locked_totals` (which then finds them held already).
+    attempts = (
+        pending.select_related("user", "challenge")
+        .only(
+            "id",
+            "user__id",
+            "challenge_id",
+            "score",
+            "challenge__xp",
+            "challenge__pass_score",
+            "submitted_at",
+        )
+        .select_for_update(
+            skip_locked=True, no_key=True, of=("self", "user") if skip_held_players else ("self",)
+        )
+        .order_by("submitted_at", "id")[:limit]
     )
-    return [Claimed(*row) for row in rows]
+    return [
+        Claimed(
+            a.pk, a.user_id, a.challenge_id, a.score, a.challenge.xp, a.challenge.pass_score, a.submitted_at
+        )
+        for a in attempts
+    ]
 
 
 def _write(awards: list[Award], *, totals_before: dict[uuid.UUID, int]) -> None:
