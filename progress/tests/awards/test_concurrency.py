@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import Counter
 from functools import partial
 
@@ -111,7 +112,7 @@ def test_two_batches_at_once_claim_disjoint_players(user, django_user_model):
 
     def first_batch():
         with transaction.atomic():
-            claimed = award_services._claim(attempt_ids=[first], limit=10, skip_held_players=True)
+            claimed = award_services._claim(attempt_ids=[uuid.UUID(first)], limit=10, skip_held_players=True)
             held.set()
             release.wait(timeout=10)
         return [c.attempt_id for c in claimed]
@@ -161,7 +162,7 @@ def test_a_job_that_skipped_a_held_player_waits_for_them_before_it_stops(user):
 
     def holder():
         with transaction.atomic():
-            award_services._claim(attempt_ids=[held_attempt], limit=10, skip_held_players=True)
+            award_services._claim(attempt_ids=[uuid.UUID(held_attempt)], limit=10, skip_held_players=True)
             held.set()
             # Hold the player until the job's last claim waits for the lock (then end unawarded).
             for _ in range(500):
