@@ -37,6 +37,8 @@ _connections: dict[str, Redis] = {}
 # `ws` process admitted (each consumer's context kept its own backend, client and pool alive: ~13 KB
 # and a Redis connection per idle socket).
 _cache_clients: dict[str, Redis] = {}
+# A backend remembers its key (working it out took 6.6 us a call, on every throttled request).
+_KEY_ATTRIBUTE = "_skillquest_client_key"
 
 
 def redis_connection(queue: str = "default") -> Redis:
@@ -51,9 +53,12 @@ def redis_connection(queue: str = "default") -> Redis:
 
 def cache_client(backend: RedisCache) -> Redis:
     """The Redis client of the cache configured as `backend`, made once per process and configuration."""
-    # Django's own attributes for the LOCATION and OPTIONS it was made from (unknown to its stub).
-    servers, options = backend._servers, backend._options  # type: ignore[attr-defined]
-    key = repr((servers, sorted((name, repr(value)) for name, value in options.items())))
+    key = getattr(backend, _KEY_ATTRIBUTE, None)
+    if key is None:
+        # Django's own attributes for the LOCATION and OPTIONS it was made from (unknown to its stub).
+        servers, options = backend._servers, backend._options  # type: ignore[attr-defined]
+        key = repr((servers, sorted((name, repr(value)) for name, value in options.items())))
+        setattr(backend, _KEY_ATTRIBUTE, key)
     client = _cache_clients.get(key)
     if client is None:
         client = _cache_clients.setdefault(key, backend._cache.get_client(write=True))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -16,7 +15,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from django.db import connection
+from asgiref.sync import async_to_sync
+from django.db import connection, connections
 from rest_framework.test import APIClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,14 +34,18 @@ def run_in_own_loop(scenario: Callable[[], Awaitable[T]], *, timeout: float = 12
 
     Not in the test's thread: once a browser test has run in this xdist worker, Playwright's sync API
     keeps an event loop running there, and asyncio.run and async_to_sync refuse to start under one.
+    The scenario's database calls (`sync_to_async`) are made from that thread, on connections of
+    its own, closed when it ends: the tests that use it are transactional.
     """
     outcome: list[tuple[bool, Any]] = []
 
     def target() -> None:
         try:
-            outcome.append((True, asyncio.run(_awaited(scenario))))
+            outcome.append((True, async_to_sync(_awaited)(scenario)))
         except BaseException as error:
             outcome.append((False, error))
+        finally:
+            connections.close_all()
 
     thread = threading.Thread(target=target)
     thread.start()

@@ -7,43 +7,23 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Awaitable, Callable, Iterable
 
-from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.db import connections
 from django.test import Client
 
 from skillquest.asgi import application
+from skillquest.tests.helpers import run_in_own_loop
 
 ORIGIN = (b"origin", b"http://testserver")  # a page of ours: Django's test host is allowed
 
 
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
-    """Run an async scenario on one event loop (its sockets live on it), in a thread of its own.
-
-    Not in the test's thread: once a browser test has run in this process, Playwright's sync API
-    keeps an event loop there, and async_to_sync refuses to start under one. The scenario's database
-    calls are made from that thread, on a connection of their own: the tests are transactional.
-    """
-    failure: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            async_to_sync(scenario)()
-        except BaseException as error:
-            failure.append(error)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join(120)
-    assert not thread.is_alive(), "the scenario did not finish"
-    if failure:
-        raise failure[0]
+    """Run an async scenario on one event loop (its sockets live on it), in a thread of its own
+    (`run_in_own_loop`)."""
+    run_in_own_loop(scenario)
 
 
 def session_cookie(user) -> tuple[bytes, bytes]:
