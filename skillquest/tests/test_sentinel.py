@@ -37,6 +37,7 @@ from progress.boards.windows import PERIODS, window_for
 from progress.ledger.selectors import ledger_mismatches
 from skillquest import redis_sentinel
 from skillquest.tests.helpers import ROOT, answers_ok, free_port, port_open, run_in_own_loop, wait_until
+from skillquest.tests.processes import start_process, stop_processes
 
 pytestmark = [pytest.mark.serial]
 
@@ -65,11 +66,13 @@ class SentinelGroup:
 
     def _start(self, name: str, port: int, *args: str) -> None:
         assert not port_open(port), f"port {port} is taken"
-        log = (self.workdir / f"{name}.log").open("w")
-        self.processes[name] = subprocess.Popen(
-            ["redis-server", *args], cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT
+        self.processes[name] = start_process(
+            ["redis-server", *args],
+            cwd=self.workdir,
+            log=self.workdir / f"{name}.log",
+            ready=lambda: port_open(port),
+            what=f"{name} to listen",
         )
-        wait_until(lambda: port_open(port), what=f"{name} to listen", processes=[self.processes[name]])
 
     def start(self) -> None:
         data = ("--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(self.workdir))
@@ -121,15 +124,7 @@ class SentinelGroup:
         self.processes["master"].wait(10)
 
     def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes.values():
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+        stop_processes(*self.processes.values())
 
 
 @pytest.fixture
@@ -168,34 +163,27 @@ def app(sentinel_group, tmp_path):
     env = _app_env(sentinel_group)
     port = free_port()
     web_log, worker_log = tmp_path / "web.log", tmp_path / "worker.log"
-    processes = []
-    with web_log.open("w") as out:
-        processes.append(
-            subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"),
-                    *("--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "2"),
-                    "skillquest.wsgi:application",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        )
-    with worker_log.open("w") as out:
-        processes.append(
-            subprocess.Popen(
-                [
-                    *(sys.executable, "manage.py", "rqworker", "--worker-class", "skillquest.worker.Worker"),
-                    *("--with-scheduler", "default", "webhooks"),
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        )
+    processes = [
+        start_process(
+            [
+                *(sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"),
+                *("--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "2"),
+                "skillquest.wsgi:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            log=web_log,
+        ),
+        start_process(
+            [
+                *(sys.executable, "manage.py", "rqworker", "--worker-class", "skillquest.worker.Worker"),
+                *("--with-scheduler", "default", "webhooks"),
+            ],
+            cwd=ROOT,
+            env=env,
+            log=worker_log,
+        ),
+    ]
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(
@@ -207,14 +195,7 @@ def app(sentinel_group, tmp_path):
         )
         yield base, env, {"web": web_log, "worker": worker_log}, processes
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+        stop_processes(*processes, seconds=30)
 
 
 def _http(base: str, method: str, path: str, token: str | None = None, body: dict | None = None):
