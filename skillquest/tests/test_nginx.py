@@ -13,11 +13,10 @@ import asyncio
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -34,34 +33,12 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.models import User
 from progress.ledger.services import xp_grant
 from scripts.nginx import render
-from skillquest.tests.helpers import run_in_own_loop
+from skillquest.tests.helpers import ROOT, answers_ok, free_port, run_in_own_loop
+from skillquest.tests.processes import start_process, stop_processes
 
 pytestmark = [pytest.mark.serial]
-ROOT = Path(__file__).resolve().parents[2]
 BOARD = "/api/v1/leaderboard?period=all&limit=10"
 PAGE = "/leaderboard/"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            # SIGTERM, not SIGKILL: nginx's master then stops its workers instead of orphaning them.
-            process.terminate()
-            process.wait(timeout=15)
-            raise RuntimeError(f"{url} did not come up: {log.read_text()[-3000:]}")
-        time.sleep(0.1)
 
 
 def procfile(name: str) -> str:
@@ -106,7 +83,7 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory):
         "NUM_PROXIES": "1",
         "SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO,https",
     }
-    processes: list[subprocess.Popen] = []
+    processes = []
     web_log, ws_log = workdir / "web.log", workdir / "ws.log"
     commands = [
         (procfile("web").replace("0.0.0.0", "127.0.0.1"), web_log, f"http://127.0.0.1:{web_port}/readyz"),
@@ -123,33 +100,32 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory):
         static_root=ROOT / "static",
         max_body_size="1m",
     )
-    nginx_log = workdir / "nginx.log"
+    proxy_ready = f"http://127.0.0.1:{proxy_port}/healthz"
     try:
         for command, log, ready in commands:
-            with log.open("w") as log_file:
-                process = subprocess.Popen(
+            processes.append(
+                start_process(
                     ["bash", "-c", f"exec {command}"],
                     cwd=ROOT,
                     env=env,
-                    stdout=log_file,
-                    stderr=subprocess.STDOUT,
+                    log=log,
+                    ready=partial(answers_ok, ready),
+                    what=f"{ready} to answer 200",
+                    seconds=60,
                 )
-            processes.append(process)
-            wait_for(ready, process, log)
-        with nginx_log.open("w") as log_file:
-            process = subprocess.Popen(nginx, stdout=log_file, stderr=subprocess.STDOUT)
-        processes.append(process)
-        wait_for(f"http://127.0.0.1:{proxy_port}/healthz", process, nginx_log)
+            )
+        processes.append(
+            start_process(
+                nginx,
+                log=workdir / "nginx.log",
+                ready=partial(answers_ok, proxy_ready),
+                what=f"{proxy_ready} to answer 200",
+                seconds=60,
+            )
+        )
         yield Stack(f"http://127.0.0.1:{proxy_port}", f"http://127.0.0.1:{web_port}", web_log)
     finally:
-        for process in reversed(processes):
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_processes(*reversed(processes), seconds=15)
         shutil.rmtree(prefix, ignore_errors=True)
 
 
