@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import urllib.error
@@ -20,10 +19,10 @@ from model_bakery import baker
 from prometheus_client.parser import text_string_to_metric_families
 
 from challenges.models import Attempt, Challenge
-from skillquest.tests.helpers import answers_ok, wait_until
+from skillquest.tests.helpers import ROOT, answers_ok, wait_until
+from skillquest.tests.processes import running, start_process, stop_processes
 
 pytestmark = [pytest.mark.serial, pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parents[2]
 PORT = int(os.environ.get("DEMO_PORT", "8151"))
 
 
@@ -77,13 +76,8 @@ def procfile_processes(tmp_path, settings):
             continue
         logs[name] = tmp_path / f"{name}.log"
         processes.append(
-            subprocess.Popen(  # the Procfile line as a platform would run it
-                ["bash", "-c", command],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=logs[name].open("w"),
-                start_new_session=True,
+            start_process(  # the Procfile line as a platform would run it
+                ["bash", "-c", command], cwd=ROOT, env=env, log=logs[name], stdout=subprocess.DEVNULL
             )
         )
     base = f"http://127.0.0.1:{PORT}"
@@ -97,14 +91,7 @@ def procfile_processes(tmp_path, settings):
         )
         yield base, logs
     finally:
-        for process in processes:
-            os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_processes(*processes, seconds=15)
 
 
 def test_demo_against_procfile_processes_moves_metrics_and_shares_request_id(procfile_processes):
@@ -217,23 +204,17 @@ def test_demo_script_passes_against_make_run_quickstart(tmp_path):
         if key not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "TEST_DATABASE_NAME"}
     }
     env.update(PORT=str(QUICKSTART_PORT), DATABASE_URL=f"sqlite:///{tmp_path / 'quickstart.sqlite3'}")
-    server = subprocess.Popen(
+    base = f"http://127.0.0.1:{QUICKSTART_PORT}"
+    with running(
         ["make", "run"],
         cwd=ROOT,
         env=env,
-        stdout=open(tmp_path / "run.log", "w"),  # noqa: SIM115
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{QUICKSTART_PORT}"
-    try:
-        wait_until(
-            lambda: answers_ok(f"{base}/readyz"),
-            what="/readyz to answer 200",
-            seconds=120,
-            processes=[server],
-            logs=(tmp_path / "run.log").read_text,
-        )
+        log=tmp_path / "run.log",
+        ready=lambda: answers_ok(f"{base}/readyz"),
+        what="/readyz to answer 200",
+        seconds=120,
+        stop_seconds=30,
+    ):
         demo = subprocess.run(
             ["bash", "scripts/demo.sh"],
             cwd=ROOT,
@@ -248,6 +229,3 @@ def test_demo_script_passes_against_make_run_quickstart(tmp_path):
         assert re.search(r"earned \d+ XP", demo.stdout)
         # One process serves /ws/ too (daphne's runserver), with no Redis: the in-memory channel layer.
         assert _award_heard_on_the_socket(base)["data"]["total_xp"] > 0
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
