@@ -38,6 +38,7 @@ from progress.ledger.selectors import ledger_mismatches
 from progress.models import Badge, Notification, UserBadge, XpEntry
 from progress.tests.parked import parked_updates
 from skillquest.tests.helpers import port_open, wait_until
+from skillquest.tests.processes import running, start_process, stop_processes
 
 ROOT = Path(__file__).resolve().parents[2]
 FAULT_REDIS_PORT = int(os.environ.get("FAULT_REDIS_PORT", "8163"))
@@ -56,7 +57,7 @@ class OwnRedis:
 
     def start(self) -> None:
         assert not port_open(self.port), f"port {self.port} is taken"
-        self.process = subprocess.Popen(
+        self.process = start_process(
             [
                 "redis-server",
                 "--port",
@@ -70,13 +71,13 @@ class OwnRedis:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            ready=lambda: port_open(self.port),
+            what="redis-server to listen",
         )
-        wait_until(lambda: port_open(self.port), what="redis-server to listen", processes=[self.process])
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
+            stop_processes(self.process)
         wait_until(lambda: not port_open(self.port), what="redis-server to stop")
 
 
@@ -322,29 +323,20 @@ def web_server(own_redis, db):
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
     }
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"),
-                *("--bind", f"127.0.0.1:{FAULT_WEB_PORT}", "--workers", "1", "--threads", "1"),
-                "skillquest.wsgi:application",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until(
-            lambda: port_open(FAULT_WEB_PORT),
-            what="gunicorn to listen",
-            processes=[server],
-            logs=log.read_text,
-        )
+    with running(
+        [
+            *(sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"),
+            *("--bind", f"127.0.0.1:{FAULT_WEB_PORT}", "--workers", "1", "--threads", "1"),
+            "skillquest.wsgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        log=log,
+        ready=lambda: port_open(FAULT_WEB_PORT),
+        what="gunicorn to listen",
+        stop_seconds=20,
+    ):
         yield f"http://127.0.0.1:{FAULT_WEB_PORT}", log
-    finally:
-        server.terminate()
-        server.wait(20)
 
 
 def _http(base: str, method: str, path: str, token: str, body: dict | None = None):

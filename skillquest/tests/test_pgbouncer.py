@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from django.db import connection
 
-from skillquest.tests.helpers import free_port
+from skillquest.tests.helpers import ROOT, free_port, port_open
+from skillquest.tests.processes import running
 
 pytestmark = [pytest.mark.serial]
-ROOT = Path(__file__).resolve().parents[2]
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 SUITES = [
     "challenges/tests/api",
@@ -59,22 +57,15 @@ def pgbouncer(tmp_path_factory):
     if os.geteuid() == 0:
         command[1:1] = ["-u", "postgres"]
     # Its log goes to a file this process opens (the postgres user could not create one here).
-    log = workdir / "pgbouncer.log"
-    with log.open("w") as log_file:
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log_file)
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(f"pgbouncer did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.05)
-    yield port
-    process.terminate()
-    process.wait(timeout=10)
+    with running(
+        command,
+        log=workdir / "pgbouncer.log",
+        stdout=subprocess.DEVNULL,
+        ready=lambda: port_open(port),
+        what="pgbouncer to listen",
+        seconds=15,
+    ):
+        yield port
 
 
 def test_the_api_award_and_account_suites_pass_through_pgbouncer_in_transaction_mode(pgbouncer):

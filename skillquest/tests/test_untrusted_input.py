@@ -7,17 +7,16 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from model_bakery import baker
 
 from accounts.models import User
 from challenges.models import Attempt, Challenge
-from skillquest.tests.helpers import port_open, wait_until
+from skillquest.tests.helpers import ROOT, port_open
+from skillquest.tests.processes import running
 
 pytestmark = pytest.mark.django_db
-ROOT = Path(__file__).resolve().parents[2]
 ONE_MB = 1024 * 1024
 GUNICORN_PORT = 8161
 
@@ -70,24 +69,13 @@ class TestOversizedBodies:
 @pytest.fixture
 def gunicorn_server(tmp_path):
     env = {**os.environ, "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "false"}
-    log = tmp_path / "gunicorn.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "skillquest.wsgi:application",
-             "--bind", f"127.0.0.1:{GUNICORN_PORT}", "--workers", "1"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=out,
-        )  # fmt: skip
-    try:
-        wait_until(
-            lambda: port_open(GUNICORN_PORT),
-            what="gunicorn to listen",
-            processes=[process],
-            logs=log.read_text,
-        )
+    with running(
+        [sys.executable, "-m", "gunicorn", "skillquest.wsgi:application",
+         "--bind", f"127.0.0.1:{GUNICORN_PORT}", "--workers", "1"],
+        cwd=ROOT, env=env, log=tmp_path / "gunicorn.log", stdout=subprocess.DEVNULL,
+        ready=lambda: port_open(GUNICORN_PORT), what="gunicorn to listen",
+    ):  # fmt: skip
         yield f"127.0.0.1:{GUNICORN_PORT}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.mark.serial

@@ -15,6 +15,7 @@ import pytest
 from django.db import connection
 
 from skillquest.tests.helpers import port_open, wait_until
+from skillquest.tests.processes import start_process, stop_processes
 
 ROOT = Path(__file__).resolve().parents[3]
 RECEIVER = Path(__file__).with_name("receiver.py")
@@ -31,15 +32,16 @@ class Receiver:
 
     def start(self) -> None:
         assert not port_open(self.port), f"port {self.port} is taken"
-        self.process = subprocess.Popen([sys.executable, str(RECEIVER), str(self.port)], cwd=ROOT)
-        wait_until(
-            lambda: port_open(self.port), what="the webhook receiver to listen", processes=[self.process]
+        self.process = start_process(
+            [sys.executable, str(RECEIVER), str(self.port)],
+            cwd=ROOT,
+            ready=lambda: port_open(self.port),
+            what="the webhook receiver to listen",
         )
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
+            stop_processes(self.process)
 
     def control(self, **settings) -> None:
         request = urllib.request.Request(
