@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,16 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from skillquest.tests.helpers import PG_BIN, ROOT, as_postgres, pg_ctl, wait_until
+from skillquest.tests.helpers import PG_BIN, ROOT, as_postgres, free_port, pg_ctl, wait_until
 
 pytestmark = [pytest.mark.serial]
 DATABASE = "test_skillquest_replica"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass(frozen=True)
