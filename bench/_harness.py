@@ -424,18 +424,8 @@ class Harness:
         """The Procfile's `ws:` line (daphne) on 127.0.0.1:WS_PORT; returns once it answers /healthz."""
         line = self.procfile["ws"].replace("0.0.0.0", "127.0.0.1").replace("${WS_PORT:-8001}", str(WS_PORT))
         proc = self._spawn("ws", line, self.env(WS_PORT=str(WS_PORT)))
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"ws exited with {proc.returncode}; see {self.logdir}/ws.log")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{WS_PORT}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        return proc
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"ws not ready after 60s; see {self.logdir}/ws.log")
+        self.wait_ready(proc, port=WS_PORT, label="ws", path="/healthz")
+        return proc
 
     def start_proxy(self, workers: int = 1) -> subprocess.Popen:
         """Debian's nginx with scripts/nginx/skillquest.conf.template (as docker-compose runs it) on
@@ -470,10 +460,16 @@ class Harness:
         return [self._spawn(f"worker{i}", worker, self.env()) for i in range(count)]
 
     def wait_ready(
-        self, proc: subprocess.Popen, timeout: float = 60, port: int = PORT, label: str = "web"
+        self,
+        proc: subprocess.Popen,
+        timeout: float = 60,
+        port: int = PORT,
+        label: str = "web",
+        path: str = "/readyz",
     ) -> None:
+        """Return once `port` answers 200 on `path`; fail at once if `proc` exits, or after `timeout` s."""
         deadline = time.monotonic() + timeout
-        url = f"http://127.0.0.1:{port}/readyz"
+        url = f"http://127.0.0.1:{port}{path}"
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise RuntimeError(f"{label} exited with {proc.returncode}; see {self.logdir}/{label}.log")
