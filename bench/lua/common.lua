@@ -1,4 +1,5 @@
--- Shared by the bench scripts: a request cap per thread and one JSON line of results from done().
+-- Shared by the bench scripts: a request cap per thread, a load player per thread and one JSON line
+-- of results from done().
 local M = {}
 local threads = {}
 
@@ -17,6 +18,21 @@ function M.lines(path)
       end
    end
    return out
+end
+
+-- One load player per thread (-tN -cN): the thread's token from BENCH_TOKENS_FILE ("user_id token"
+-- lines) as its bearer, JSON bodies and a random seed of its own; returns BENCH_CHALLENGES' ids.
+-- For init(), where wrk.thread is the thread's own.
+function M.player()
+   local tid = tonumber(wrk.thread:get("tid")) or 0
+   local tokens = M.lines(os.getenv("BENCH_TOKENS_FILE"))
+   local token = tokens[(tid % #tokens) + 1]:match("%S+%s+(%S+)")
+   local challenges = {}
+   for id in string.gmatch(os.getenv("BENCH_CHALLENGES"), "[^,]+") do table.insert(challenges, id) end
+   math.randomseed(os.time() + tid)
+   wrk.headers["Authorization"] = "Bearer " .. token
+   wrk.headers["Content-Type"] = "application/json"
+   return challenges
 end
 
 function M.done(summary, latency, requests, counters)

@@ -3,19 +3,13 @@
 -- connection per thread lets each thread chain its own start -> submit with its own player's token.
 package.path = package.path .. ";" .. (os.getenv("BENCH_LUA_DIR") or "bench/lua") .. "/?.lua"
 local common = require("common")
-local challenges, token, pending = {}, nil, nil
+local challenges, pending = {}, nil
 local count, starts, submits, bad = 0, 0, 0, 0
 
 setup = common.setup
 
 function init(args)
-   local tid = tonumber(wrk.thread:get("tid")) or 0
-   local tokens = common.lines(os.getenv("BENCH_TOKENS_FILE"))
-   token = tokens[(tid % #tokens) + 1]:match("%S+%s+(%S+)")
-   for id in string.gmatch(os.getenv("BENCH_CHALLENGES"), "[^,]+") do table.insert(challenges, id) end
-   math.randomseed(os.time() + tid)
-   wrk.headers["Authorization"] = "Bearer " .. token
-   wrk.headers["Content-Type"] = "application/json"
+   challenges = common.player()
 end
 
 function request()

@@ -8,13 +8,7 @@ local count, submits, bad = 0, 0, 0
 setup = common.setup
 
 function init(args)
-   local tid = tonumber(wrk.thread:get("tid")) or 0
-   local tokens = common.lines(os.getenv("BENCH_TOKENS_FILE"))
-   local token = tokens[(tid % #tokens) + 1]:match("%S+%s+(%S+)")
-   for id in string.gmatch(os.getenv("BENCH_CHALLENGES"), "[^,]+") do table.insert(challenges, id) end
-   math.randomseed(os.time() + tid)
-   wrk.headers["Authorization"] = "Bearer " .. token
-   wrk.headers["Content-Type"] = "application/json"
+   challenges = common.player()
 end
 
 function request()
