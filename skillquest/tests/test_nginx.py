@@ -89,15 +89,18 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory):
         (procfile("web").replace("0.0.0.0", "127.0.0.1"), web_log, f"http://127.0.0.1:{web_port}/readyz"),
         (procfile("ws").replace("0.0.0.0", "127.0.0.1"), ws_log, f"http://127.0.0.1:{ws_port}/healthz"),
     ]
-    # Not under pytest's own tmp (0700): nginx's workers run as nobody and must reach the cache dir.
+    # Not under pytest's own tmp (0700): nginx's workers run as nobody and must reach the cache dir,
+    # and the static files, copied there as collectstatic fills STATIC_ROOT in a deployment: the
+    # checkout itself may sit in a directory only its owner can enter (a clean clone in mktemp -d).
     prefix = Path(tempfile.mkdtemp(prefix="skillquest-nginx-"))
     prefix.chmod(0o755)
+    static_root = shutil.copytree(ROOT / "static", prefix / "static")
     nginx = render.standalone(
         prefix,
         listen=f"127.0.0.1:{proxy_port}",
         web=f"127.0.0.1:{web_port}",
         ws=f"127.0.0.1:{ws_port}",
-        static_root=ROOT / "static",
+        static_root=static_root,
         max_body_size="1m",
     )
     proxy_ready = f"http://127.0.0.1:{proxy_port}/healthz"
