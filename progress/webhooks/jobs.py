@@ -5,7 +5,10 @@ after `default`, so a waiting award always goes first).
 sends due deliveries a batch at a time (the HTTP requests of a batch run in parallel threads) until
 none is due, its time budget is spent or a job waits on the default queue (an award), when it queues
 itself again behind whatever waits: a slow or dead endpoint holds a worker for one batch at most
-(its attempts time out together), never the awards behind it. Running
+(its attempts time out together), never the awards behind it. A job that finds an award waiting,
+or an award backlog, before its first batch sends nothing and comes back a second later: every
+idle worker is asked to help drain a backlog (progress.jobs), and a batch to a dead endpoint would
+hold one of them for its whole timeout. Running
 it twice, or on two workers at once, is harmless (`progress.webhooks.delivery`). It is scheduled:
 - after every commit that wrote outbox rows or requeued a delivery (`schedule_delivery`: one job
   waits at a time, as with awards);
@@ -27,6 +30,7 @@ from django.conf import settings
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from challenges.models import Attempt
 from progress.models import WebhookDelivery
 from progress.webhooks import delivery
 from progress.webhooks.sending import Outcome, body_of, send
@@ -42,6 +46,9 @@ SLOT_TTL = 60
 CONCURRENCY = 32
 # After this long a job queues itself again, letting jobs that waited meanwhile run.
 TIME_BUDGET_SECONDS = 2.0
+# Pending awards from which deliveries wait for the drain: a full award batch (a backlog, not the
+# few attempts a steady flow always has pending); None reads progress.awards.services'.
+AWARD_BACKLOG: int | None = None
 
 
 def deliver_due() -> dict[str, Any]:
@@ -55,11 +62,19 @@ def deliver_due() -> dict[str, Any]:
     with ThreadPoolExecutor(max_workers=CONCURRENCY, thread_name_prefix="webhook") as pool:
         while True:
             dispatched += delivery.outbox_dispatch()
+            if sent == 0 and not in_process and _awards_first():
+                # Every idle worker is wanted for the awards (progress.jobs asks them all to drain a
+                # backlog): a batch started now would hold this worker from them for as long as a
+                # dead endpoint takes to time out. This job comes back in a second.
+                _schedule_at(timezone.now())
+                break
             batch = delivery.deliveries_claim(limit=CONCURRENCY)
             if not batch:
                 break
-            if sent == 0 and len(batch) == CONCURRENCY and not in_process and not _awards_waiting():
-                schedule_delivery(force=True)  # a backlog: another worker may take a share
+            if sent == 0 and len(batch) == CONCURRENCY and not in_process:
+                # A backlog of deliveries (and none of awards, checked above): another worker may
+                # take a share.
+                schedule_delivery(force=True)
             _schedule_at(timezone.now() + delivery.lease())
             outcomes = list(pool.map(_attempt, batch))
             delivery.deliveries_record(list(zip(batch, outcomes, strict=True)))
@@ -67,7 +82,7 @@ def deliver_due() -> dict[str, Any]:
             succeeded += sum(outcome.succeeded for outcome in outcomes)
             # Awards first: a job waiting on the default queue gets this worker after this batch
             # (the worker serves `default` before `webhooks`), and the rest waits behind it.
-            if not in_process and (time.monotonic() - started > TIME_BUDGET_SECONDS or _awards_waiting()):
+            if not in_process and (time.monotonic() - started > TIME_BUDGET_SECONDS or _awards_first()):
                 schedule_delivery(force=True)
                 break
     due = delivery.next_due_at()
@@ -76,14 +91,22 @@ def deliver_due() -> dict[str, Any]:
     return {"dispatched": dispatched, "sent": sent, "succeeded": succeeded}
 
 
-def _awards_waiting() -> bool:
-    """Whether a job (an award, a freeze) waits on the default queue: one LLEN."""
+def _awards_first() -> bool:
+    """Whether the awards should have the workers: a job (an award, a freeze) waits on the default
+    queue (one LLEN), or a backlog of at least `AWARD_BACKLOG` attempts is pending (one count over
+    the pending-award index, at most that many rows), which every idle worker is asked to drain."""
     if settings.JOBS_IN_PROCESS:
         return False
     try:
-        return default_queue().count > 0
+        if default_queue().count > 0:
+            return True
     except RedisError:
-        return False
+        pass
+    # Imported here: the award service records webhook events, so it imports this package first.
+    from progress.awards.services import AWARD_BATCH_SIZE
+
+    backlog = AWARD_BACKLOG or AWARD_BATCH_SIZE
+    return Attempt.objects.award_pending()[:backlog].count() >= backlog
 
 
 def _attempt(row: WebhookDelivery) -> Outcome:

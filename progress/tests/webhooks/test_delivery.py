@@ -16,10 +16,12 @@ from rq import SimpleWorker, Worker
 
 from challenges.models import Attempt
 from challenges.tests.helpers import make_challenge
+from progress import jobs
 from progress.awards.services import awards_process
 from progress.ledger.services import xp_grant
 from progress.models import Badge, OutboxEvent, WebhookAttempt, WebhookDelivery
 from progress.tests.webhooks.conftest import start_worker, stop_worker
+from progress.webhooks import jobs as webhook_jobs
 from progress.webhooks import services
 from progress.webhooks.events import TYPES
 from progress.webhooks.jobs import deliver_due
@@ -226,3 +228,33 @@ def test_in_process_one_job_delivers_a_backlog_without_calling_itself(
     # have made the attempts after the first batch, which this call's count would then leave out.
     assert result["sent"] == WebhookAttempt.objects.count() >= 100
     assert result["succeeded"] == WebhookDelivery.objects.filter(status="succeeded").count() >= 95
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("awards", ["a job waiting", "a backlog pending"])
+def test_a_delivery_job_steps_aside_for_the_awards_before_it_sends(
+    awards, receiver, private_networks, staff_user, user, settings, monkeypatch
+):
+    """During an award backlog every idle worker is asked to drain it (progress.jobs): a delivery
+    batch started then would hold its worker from the awards for as long as a dead endpoint times
+    out. The job sends nothing and comes back a second later."""
+    settings.JOBS_IN_PROCESS = False
+    _endpoint(receiver, staff_user, events=["xp.granted"])
+    OutboxEvent.objects.create(type="xp.granted", data={"amount": 1})
+    webhooks_queue = default_queue("webhooks")
+    webhooks_queue.empty()
+    if awards == "a job waiting":
+        assert jobs.schedule_award(None, force=True)
+    else:
+        monkeypatch.setattr(webhook_jobs, "AWARD_BACKLOG", 2)
+        _graded(user, 2)
+        default_queue("default").empty()  # what their creation queued: the backlog alone counts
+
+    assert deliver_due()["sent"] == 0
+    assert WebhookAttempt.objects.count() == 0
+    assert len(webhooks_queue.scheduled_job_registry) == 1  # back in a second
+    # Once the awards are done, the delivery goes out.
+    awards_process()
+    default_queue("default").empty()
+    assert deliver_due()["succeeded"] == 1
+    assert WebhookDelivery.objects.get().status == "succeeded"
