@@ -6,6 +6,7 @@ by username; `progress.boards.ranks`), whether it is every player's, a tag's or 
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -13,7 +14,6 @@ from datetime import datetime
 from typing import TypeVar
 
 from django.db import connections, router
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import CharField, IntegerField
 from redis.exceptions import RedisError
 
@@ -209,7 +209,7 @@ def _friends_all_time(viewer: User, period: str, *, limit: int, offset: int, aro
     params = [viewer_id, viewer_id]
     params += [viewer_id, around_k, around_k] if around_k is not None else [offset, offset + limit]
     rows = sql.fetch_values(
-        _friends_statement(connection, around=around_k is not None),
+        _friends_statement(connection.vendor, around=around_k is not None),
         params,
         [IntegerField(), User._meta.pk, CharField(), *(IntegerField(),) * 4],
     )
@@ -231,11 +231,13 @@ def _friends_all_time(viewer: User, period: str, *, limit: int, offset: int, aro
     )
 
 
-def _friends_statement(connection: BaseDatabaseWrapper, *, around: bool) -> str:
+@functools.cache
+def _friends_statement(vendor: str, *, around: bool) -> str:
     """Rows of the viewer's all-time friends board: rank, id, username, level, XP, 0-based position
     and the board's size. Params: the viewer's id twice, then the first and the end position of a
     page, or with `around` the viewer's id and k twice: the k rows above and below the viewer, or
-    the board's last k when the viewer has no XP. Ties by lower-cased username in byte order."""
+    the board's last k when the viewer has no XP. Ties by lower-cased username in byte order.
+    Built once per vendor and form (skillquest.sql's reason: every friends board request runs it)."""
     user, follow = table(User), table(Follow)
     u = {
         name: column(User, name, "u")
@@ -243,7 +245,7 @@ def _friends_statement(connection: BaseDatabaseWrapper, *, around: bool) -> str:
     }
     f = {name: column(Follow, name, "f") for name in ("follower", "followed")}
     fields = f"{u['id']} AS id, {u['username']} AS username, {u['level']} AS level, {u['total_xp']} AS xp"
-    collate = ' COLLATE "C"' if connection.vendor == "postgresql" else ""  # SQLite compares bytes anyway
+    collate = ' COLLATE "C"' if vendor == "postgresql" else ""  # SQLite compares bytes anyway
     if around:  # around the viewer's position, or the board's size when they are not on it
         centre = "SELECT COALESCE((SELECT pos FROM ranked WHERE id = %s), (SELECT COUNT(*) FROM members))"
         shown = f"FROM ranked, ({centre} AS centre) c WHERE pos BETWEEN centre - %s AND centre + %s"
