@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from accounts.models import User
 from accounts.tests.emails.conftest import inbox, run_jobs  # noqa: F401  (fixtures: SMTP server, worker)
@@ -38,7 +39,7 @@ def test_a_player_who_forgot_their_password_resets_it_from_the_emailed_link(
     page.get_by_label("Email").fill("forgetful@example.com")
     page.get_by_role("button", name="Send me a link").click()
     page.wait_for_url(live_server.url + reverse("accounts:password-reset-sent"))
-    assert page.get_by_role("heading", name="Check your email").is_visible()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
     assert_accessible(page, "password-reset-sent")
 
     run_jobs()  # the worker sends the mail to the SMTP server
@@ -50,11 +51,11 @@ def test_a_player_who_forgot_their_password_resets_it_from_the_emailed_link(
     page.get_by_label("New password confirmation").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Set my password").click()
     page.wait_for_url(live_server.url + reverse("accounts:password-reset-complete"))
-    assert page.get_by_role("heading", name="Your password is changed").is_visible()
+    expect(page.get_by_role("heading", name="Your password is changed")).to_be_visible()
     assert_accessible(page, "password-reset-complete")
 
     page.goto(live_server.url + urlsplit(link).path)  # a second use of the link
-    assert page.get_by_role("heading", name="This link does not work").is_visible()
+    expect(page.get_by_role("heading", name="This link does not work")).to_be_visible()
     log_in(page, live_server, "forgetful", NEW_PASSWORD)
     page.wait_for_url(live_server.url + "/")
 
@@ -71,12 +72,12 @@ def test_a_player_deletes_their_account_and_cannot_sign_in_again(page, live_serv
 
     page.get_by_label("Password").fill("not my password")
     page.get_by_role("button", name="Delete my account for good").click()
-    assert page.get_by_text("The password is not correct.").is_visible()
+    expect(page.get_by_text("The password is not correct.")).to_be_visible()
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Delete my account for good").click()
     page.wait_for_url(live_server.url + "/")
-    assert page.get_by_text("Your account is deleted.").is_visible()
+    expect(page.get_by_text("Your account is deleted.")).to_be_visible()
 
     assert not User.objects.filter(username="leaver").exists()
     log_in(page, live_server, "leaver", PASSWORD)
-    assert page.get_by_role("alert").is_visible()  # refused: the login form stays with its error
+    expect(page.get_by_role("alert")).to_be_visible()  # refused: the login form stays with its error

@@ -11,6 +11,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 from model_bakery import baker
+from playwright.sync_api import expect
 
 from accounts.models import User
 from challenges.models import Challenge
@@ -141,7 +142,7 @@ def test_event_pages_in_every_state_are_accessible_and_fit_a_phone(page, live_se
         check_layout(page, name)
 
     page.goto(live_server.url + pages["event-final"])
-    assert page.get_by_role("heading", name="Final standings").is_visible()
+    expect(page.get_by_role("heading", name="Final standings")).to_be_visible()
     assert page.locator("[data-zone]").inner_text() == "(UTC)"  # nobody signed in
     assert page.locator("[data-ends-at]").inner_text() == shown(ended.ends_at, ZoneInfo("UTC"))
     assert page.locator("table.leaderboard tbody tr").count() == 20

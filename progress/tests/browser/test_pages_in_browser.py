@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 from model_bakery import baker
+from playwright.sync_api import expect
 
 from accounts.models import User
 from challenges.models import Attempt, Challenge, Tag
@@ -155,8 +156,8 @@ def test_player_submits_and_watches_xp_level_and_badge_arrive(
     assert page.locator("[data-level]").inner_text() == "2"
     assert page.locator("[data-rank]").inner_text() == "#25"
     assert page.locator("[data-current-streak]").inner_text() == "1"
-    assert page.get_by_text("quester@example.com").is_visible()
-    assert page.locator("table").get_by_text("+150").is_visible()
+    expect(page.get_by_text("quester@example.com")).to_be_visible()
+    expect(page.locator("table").get_by_text("+150")).to_be_visible()
     assert page.locator("[data-earned-badges] [data-badge]").get_attribute("data-badge") == "first-steps"
     locked = page.locator("[data-locked-badges] [data-badge='ten-in-a-row']")
     assert locked.locator("[data-progress]").inner_text() == "1 / 10"
@@ -214,7 +215,7 @@ def test_every_page_is_accessible_and_fits_a_phone(page, live_server, catalogue,
     page.goto(live_server.url + reverse("challenges:detail", args=["capital-of-france"]))
     page.get_by_role("button", name="Start").click()
     page.get_by_role("button", name="Submit").click()  # empty answer: the error is shown in place
-    assert page.locator("#id_solution_error").is_visible()
+    expect(page.locator("#id_solution_error")).to_be_visible()
     assert_accessible(page, "challenge-form-error")
     check_layout(page, "challenge-form-error")
 

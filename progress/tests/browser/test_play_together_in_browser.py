@@ -8,6 +8,7 @@ import re
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from accounts.models import User
 from progress.boards import services as board_services
@@ -70,7 +71,7 @@ def test_a_player_follows_a_rival_and_compares_on_the_friends_board(page, live_s
     page.get_by_role("link", name="Regex").click()
     page.wait_for_url(re.compile(r"tag=regex"))
     assert board_rows(page) == [("1", "linus")]
-    assert page.get_by_text("You are not on this board yet").is_visible()
+    expect(page.get_by_text("You are not on this board yet")).to_be_visible()
     assert_accessible(page, "leaderboard-tag")
     check_layout(page, "leaderboard-tag")
 
