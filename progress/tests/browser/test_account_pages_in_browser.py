@@ -34,6 +34,7 @@ def test_a_player_who_forgot_their_password_resets_it_from_the_emailed_link(
     User.objects.create_user(username="forgetful", email="forgetful@example.com", password=PASSWORD)
     page.goto(live_server.url + reverse("accounts:login"))
     page.get_by_role("link", name="Forgot your password?").click()
+    page.wait_for_url(live_server.url + reverse("accounts:password-reset"))
     assert_accessible(page, "password-reset")
     check_layout(page, "password-reset")
     page.get_by_label("Email").fill("forgetful@example.com")

@@ -99,12 +99,14 @@ def test_player_submits_and_watches_xp_level_and_badge_arrive(
     assert page.locator("[data-level]").first.inner_text() == "1"
 
     page.get_by_role("link", name="Challenges", exact=True).click()
-    assert page.get_by_role("link", name="Window functions").count() == 0  # hard ones come last
+    # Loaded first: on a page still being parsed, a count of 0 would prove nothing.
+    page.wait_for_url(re.compile(r"/challenges/$"))
+    expect(page.get_by_role("link", name="Window functions")).to_have_count(0)  # hard ones come last
     page.get_by_label("Search").fill("window")
     page.get_by_label("Difficulty").select_option("hard")
     page.get_by_role("button", name="Filter").click()
     page.get_by_role("link", name="Window functions").click()
-    assert page.locator(".prose strong").inner_text() == "running totals"
+    expect(page.locator(".prose strong")).to_have_text("running totals")
     page.get_by_role("button", name="Start").click()
     page.get_by_label("Your score (0-100)").fill("100")
     page.get_by_role("button", name="Submit").click()
@@ -147,9 +149,12 @@ def test_player_submits_and_watches_xp_level_and_badge_arrive(
     check_layout(page, "leaderboard-own-row")
     save_readme_screenshot(page, "leaderboard")
     page.get_by_role("link", name="Page 2").click()
+    # Loaded first: on a page still being parsed, the own-rank row's absence would prove nothing.
+    page.wait_for_url(re.compile(r"/leaderboard/\?.*\bpage=2$"))
     highlighted = page.locator("tr.you")
-    assert highlighted.count() == 1 and highlighted.get_by_role("link").inner_text() == "quester"
-    assert page.locator("tr[data-own-rank]").count() == 0
+    expect(highlighted).to_have_count(1)
+    expect(highlighted.get_by_role("link")).to_have_text("quester")
+    expect(page.locator("tr[data-own-rank]")).to_have_count(0)
 
     page.get_by_role("link", name="My profile").click()
     page.wait_for_url(re.compile(r"/u/quester/$"))
@@ -227,8 +232,8 @@ def test_every_page_is_accessible_and_fits_a_phone(page, live_server, catalogue,
     assert_accessible(page, "staff-dashboard")
     check_layout(page, "staff-dashboard")
     page.get_by_role("button", name="Preview recalculation").click()
-    assert re.search(r"/staff/\?job=[0-9a-f]{32}", page.url)
-    assert page.locator("[data-job-status]").inner_text() == "queued"  # no worker runs in this test
+    page.wait_for_url(re.compile(r"/staff/\?job=[0-9a-f]{32}"))
+    expect(page.locator("[data-job-status]")).to_have_text("queued")  # no worker runs in this test
     assert_accessible(page, "staff-dashboard-job")
     check_layout(page, "staff-dashboard-job")
 
