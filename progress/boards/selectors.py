@@ -53,15 +53,37 @@ def _entries(rows: RankedRows, known: Sequence[User | Player] = ()) -> list[Entr
     users: dict[uuid.UUID, User | Player] = {user.pk: user for user in known}
     missing = [user_id for _, user_id, _ in rows if user_id not in users]
     if missing:
-        users.update(
-            (user.pk, user) for user in User.objects.filter(pk__in=missing).only("id", "username", "level")
-        )
+        users.update((player.pk, player) for player in _players(missing))
     results = []
     for rank, user_id, xp in rows:
         user = users.get(user_id)
         if user is not None:  # deleted since the board was written; the next rebuild drops it
             results.append(Entry(rank, user_id, user.username, xp, user.level))
     return results
+
+
+def _players(ids: Sequence[uuid.UUID]) -> list[Player]:
+    """Usernames and levels of these players, by a statement built once per vendor: every board read
+    runs it, and compiling the ORM's `pk__in` query cost as much as PostgreSQL's answer (bench/README.md,
+    issue 14)."""
+    connection = connections[router.db_for_read(User)]
+    prepare = User._meta.pk.get_db_prep_value
+    values = [prepare(pk, connection) for pk in ids]
+    many = connection.vendor == "postgresql"  # one array parameter; elsewhere one parameter per id
+    rows = sql.fetch_values(
+        _players_statement(connection.vendor, 0 if many else len(values)),
+        [values] if many else values,
+        [User._meta.pk, CharField(), IntegerField()],
+    )
+    return [Player(*row) for row in rows]
+
+
+@functools.lru_cache(maxsize=256)
+def _players_statement(vendor: str, count: int) -> str:
+    """`_players`' SELECT: `= ANY(%s)` of an array on PostgreSQL, else `IN` with `count` parameters."""
+    match = "= ANY(%s)" if vendor == "postgresql" else f"IN ({', '.join(['%s'] * count)})"
+    fields = ", ".join(column(User, name, "u") for name in ("id", "username", "level"))
+    return f"SELECT {fields} FROM {table(User)} u WHERE {column(User, 'id', 'u')} {match}"  # noqa: S608 (model metadata only)
 
 
 def top(

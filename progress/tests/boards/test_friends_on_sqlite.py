@@ -1,5 +1,6 @@
 """The all-time friends board is ranked by the database in one statement: the SQLite quickstart runs
-the same statement (window functions, no "C" collation there) and ranks as PostgreSQL does."""
+the same statement (window functions, no "C" collation there) and ranks as PostgreSQL does; so do the
+public boards, whose names and levels come from a prebuilt statement as well."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ for name, xp in [('b.top', 90), ('a_tie', 70), ('B-tie', 70), ('low', 10), ('non
 Follow.objects.create(follower=me, followed=player('hidden', 500, visible=False))
 def show(page):
     return [(e.rank, e.username, e.xp) for e in page.results], page.count, page.offset, page.me
+print(show(selectors.top(limit=3)))
+print(show(selectors.around(me, k=1)))
 print(show(selectors.friends(me)))
 print(show(selectors.friends(me, limit=2, offset=1)))
 print(show(selectors.friends(me, around_k=1)))
@@ -30,7 +33,12 @@ print(show(selectors.friends(player('newcomer', 0), around_k=1)))
 def test_the_all_time_friends_board_ranks_alike_on_the_sqlite_quickstart(tmp_path):
     result = quickstart(SCRIPT, tmp_path)
     assert result.returncode == 0, result.stderr
-    page, part, around, newcomer = result.stdout.strip().splitlines()[-4:]
+    top, around_me, page, part, around, newcomer = result.stdout.strip().splitlines()[-6:]
+    # The public boards' names and levels come from one statement too (`IN` on SQLite, not `ANY`).
+    assert top == "([(1, 'b.top', 90), (2, 'a_tie', 70), (2, 'B-tie', 70)], 5, 0, None)"
+    assert around_me == (
+        "([(2, 'B-tie', 70), (4, 'me', 50), (5, 'low', 10)], 5, 2, Me(rank=4, xp=50, on_board=True))"
+    )
     # Ties by lower-cased username in byte order: "a_tie" < "b-tie" ("_" is 0x5f, "b" 0x62).
     assert page == (
         "([(1, 'b.top', 90), (2, 'a_tie', 70), (2, 'B-tie', 70), (4, 'me', 50), (5, 'low', 10)], 5, 0, None)"
