@@ -115,11 +115,20 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+_ports_given: set[int] = set()
+
+
 def free_port() -> int:
-    """A loopback port nothing listens on now (for a server a test starts)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A loopback port nothing listens on now (for a server a test starts), and not one given before
+    in this process: a test takes several before it starts their servers (a sentinel group, nginx's
+    stack), and the kernel may well offer the same free port twice."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
 
 
 def answers_ok(url: str) -> bool:

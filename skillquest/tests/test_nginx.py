@@ -181,6 +181,7 @@ def test_the_cached_board_is_refreshed_after_a_second(stack, players, staff_user
     url = f"{stack.proxy}{BOARD}&refresh={time.monotonic_ns()}"
     stored = time.monotonic()
     assert usernames(httpx.get(url)) == ["alice", "bob"]
+    answered = time.monotonic() - stored  # the copy was stored before this answer arrived
     xp_grant(user_id=bob.pk, amount=500, reason="overtake", actor=staff_user)
     answers: list[tuple[float, str, list[str]]] = []
     while time.monotonic() - stored < 6:
@@ -193,7 +194,7 @@ def test_the_cached_board_is_refreshed_after_a_second(stack, players, staff_user
     assert all(status == "HIT" and names == ["alice", "bob"] for at, status, names in answers if at < 0.9), (
         answers
     )
-    assert answers[-1][2] == ["bob", "alice"] and answers[-1][0] < 3.5, answers
+    assert answers[-1][2] == ["bob", "alice"] and answers[-1][0] - answered < 3.5, answers
     # The first request after that is answered at once with the stale copy while one background
     # request refreshes it (stale-while-revalidate, proxy_cache_background_update).
     first_expired = next(answer for answer in answers if answer[1] != "HIT")
@@ -232,9 +233,10 @@ def test_a_session_never_reads_or_fills_the_cached_page(stack, players):
         assert f'href="/u/{player.username}/">My profile'.encode() in page.content
         other = bob if player == alice else alice
         assert f'href="/u/{other.username}/">My profile'.encode() not in page.content
-    # The signed-in pages left the shared copy alone.
+    # The signed-in pages left the shared copy alone: it answers, still fresh or (when the pages above
+    # took longer than its one to two seconds) stale while it is refreshed.
     again = httpx.get(url)
-    assert again.headers["X-Cache-Status"] == "HIT"
+    assert again.headers["X-Cache-Status"] in {"HIT", "STALE", "UPDATING"}
     assert again.content == anonymous.content
     assert b"My profile" not in again.content
 

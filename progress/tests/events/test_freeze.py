@@ -247,15 +247,16 @@ def test_the_freeze_scheduled_at_creation_runs_on_the_worker_at_the_end(staff_us
     event = services.event_create(
         actor=staff_user,
         name="Blink",
-        starts_at=now + timedelta(milliseconds=300),
-        ends_at=now + timedelta(milliseconds=1500),
+        starts_at=now + timedelta(seconds=1),
+        ends_at=now + timedelta(seconds=3),
         challenge_ids=[challenge.pk],
         xp_multiplier=Decimal("2.00"),
     )
     queue = default_queue()
     [job_id] = queue.scheduled_job_registry.get_job_ids()
     assert job_id == f"event-freeze-{event.pk}-{int(event.ends_at.timestamp())}"
-    time.sleep(0.5)
+    while timezone.now() <= event.starts_at:
+        time.sleep(0.05)
     awards_process(attempt_ids=[graded(player("amy"), challenge, 100).pk])  # inside the window
     while timezone.now() < event.ends_at + timedelta(milliseconds=100):
         time.sleep(0.1)
