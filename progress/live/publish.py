@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, get_channel_layer
@@ -18,6 +21,8 @@ logger = logging.getLogger("skillquest.live")
 
 # The consumer's handler for a pushed message (`LiveConsumer.live_message`).
 PUSH = "live.message"
+# How long a publish may hold the committing thread (an award job, a request) before it gives up.
+PUBLISH_TIMEOUT_SECONDS = 10.0
 
 
 def group_name(user_id: uuid.UUID) -> str:
@@ -30,14 +35,17 @@ def publish(messages: Sequence[Message]) -> bool:
 
     Only ever after the commit of what the messages report (`notifications.notify` schedules it).
     Never raises: the change is committed and kept messages are in the inbox, so a lost push costs a
-    player nothing but a reload or a reconnect. One event loop for the whole batch, so a batch of
-    awards costs one connection to the layer, not one per message; one player's messages go in order.
+    player nothing but a reload or a reconnect. The Redis layer is reached from the process's one
+    publisher loop (`_PublisherLoop`), whose connections last; one player's messages go in order.
     """
     layer = get_channel_layer()
     if not messages or layer is None:
         return False
     try:
-        async_to_sync(_send_all)(layer, messages)
+        if isinstance(layer, RedisChannelLayer):
+            _publisher.run(_send_all(layer, messages), timeout=PUBLISH_TIMEOUT_SECONDS)
+        else:  # process memory (`make run`): on the server's own loop, where its sockets wait
+            async_to_sync(_send_all)(layer, messages)
     # The layer's failures have no common class (Redis errors, OSError, ChannelFull, timeouts).
     except Exception:
         user_ids = sorted({str(message.user_id) for message in messages})
@@ -88,3 +96,42 @@ async def _send_in_order(layer: BaseChannelLayer, user_id: uuid.UUID, messages: 
     group = group_name(user_id)
     for message in messages:
         await layer.group_send(group, {"type": PUSH, "message": message.envelope()})
+
+
+class _PublisherLoop:
+    """One event loop per process, in a thread of its own, for every publish to the Redis layer.
+
+    The layer keeps its Redis connections per event loop. With a loop per publish (`async_to_sync`
+    from a worker), every award batch connected to Redis, introduced itself (HELLO, CLIENT SETINFO)
+    and closed the connection again: 3.5 ms of CPU a publish, most of it not sending anything
+    (bench/README.md, issue 15). This loop lives as long as the process and keeps its connections.
+    A forked child (RQ's scheduler) starts its own: a thread does not survive a fork.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def run(self, coroutine: Coroutine[Any, Any, None], *, timeout: float) -> None:
+        """Run `coroutine` on the loop and wait for it; its exception, or TimeoutError, is raised here."""
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._running_loop())
+        try:
+            future.result(timeout)
+        except TimeoutError:
+            future.cancel()
+            raise
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            alive = self._thread is not None and self._thread.is_alive()
+            if self._loop is None or self._pid != os.getpid() or not alive:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="live-publisher", daemon=True)
+                thread.start()
+                self._loop, self._thread, self._pid = loop, thread, os.getpid()
+            return self._loop
+
+
+_publisher = _PublisherLoop()

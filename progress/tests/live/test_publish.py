@@ -17,11 +17,13 @@ from django.utils import timezone
 from challenges.tests.helpers import make_challenge
 from progress.awards.services import awards_process
 from progress.ledger.services import xp_grant
-from progress.live.publish import _listening
+from progress.live.publish import _listening, publish
 from progress.models import Event, Notification, Quest
+from progress.notifications.messages import message
 from progress.tests.live.sockets import ORIGIN, admitted, open_socket, received, run, session_cookie
 from progress.tests.notifications.test_notify import graded
 from skillquest.tests.helpers import run_in_own_loop
+from skillquest.tests.test_service_endpoints import run_python
 
 
 class RolledBack(Exception):
@@ -147,3 +149,58 @@ def test_a_burst_of_connects_past_a_hundred_all_join_their_groups():
         return await asyncio.wait_for(layer.receive(channels[-1]), 10)
 
     assert run_in_own_loop(scenario) == {"type": "hi"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_process_publishes_every_batch_through_one_connection_pool(user, monkeypatch):
+    # An award job publishes after each batch; a fresh event loop per publish made a fresh pool and a
+    # Redis connection each time, which cost more CPU than the sending (bench/README.md, issue 15).
+    layer = get_channel_layer()
+    assert layer is not None
+    pools_of: list[asyncio.AbstractEventLoop] = []  # the loop each new pool (connection) is made on
+    create_pool = layer.create_pool
+
+    def spied(index):
+        pools_of.append(asyncio.get_running_loop())
+        return create_pool(index)
+
+    monkeypatch.setattr(layer, "create_pool", spied)
+    cookie = session_cookie(user)
+    grants = [message(user.pk, "xp_granted", amount=amount, reason="Thanks") for amount in range(1, 21)]
+
+    async def scenario():
+        listener = await open_socket(headers=[ORIGIN, cookie])  # its consumer's pool is on this loop
+        assert await admitted(listener)
+        # From a plain thread, as a worker's job publishes (not from an async caller's thread).
+        assert await asyncio.to_thread(lambda: all(publish([grant]) for grant in grants))
+        got = await received(listener, len(grants))
+        assert [frame["data"]["amount"] for frame in got] == list(range(1, 21))  # each once, in order
+        await listener.disconnect()
+        return asyncio.get_running_loop()
+
+    sockets_loop = run_in_own_loop(scenario)
+    publishers = [loop for loop in pools_of if loop is not sockets_loop]
+    assert len(publishers) <= 1  # at most the first publish of this process made one
+
+
+def test_a_forked_child_publishes_on_a_loop_of_its_own():
+    # The publisher's thread does not survive a fork (RQ's scheduler is a forked worker): the child
+    # must not hand its messages to a loop nobody runs, and wait out the timeout.
+    script = """
+import django, os, time, uuid; django.setup()
+from progress.live import publish as live
+from progress.notifications.messages import message
+sent = [message(uuid.uuid4(), 'xp_granted', amount=1, reason='x')]
+assert live.publish(sent)
+parent_loop = live._publisher._loop
+pid = os.fork()
+if pid == 0:
+    started = time.monotonic()
+    ok = live.publish(sent) and live._publisher._loop is not parent_loop and time.monotonic() - started < 5
+    os._exit(0 if ok else 3)
+_, status = os.waitpid(pid, 0)
+print('child', os.waitstatus_to_exitcode(status), 'parent', live.publish(sent))
+"""
+    result = run_python(script)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("child 0 parent True"), result.stdout
