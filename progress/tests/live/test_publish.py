@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from channels_redis.core import RedisChannelLayer
 from django.db import transaction
 from django.utils import timezone
 
@@ -156,7 +157,7 @@ def test_a_process_publishes_every_batch_through_one_connection_pool(user, monke
     # An award job publishes after each batch; a fresh event loop per publish made a fresh pool and a
     # Redis connection each time, which cost more CPU than the sending (bench/README.md, issue 15).
     layer = get_channel_layer()
-    assert layer is not None
+    assert isinstance(layer, RedisChannelLayer)  # the suite's layer, as in production
     pools_of: list[asyncio.AbstractEventLoop] = []  # the loop each new pool (connection) is made on
     create_pool = layer.create_pool
 
