@@ -14,6 +14,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, get_channel_layer
 from channels_redis.core import RedisChannelLayer
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from progress.notifications.messages import Message
 
@@ -59,7 +60,13 @@ async def _send_all(layer: BaseChannelLayer, messages: Sequence[Message]) -> Non
     for message in messages:
         by_player.setdefault(message.user_id, []).append(message)
     if isinstance(layer, RedisChannelLayer):
-        listening = await _listening(layer, list(by_player))
+        try:
+            listening = await _listening(layer, list(by_player))
+        except RedisConnectionError:
+            # The publisher loop's connections outlive a Redis restart or failover, and the first
+            # command after one fails on them. Nothing is sent yet: ask again on fresh connections.
+            await _reconnect(layer)
+            listening = await _listening(layer, list(by_player))
         by_player = {user_id: queue for user_id, queue in by_player.items() if user_id in listening}
     # Every player's sends finish (or fail) before the loop closes; then the first failure is raised.
     results = await asyncio.gather(
@@ -68,7 +75,20 @@ async def _send_all(layer: BaseChannelLayer, messages: Sequence[Message]) -> Non
     )
     failures = [result for result in results if isinstance(result, BaseException)]
     if failures:
+        if isinstance(layer, RedisChannelLayer) and any(
+            isinstance(failure, RedisConnectionError) for failure in failures
+        ):
+            # Some sends may have gone out, so none is repeated; the next publish starts afresh.
+            await _reconnect(layer)
         raise failures[0]
+
+
+async def _reconnect(layer: RedisChannelLayer) -> None:
+    """Close this event loop's connections to the layer (channels_redis keeps one set per loop, in
+    `_layers`); the next command opens new ones. Other loops' connections are theirs to close."""
+    loop_layer = layer._layers.get(asyncio.get_running_loop())
+    if loop_layer is not None:
+        await loop_layer.flush()
 
 
 async def _listening(layer: RedisChannelLayer, user_ids: list[uuid.UUID]) -> set[uuid.UUID]:

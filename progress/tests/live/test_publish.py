@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -18,12 +19,13 @@ from django.utils import timezone
 from challenges.tests.helpers import make_challenge
 from progress.awards.services import awards_process
 from progress.ledger.services import xp_grant
-from progress.live.publish import _listening, publish
+from progress.live.publish import _listening, group_name, publish
 from progress.models import Event, Notification, Quest
 from progress.notifications.messages import message
 from progress.tests.live.sockets import ORIGIN, admitted, open_socket, received, run, session_cookie
 from progress.tests.notifications.test_notify import graded
-from skillquest.tests.helpers import run_in_own_loop
+from skillquest.tests.helpers import free_port, port_open, run_in_own_loop
+from skillquest.tests.processes import running
 from skillquest.tests.test_service_endpoints import run_python
 
 
@@ -205,3 +207,37 @@ print('child', os.waitstatus_to_exitcode(status), 'parent', live.publish(sent))
     result = run_python(script)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("child 0 parent True"), result.stdout
+
+
+def test_pushes_go_on_after_the_layers_redis_restarts(settings, tmp_path, caplog):
+    # The publisher loop keeps its connections, and a restart leaves them dead: the first push after
+    # it must reach its player all the same, not fail on them.
+    port = free_port()
+    server = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [f"redis://127.0.0.1:{port}/0"]},
+        }
+    }
+    layer = get_channel_layer()
+    assert isinstance(layer, RedisChannelLayer)
+    player = uuid.uuid4()
+
+    def pushed(amount: int) -> tuple[bool, int]:
+        async def scenario():
+            channel = await layer.new_channel()  # the player's socket, as its consumer listens
+            await layer.group_add(group_name(player), channel)
+            grant = message(player, "xp_granted", amount=amount, reason="Thanks")
+            sent = await asyncio.to_thread(publish, [grant])
+            frame = await asyncio.wait_for(layer.receive(channel), 5)
+            return sent, frame["message"]["data"]["amount"]
+
+        return run_in_own_loop(scenario)
+
+    with caplog.at_level(logging.WARNING, logger="skillquest.live"):
+        with running(server, log=tmp_path / "redis.log", ready=lambda: port_open(port), what="redis-server"):
+            assert pushed(1) == (True, 1)
+        with running(server, log=tmp_path / "again.log", ready=lambda: port_open(port), what="redis again"):
+            assert pushed(2) == (True, 2)
+    assert [record.msg for record in caplog.records] == []
