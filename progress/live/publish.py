@@ -6,7 +6,9 @@ import asyncio
 import logging
 import os
 import threading
+import time
 import uuid
+import weakref
 from collections import defaultdict
 from collections.abc import Coroutine, Sequence
 from typing import Any
@@ -15,6 +17,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, get_channel_layer
 from channels_redis.core import RedisChannelLayer
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from progress.notifications.messages import Message
 
@@ -22,8 +25,17 @@ logger = logging.getLogger("skillquest.live")
 
 # The consumer's handler for a pushed message (`LiveConsumer.live_message`).
 PUSH = "live.message"
-# How long a publish may hold the committing thread (an award job, a request) before it gives up.
+# How long a publish may hold the committing thread (an award job, a request) before it gives up,
+# and how long its two steps may take on the layer's connections before they count as dead (a
+# partitioned or crashed host answers nothing and closes nothing).
 PUBLISH_TIMEOUT_SECONDS = 10.0
+LISTENING_TIMEOUT_SECONDS = 2.0
+SENDS_TIMEOUT_SECONDS = 5.0
+# Connections idle longer than this are dropped before the next publish, not trusted: a server's
+# `timeout`, a NAT or a load balancer may have closed them meanwhile without a word.
+IDLE_CONNECTIONS_SECONDS = 60.0
+# When each layer last published from this process's publisher loop.
+_last_publish: weakref.WeakKeyDictionary[RedisChannelLayer, float] = weakref.WeakKeyDictionary()
 
 
 def group_name(user_id: uuid.UUID) -> str:
@@ -60,27 +72,44 @@ async def _send_all(layer: BaseChannelLayer, messages: Sequence[Message]) -> Non
     for message in messages:
         by_player.setdefault(message.user_id, []).append(message)
     if isinstance(layer, RedisChannelLayer):
-        try:
-            listening = await _listening(layer, list(by_player))
-        except RedisConnectionError:
-            # The publisher loop's connections outlive a Redis restart or failover, and the first
-            # command after one fails on them. Nothing is sent yet: ask again on fresh connections.
-            await _reconnect(layer)
-            listening = await _listening(layer, list(by_player))
+        listening = await _listening_afresh_if_dead(layer, list(by_player))
         by_player = {user_id: queue for user_id, queue in by_player.items() if user_id in listening}
-    # Every player's sends finish (or fail) before the loop closes; then the first failure is raised.
-    results = await asyncio.gather(
-        *(_send_in_order(layer, user_id, queue) for user_id, queue in by_player.items()),
-        return_exceptions=True,
-    )
+    # Every player's sends finish (or fail) before this returns; then the first failure is raised.
+    try:
+        async with asyncio.timeout(SENDS_TIMEOUT_SECONDS):
+            results = await asyncio.gather(
+                *(_send_in_order(layer, user_id, queue) for user_id, queue in by_player.items()),
+                return_exceptions=True,
+            )
+    except TimeoutError as timed_out:
+        results = [timed_out]
     failures = [result for result in results if isinstance(result, BaseException)]
     if failures:
-        if isinstance(layer, RedisChannelLayer) and any(
-            isinstance(failure, RedisConnectionError) for failure in failures
-        ):
-            # Some sends may have gone out, so none is repeated; the next publish starts afresh.
+        if isinstance(layer, RedisChannelLayer):
+            # Some sends may have gone out, so none is repeated; the next publish starts on fresh
+            # connections rather than on one that failed or hung.
             await _reconnect(layer)
         raise failures[0]
+
+
+async def _listening_afresh_if_dead(layer: RedisChannelLayer, user_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """`_listening`, asked again on fresh connections if the loop's kept ones are dead.
+
+    The publisher loop's connections outlive a Redis restart or failover, and the first command
+    after one fails on them (or hangs, when the old host is gone without closing them). Nothing is
+    sent yet at this point, so asking again repeats no message.
+    """
+    now = time.monotonic()
+    if now - _last_publish.get(layer, now) > IDLE_CONNECTIONS_SECONDS:
+        await _reconnect(layer)
+    _last_publish[layer] = now
+    try:
+        async with asyncio.timeout(LISTENING_TIMEOUT_SECONDS):
+            return await _listening(layer, user_ids)
+    except (RedisConnectionError, RedisTimeoutError, TimeoutError):
+        await _reconnect(layer)
+    async with asyncio.timeout(LISTENING_TIMEOUT_SECONDS):
+        return await _listening(layer, user_ids)
 
 
 async def _reconnect(layer: RedisChannelLayer) -> None:
@@ -125,7 +154,9 @@ class _PublisherLoop:
     from a worker), every award batch connected to Redis, introduced itself (HELLO, CLIENT SETINFO)
     and closed the connection again: 3.5 ms of CPU a publish, most of it not sending anything
     (bench/README.md, issue 15). This loop lives as long as the process and keeps its connections.
-    A forked child (RQ's scheduler) starts its own: a thread does not survive a fork.
+    A forked child (RQ's scheduler) starts its own: a thread does not survive a fork. Connections
+    that died meanwhile are replaced (`_listening_afresh_if_dead`). Nothing here may call the layer's
+    `close_pools()` or `flush()`: they close every loop's connections from the caller's loop.
     """
 
     def __init__(self) -> None:

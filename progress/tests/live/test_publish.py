@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import socket
+import time
 import uuid
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -19,6 +23,7 @@ from django.utils import timezone
 from challenges.tests.helpers import make_challenge
 from progress.awards.services import awards_process
 from progress.ledger.services import xp_grant
+from progress.live import publish as live
 from progress.live.publish import _listening, group_name, publish
 from progress.models import Event, Notification, Quest
 from progress.notifications.messages import message
@@ -209,11 +214,8 @@ print('child', os.waitstatus_to_exitcode(status), 'parent', live.publish(sent))
     assert result.stdout.strip().endswith("child 0 parent True"), result.stdout
 
 
-def test_pushes_go_on_after_the_layers_redis_restarts(settings, tmp_path, caplog):
-    # The publisher loop keeps its connections, and a restart leaves them dead: the first push after
-    # it must reach its player all the same, not fail on them.
-    port = free_port()
-    server = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+def _layer_on(settings, port: int) -> RedisChannelLayer:
+    """The channel layer on a redis-server of the test's own at `port`."""
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -222,22 +224,87 @@ def test_pushes_go_on_after_the_layers_redis_restarts(settings, tmp_path, caplog
     }
     layer = get_channel_layer()
     assert isinstance(layer, RedisChannelLayer)
-    player = uuid.uuid4()
+    return layer
 
-    def pushed(amount: int) -> tuple[bool, int]:
-        async def scenario():
-            channel = await layer.new_channel()  # the player's socket, as its consumer listens
-            await layer.group_add(group_name(player), channel)
-            grant = message(player, "xp_granted", amount=amount, reason="Thanks")
-            sent = await asyncio.to_thread(publish, [grant])
-            frame = await asyncio.wait_for(layer.receive(channel), 5)
-            return sent, frame["message"]["data"]["amount"]
 
-        return run_in_own_loop(scenario)
+def _pushed(layer: RedisChannelLayer, player: uuid.UUID, amount: int) -> tuple[bool, int]:
+    """Publish a grant to `player` while a socket of theirs listens: (published, amount received)."""
 
+    async def scenario():
+        channel = await layer.new_channel()  # the player's socket, as its consumer listens
+        await layer.group_add(group_name(player), channel)
+        grant = message(player, "xp_granted", amount=amount, reason="Thanks")
+        sent = await asyncio.to_thread(publish, [grant])
+        frame = await asyncio.wait_for(layer.receive(channel), 5)
+        return sent, frame["message"]["data"]["amount"]
+
+    return run_in_own_loop(scenario)
+
+
+def _redis_server(port: int, log: Path):
+    """A redis-server of the test's own on `port`, for a `with` block."""
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    return running(command, log=log, ready=lambda: port_open(port), what="redis-server")
+
+
+def test_pushes_go_on_after_the_layers_redis_restarts(settings, tmp_path, caplog):
+    # The publisher loop keeps its connections, and a restart leaves them dead: the first push after
+    # it must reach its player all the same, not fail on them.
+    port = free_port()
+    layer, player = _layer_on(settings, port), uuid.uuid4()
     with caplog.at_level(logging.WARNING, logger="skillquest.live"):
-        with running(server, log=tmp_path / "redis.log", ready=lambda: port_open(port), what="redis-server"):
-            assert pushed(1) == (True, 1)
-        with running(server, log=tmp_path / "again.log", ready=lambda: port_open(port), what="redis again"):
-            assert pushed(2) == (True, 2)
-    assert [record.msg for record in caplog.records] == []
+        with _redis_server(port, tmp_path / "redis.log"):
+            assert _pushed(layer, player, 1) == (True, 1)
+        with _redis_server(port, tmp_path / "again.log"):
+            assert _pushed(layer, player, 2) == (True, 2)
+    assert [record.msg for record in caplog.records if record.name == "skillquest.live"] == []
+
+
+def test_a_layer_that_stops_answering_costs_one_short_publish(settings, tmp_path, caplog, monkeypatch):
+    # A host that is gone without closing its connections (a crash, a partition; here the server is
+    # stopped) answers nothing: the publish gives up after its steps' short timeouts, and later ones
+    # go out on fresh connections once it answers again.
+    monkeypatch.setattr(live, "LISTENING_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr(live, "SENDS_TIMEOUT_SECONDS", 0.5)
+    port = free_port()
+    layer, player = _layer_on(settings, port), uuid.uuid4()
+    with _redis_server(port, tmp_path / "redis.log") as server:
+        assert _pushed(layer, player, 1) == (True, 1)
+        os.kill(server.pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            with caplog.at_level(logging.WARNING, logger="skillquest.live"):
+                assert not publish([message(player, "xp_granted", amount=2, reason="Lost")])
+            took = time.monotonic() - started
+        finally:
+            os.kill(server.pid, signal.SIGCONT)
+        # Two steps of 0.5 s (the read, then once more on a fresh connection); without them redis-py's
+        # own 5 s socket timeout decided, once for every dead connection the loop kept.
+        assert took < 3, took
+        assert [record.msg for record in caplog.records if record.name == "skillquest.live"] == [
+            "live_publish_failed"
+        ]
+        assert _pushed(layer, player, 3) == (True, 3)
+
+
+def test_connections_idle_too_long_are_replaced_before_a_publish(settings, tmp_path, monkeypatch):
+    # A server's `timeout`, a NAT or a load balancer may close an idle connection without a word;
+    # past IDLE_CONNECTIONS_SECONDS the publisher opens new ones rather than trust the old.
+    port = free_port()
+    layer, player = _layer_on(settings, port), uuid.uuid4()
+    pools: list[int] = []
+    create_pool = layer.create_pool
+
+    def spied(index):
+        pools.append(index)
+        return create_pool(index)
+
+    monkeypatch.setattr(layer, "create_pool", spied)
+    with _redis_server(port, tmp_path / "redis.log"):
+        grant = [message(player, "xp_granted", amount=1, reason="Thanks")]
+        assert publish(grant) and publish(grant)
+        assert len(pools) == 1  # kept while in use
+        monkeypatch.setattr(live, "IDLE_CONNECTIONS_SECONDS", 0.05)
+        time.sleep(0.1)
+        assert publish(grant)
+        assert len(pools) == 2  # idle too long: replaced
