@@ -6,7 +6,6 @@ import asyncio
 import logging
 import os
 import signal
-import socket
 import time
 import uuid
 from datetime import timedelta
@@ -101,20 +100,35 @@ def _kept_ids(kind: str) -> list[int]:
     return list(Notification.objects.filter(type=kind).values_list("id", flat=True))
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]  # nothing listens there once the probe is closed
+def _layer_on(settings, port: int) -> RedisChannelLayer:
+    """The channel layer on the Redis at `port` (a server of the test's own, or nothing)."""
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [f"redis://127.0.0.1:{port}/0"]},
+        }
+    }
+    layer = get_channel_layer()
+    assert isinstance(layer, RedisChannelLayer)
+    return layer
+
+
+def _pools_made(layer: RedisChannelLayer, monkeypatch) -> list[asyncio.AbstractEventLoop]:
+    """The event loop of each connection pool `layer` makes from now on (each is a new connection)."""
+    loops: list[asyncio.AbstractEventLoop] = []
+    create_pool = layer.create_pool
+
+    def spied(index):
+        loops.append(asyncio.get_running_loop())
+        return create_pool(index)
+
+    monkeypatch.setattr(layer, "create_pool", spied)
+    return loops
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_channel_layer_that_fails_is_logged_and_the_grant_stands(settings, user, staff_user, caplog):
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [f"redis://127.0.0.1:{_closed_port()}/0"]},
-        }
-    }
+    _layer_on(settings, free_port())  # nothing listens there
     with caplog.at_level(logging.WARNING, logger="skillquest.live"):
         granted = xp_grant(user_id=user.pk, amount=10_000, reason="For the outage", actor=staff_user)
 
@@ -165,14 +179,7 @@ def test_a_process_publishes_every_batch_through_one_connection_pool(user, monke
     # Redis connection each time, which cost more CPU than the sending (bench/README.md, issue 15).
     layer = get_channel_layer()
     assert isinstance(layer, RedisChannelLayer)  # the suite's layer, as in production
-    pools_of: list[asyncio.AbstractEventLoop] = []  # the loop each new pool (connection) is made on
-    create_pool = layer.create_pool
-
-    def spied(index):
-        pools_of.append(asyncio.get_running_loop())
-        return create_pool(index)
-
-    monkeypatch.setattr(layer, "create_pool", spied)
+    pools_of = _pools_made(layer, monkeypatch)
     cookie = session_cookie(user)
     grants = [message(user.pk, "xp_granted", amount=amount, reason="Thanks") for amount in range(1, 21)]
 
@@ -212,19 +219,6 @@ print('child', os.waitstatus_to_exitcode(status), 'parent', live.publish(sent))
     result = run_python(script)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("child 0 parent True"), result.stdout
-
-
-def _layer_on(settings, port: int) -> RedisChannelLayer:
-    """The channel layer on a redis-server of the test's own at `port`."""
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [f"redis://127.0.0.1:{port}/0"]},
-        }
-    }
-    layer = get_channel_layer()
-    assert isinstance(layer, RedisChannelLayer)
-    return layer
 
 
 def _pushed(layer: RedisChannelLayer, player: uuid.UUID, amount: int) -> tuple[bool, int]:
@@ -292,14 +286,7 @@ def test_connections_idle_too_long_are_replaced_before_a_publish(settings, tmp_p
     # past IDLE_CONNECTIONS_SECONDS the publisher opens new ones rather than trust the old.
     port = free_port()
     layer, player = _layer_on(settings, port), uuid.uuid4()
-    pools: list[int] = []
-    create_pool = layer.create_pool
-
-    def spied(index):
-        pools.append(index)
-        return create_pool(index)
-
-    monkeypatch.setattr(layer, "create_pool", spied)
+    pools = _pools_made(layer, monkeypatch)
     with _redis_server(port, tmp_path / "redis.log"):
         grant = [message(player, "xp_granted", amount=1, reason="Thanks")]
         assert publish(grant) and publish(grant)
