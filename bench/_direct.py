@@ -107,6 +107,9 @@ def _follow(viewer, count: int) -> None:
             " ON CONFLICT (follower_id, followed_id) DO NOTHING",
             [viewer.pk, viewer.pk, count],
         )
+    from progress.boards.services import follows_changed
+
+    follows_changed(user_id=viewer.pk)  # its friends board reads the follows afresh
 
 
 def main() -> None:

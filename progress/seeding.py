@@ -19,6 +19,7 @@ from accounts.models import User
 from challenges.models import Attempt, Challenge, Tag
 from challenges.services import attempt_submit
 from progress.badges.services import badges_reevaluate
+from progress.boards.services import follows_changed
 from progress.events.jobs import schedule_event_freeze
 from progress.ledger.services import xp_recalculate
 from progress.ledger.sql import BASE_XP_SQL, DIALECTS
@@ -163,8 +164,12 @@ def seed_demo() -> list[str]:
         # Badges added to an existing demo history are earned now; new history earns them in its jobs.
         player_ids = [player.pk for player in players.values()]
         transaction.on_commit(lambda: badges_reevaluate(user_ids=player_ids))
+    followers = set()
     for follower, followed in FOLLOWS:
-        Follow.objects.get_or_create(follower=players[follower], followed=players[followed])
+        if Follow.objects.get_or_create(follower=players[follower], followed=players[followed])[1]:
+            followers.add(follower)
+    for follower in followers:
+        transaction.on_commit(partial(follows_changed, user_id=players[follower].pk))
     report += _seed_events(challenges) + _seed_quests()
     if not Attempt.objects.filter(user__in=players.values()).exists():
         for username, title, score in HISTORY:

@@ -31,7 +31,7 @@ from django.db.models.functions import Coalesce, Collate, Lower
 
 from accounts.models import User
 from challenges.selectors import challenge_tags
-from progress.boards.ranks import Neighbours, Rebuilt
+from progress.boards.ranks import FriendsRows, Neighbours, Rebuilt
 from progress.boards.windows import KEY_PREFIX, PERIODS, UNTAGGED_KEYS, Window, window_for
 from progress.models import XpEntry
 from skillquest.redis_client import redis_connection
@@ -241,11 +241,72 @@ return {score, better, start, redis.call('ZCARD', KEYS[1]), first_better, rows}
 """
 
 
+# A viewer's friends board: their follows set (the members of the players they follow, their own, and
+# "" so that following nobody is a set too) intersected with the board, in the board's order, ranked
+# here. The rows from a 0-based position ARGV[4] (ARGV[5] of them), or with ARGV[3] = k the k rows
+# either side of the viewer (off the board: the last k). False when the set is gone (expired or
+# changed): the caller fills it from the database and asks again. Each read keeps the set ARGV[2] s.
+# Returns {count, first position, the viewer's position or -1, their rank, their score, {member,
+# score, rank, ...}}.
+FRIENDS_LUA = """
+if redis.call('EXPIRE', KEYS[2], ARGV[2]) == 0 then return false end
+local rows = redis.call('ZINTER', 2, KEYS[1], KEYS[2], 'WEIGHTS', 1, 0, 'WITHSCORES')
+local count = #rows / 2
+local ranks, position = {}, -1
+for i = 1, count do
+  if i > 1 and rows[2 * i] == rows[2 * i - 2] then ranks[i] = ranks[i - 1] else ranks[i] = i end
+  if rows[2 * i - 1] == ARGV[1] then position = i - 1 end
+end
+local first, last
+if ARGV[3] == '' then
+  first = tonumber(ARGV[4])
+  last = first + tonumber(ARGV[5]) - 1
+elseif position >= 0 then
+  first = math.max(0, position - tonumber(ARGV[3]))
+  last = position + tonumber(ARGV[3])
+else
+  first = math.max(0, count - tonumber(ARGV[3]))
+  last = count - 1
+end
+local shown = {}
+for i = first + 1, math.min(last + 1, count) do
+  shown[#shown + 1] = rows[2 * i - 1]
+  shown[#shown + 1] = rows[2 * i]
+  shown[#shown + 1] = ranks[i]
+end
+if position < 0 then return {count, first, -1, 0, '', shown} end
+return {count, first, position, ranks[position + 1], rows[2 * position + 2], shown}
+"""
+
+# Fill a viewer's follows set (ARGV[3], ...) unless their follows changed since the database was read:
+# the version key (KEYS[2]) is still what it was then (ARGV[1], '' for none). Keep it ARGV[2] s.
+FOLLOWS_FILL_LUA = """
+if (redis.call('GET', KEYS[2]) or '') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('SADD', KEYS[1], unpack(ARGV, 3))
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+# How long a viewer's follows set outlives their last friends board, and a follows version its last
+# change (far longer than any fill takes).
+FOLLOWS_SECONDS = 900
+FOLLOWS_VERSION_SECONDS = 86400
+FOLLOWS_KEYS = f"{KEY_PREFIX}:follows:*"
+
+
+def follows_keys(user_id: uuid.UUID) -> tuple[str, str]:
+    """The viewer's follows set and its version: one hash tag with the boards, so a script may read both."""
+    return f"{KEY_PREFIX}:follows:{user_id}", f"{KEY_PREFIX}:follows-version:{user_id}"
+
+
 class RedisBackend:
     name = "redis"
     # Registered once per process (redis-py's Script, called with each backend's client).
     standing_script: Any = None
     neighbours_script: Any = None
+    friends_script: Any = None
+    follows_fill_script: Any = None
 
     def __init__(self, connection: Any | None = None) -> None:
         self.redis = connection if connection is not None else redis_connection()
@@ -300,6 +361,71 @@ class RedisBackend:
             return {}
         found = self.redis.zmscore(window.key, [member(username=u.username, user_id=u.pk) for u in users])
         return {user.pk: -int(score) for user, score in zip(users, found, strict=True) if score is not None}
+
+    def friends(
+        self,
+        window: Window,
+        viewer: User,
+        followed: Callable[[], Iterable[Named]],
+        *,
+        limit: int,
+        offset: int,
+        around_k: int | None,
+    ) -> FriendsRows | None:
+        """The viewer's friends board on `window` (a viewer on public boards): a page of it, or with
+        `around_k` the rows around them, ranked by Redis among the viewer and whom they follow.
+
+        The members of whom they follow are kept in a set of their own (`follows_keys`), filled from
+        `followed()` (the database) when it is missing and dropped by `follows_changed`; a board
+        read is then one script, however many players they follow. None if the set could not be
+        filled because their follows changed meanwhile (the caller reads the database instead).
+        """
+        script = RedisBackend.friends_script
+        if script is None:
+            script = RedisBackend.friends_script = self.redis.register_script(FRIENDS_LUA)
+        keys = [window.key, follows_keys(viewer.pk)[0]]
+        args = [
+            member(username=viewer.username, user_id=viewer.pk),
+            FOLLOWS_SECONDS,
+            "" if around_k is None else around_k,
+            offset,
+            limit,
+        ]
+        found = script(keys=keys, args=args, client=self.redis)
+        if not found:
+            if not self._follows_filled(viewer, followed):
+                return None
+            found = script(keys=keys, args=args, client=self.redis)
+            if not found:
+                return None
+        count, first, position, rank, score, flat = found
+        rows = [
+            (int(flat[i + 2]), user_id_of(flat[i]), -int(float(flat[i + 1]))) for i in range(0, len(flat), 3)
+        ]
+        me = (int(rank), -int(float(score))) if int(position) >= 0 else None
+        return FriendsRows(int(count), int(first), rows, me)
+
+    def _follows_filled(self, viewer: User, followed: Callable[[], Iterable[Named]]) -> bool:
+        """Fill the viewer's follows set from the database; False if their follows changed while it
+        was read (the version key moved), which leaves the set to the next read."""
+        script = RedisBackend.follows_fill_script
+        if script is None:
+            script = RedisBackend.follows_fill_script = self.redis.register_script(FOLLOWS_FILL_LUA)
+        keys = follows_keys(viewer.pk)
+        version = self.redis.get(keys[1])  # before the database is read: a change after it moves it
+        members = [member(username=player.username, user_id=player.pk) for player in (*followed(), viewer)]
+        args = [version or "", FOLLOWS_SECONDS, "", *members]
+        return bool(script(keys=list(keys), args=args, client=self.redis))
+
+    def follows_changed(self, user_id: uuid.UUID) -> None:
+        """After a change to whom the player follows commits: drop their follows set, and move its
+        version so that a fill which read the database before the change does not write it back."""
+        follows, version = follows_keys(user_id)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.incr(version)
+        pipe.expire(version, FOLLOWS_VERSION_SECONDS)
+        pipe.delete(follows)
+        pipe.execute()
 
     def record(
         self,
@@ -408,7 +534,7 @@ class RedisBackend:
         """Remove the player from every board key there is, past windows included (a handful of keys)."""
         name = member(username=username, user_id=user_id)
         pipe = self.redis.pipeline(transaction=False)
-        for key in self.redis.scan_iter(match=f"{KEY_PREFIX}:*", count=1000):
+        for key in self.redis.scan_iter(match=f"{KEY_PREFIX}:*", count=1000, _type="zset"):
             pipe.zrem(key, name)
         pipe.execute()
 
@@ -441,6 +567,9 @@ class RedisBackend:
             pipe.execute()
             report.append(Rebuilt(window.key, players))
         for key in self.redis.scan_iter(match=UNTAGGED_KEYS, count=1000):
+            self.redis.delete(key)
+        # Usernames may have changed (a rename by staff): the follows sets name players by them.
+        for key in self.redis.scan_iter(match=FOLLOWS_KEYS, count=1000, _type="set"):
             self.redis.delete(key)
         return report
 

@@ -70,6 +70,17 @@ class Neighbours:
 
 
 @dataclass(frozen=True)
+class FriendsRows:
+    """Rows of a friends board as Redis ranks them: from the 0-based position `start`, and the
+    viewer's (rank, xp), None when they have no XP there."""
+
+    count: int  # the viewer and the players they follow with XP on the board
+    start: int
+    rows: list[Row]
+    me: tuple[int, int] | None
+
+
+@dataclass(frozen=True)
 class Rebuilt:
     key: str
     players: int

@@ -19,10 +19,9 @@ from redis.exceptions import RedisError
 
 from accounts.models import User
 from progress.badges.conditions.base import column, table
-from progress.boards.backends import Backend, SqlBackend, get_backend, on_board, player_xp
-from progress.boards.ranks import Entry, Me, Page, Player, Standing, ranked
+from progress.boards.backends import Backend, RedisBackend, SqlBackend, get_backend, on_board, player_xp
+from progress.boards.ranks import Entry, FriendsRows, Me, Page, Player, Standing, ranked
 from progress.boards.windows import Window, window_for
-from progress.models import Follow
 from skillquest import sql
 
 logger = logging.getLogger("skillquest.leaderboard")
@@ -166,30 +165,67 @@ def friends(
     backend: Backend | None = None,
 ) -> Page:
     """The viewer and the players they follow (who show on public boards), ranked among themselves.
+    With `around_k`, the rows around the viewer instead of a page.
 
-    Two reads whatever the board's size: the followed players (one query) and their XP on that
-    board (one ZMSCORE, or one aggregate); the all-time board is one query in all
-    (`_friends_all_time`). With `around_k`, the rows around the viewer instead of a page.
+    On Redis, one script whatever the board's size: the viewer's follows set intersected with the
+    board, ranked there (`RedisBackend.friends`), and the names of the rows shown. On the database
+    (the quickstart, Redis down), or for a viewer who opted out of public boards (only they see
+    themselves on it), the followed players and their XP are read and ranked here.
     """
     window = window_for(period, at, tag=tag)
-    if window.start is None and window.tag is None:
-        return _friends_all_time(viewer, period, limit=limit, offset=offset, around_k=around_k)
-    followed = [
-        Player(*row)
-        for row in User.objects.filter(
-            followers__follower=viewer, is_active=True, leaderboard_visible=True
-        ).values_list("id", "username", "level")
-    ]
+
+    def read(board: Backend) -> Page:
+        if isinstance(board, RedisBackend) and on_board(viewer):
+            found = board.friends(
+                window, viewer, lambda: _followed(viewer), limit=limit, offset=offset, around_k=around_k
+            )
+            if found is not None:
+                return _friends_page(found, viewer, period, tag=tag, limit=limit, around_k=around_k)
+        return _friends_ranked_here(board, window, viewer, limit=limit, offset=offset, around_k=around_k)
+
+    return _read(read, backend)
+
+
+def _followed(viewer: User, *, visible_only: bool = False) -> list[Player]:
+    """The players the viewer follows; with `visible_only`, those who show on public boards."""
+    followed = User.objects.filter(followers__follower=viewer)
+    if visible_only:
+        followed = followed.filter(is_active=True, leaderboard_visible=True)
+    return [Player(*row) for row in followed.values_list("id", "username", "level")]
+
+
+def _friends_page(
+    found: FriendsRows, viewer: User, period: str, *, tag: str | None, limit: int, around_k: int | None
+) -> Page:
+    """A friends board as Redis ranked it; the viewer's own row, rank None, after the last `around_k`
+    rows when they have no XP on it."""
+    me = Me(None, 0, False) if found.me is None else Me(rank=found.me[0], xp=found.me[1], on_board=True)
+    rows: RankedRows = list(found.rows)
+    if around_k is not None and found.me is None:
+        rows.append((None, viewer.pk, 0))
+    return Page(
+        period=period,
+        count=found.count,
+        offset=found.start,
+        limit=limit if around_k is None else 2 * around_k + 1,
+        results=_entries(rows, [viewer]),
+        board="friends",
+        tag=tag,
+        me=me if around_k is not None else None,
+    )
+
+
+def _friends_ranked_here(
+    board: Backend, window: Window, viewer: User, *, limit: int, offset: int, around_k: int | None
+) -> Page:
+    """A friends board from the followed players' XP on `board`, ranked here: two reads whatever its
+    size (the followed players, then their XP in one ZMSCORE or one aggregate)."""
+    followed = _followed(viewer, visible_only=True)
     me_as_player = Player(viewer.pk, viewer.username, viewer.level)
     members = {player.pk: player for player in (*followed, me_as_player)}
-
-    def read(board: Backend) -> dict[uuid.UUID, int]:
-        scores = board.scores(window, followed if not on_board(viewer) else [*followed, me_as_player])
-        if not on_board(viewer):
-            scores[viewer.pk] = player_xp(window, viewer)
-        return scores
-
-    scores = _read(read, backend)
+    scores = board.scores(window, followed if not on_board(viewer) else [*followed, me_as_player])
+    if not on_board(viewer):
+        scores[viewer.pk] = player_xp(window, viewer)
     rows = sorted(
         ((user_id, xp) for user_id, xp in scores.items() if xp > 0),
         key=lambda row: (-row[1], members[row[0]].username.lower()),
@@ -210,79 +246,14 @@ def friends(
         shown = list(everyone[start : index + around_k + 1])
         size = 2 * around_k + 1
     return Page(
-        period=period,
+        period=window.period,
         count=len(everyone),
         offset=start,
         limit=size,
         results=_entries(shown, list(members.values())),
         board="friends",
-        tag=tag,
+        tag=window.tag,
         me=me if around_k is not None else None,
-    )
-
-
-def _friends_all_time(viewer: User, period: str, *, limit: int, offset: int, around_k: int | None) -> Page:
-    """The all-time friends board in one statement, ranked by the database: all-time XP is every
-    player's total, so the players' rows hold it, and only the rows shown leave the database (with
-    500 followed players, reading them all into Python to rank them there cost half the request;
-    bench/README.md, issue 14)."""
-    connection = connections[router.db_for_read(User)]
-    viewer_id = User._meta.pk.get_db_prep_value(viewer.pk, connection)
-    params = [viewer_id, viewer_id]
-    params += [viewer_id, around_k, around_k] if around_k is not None else [offset, offset + limit]
-    rows = sql.fetch_values(
-        _friends_statement(connection.vendor, around=around_k is not None),
-        params,
-        [IntegerField(), User._meta.pk, CharField(), *(IntegerField(),) * 4],
-    )
-    entries = [Entry(rank, user_id, username, xp, level) for rank, user_id, username, level, xp, _, _ in rows]
-    count, start = (rows[0][6], rows[0][5]) if rows else (0, 0)
-    if around_k is None:
-        return Page(period=period, count=count, offset=offset, limit=limit, results=entries, board="friends")
-    mine = next((entry for entry in entries if entry.user_id == viewer.pk), None)
-    if mine is None:
-        entries.append(Entry(None, viewer.pk, viewer.username, 0, viewer.level))
-    return Page(
-        period=period,
-        count=count,
-        offset=start,
-        limit=2 * around_k + 1,
-        results=entries,
-        board="friends",
-        me=Me(rank=mine.rank, xp=mine.xp, on_board=True) if mine else Me(rank=None, xp=0, on_board=False),
-    )
-
-
-@functools.cache
-def _friends_statement(vendor: str, *, around: bool) -> str:
-    """Rows of the viewer's all-time friends board: rank, id, username, level, XP, 0-based position
-    and the board's size. Params: the viewer's id twice, then the first and the end position of a
-    page, or with `around` the viewer's id and k twice: the k rows above and below the viewer, or
-    the board's last k when the viewer has no XP. Ties by lower-cased username in byte order.
-    Built once per vendor and form (skillquest.sql's reason: every friends board request runs it)."""
-    user, follow = table(User), table(Follow)
-    u = {
-        name: column(User, name, "u")
-        for name in ("id", "username", "level", "total_xp", "is_active", "leaderboard_visible")
-    }
-    f = {name: column(Follow, name, "f") for name in ("follower", "followed")}
-    fields = f"{u['id']} AS id, {u['username']} AS username, {u['level']} AS level, {u['total_xp']} AS xp"
-    collate = ' COLLATE "C"' if vendor == "postgresql" else ""  # SQLite compares bytes anyway
-    if around:  # around the viewer's position, or the board's size when they are not on it
-        centre = "SELECT COALESCE((SELECT pos FROM ranked WHERE id = %s), (SELECT COUNT(*) FROM members))"
-        shown = f"FROM ranked, ({centre} AS centre) c WHERE pos BETWEEN centre - %s AND centre + %s"
-    else:
-        shown = "FROM ranked WHERE pos >= %s AND pos < %s"
-    # Only model metadata is interpolated; values are parameters.
-    return (
-        f"WITH members AS (SELECT {fields} FROM {user} u JOIN {follow} f ON {u['id']} = {f['followed']}"  # noqa: S608
-        f" WHERE {f['follower']} = %s AND {u['is_active']} AND {u['leaderboard_visible']}"
-        f" AND {u['total_xp']} > 0"
-        f" UNION ALL SELECT {fields} FROM {user} u WHERE {u['id']} = %s AND {u['total_xp']} > 0),"
-        " ranked AS (SELECT id, username, level, xp, RANK() OVER (ORDER BY xp DESC) AS rank,"
-        f" ROW_NUMBER() OVER (ORDER BY xp DESC, LOWER(username){collate}) - 1 AS pos,"
-        " COUNT(*) OVER () AS n FROM members)"
-        f" SELECT rank, id, username, level, xp, pos, n {shown} ORDER BY pos"
     )
 
 

@@ -100,6 +100,21 @@ def player_show(*, user_id: uuid.UUID, at: datetime | None = None) -> bool:
     return True
 
 
+def follows_changed(*, user_id: uuid.UUID) -> None:
+    """After a change to whom the player follows commits: their friends boards read it afresh.
+
+    Never raises for Redis: the follow is committed, and a follows set left behind by a failure
+    expires after `FOLLOWS_SECONDS` without a read.
+    """
+    backend = get_backend()
+    if isinstance(backend, SqlBackend):
+        return
+    try:
+        backend.follows_changed(user_id)
+    except RedisError:
+        logger.warning("follows_changed_not_recorded", exc_info=True, extra={"user_id": str(user_id)})
+
+
 def rebuild(
     *,
     at: datetime | None = None,

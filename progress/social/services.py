@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 
 from django.db import transaction
 
 from accounts.models import User
+from progress.boards import services as boards
 from progress.models import Follow
 from progress.players.selectors import player_visible
 from skillquest.errors import InvalidInput
@@ -31,10 +33,15 @@ def follow_create(*, follower: User, followed_id: uuid.UUID) -> tuple[Follow, bo
             f"You already follow {Follow.MAX_FOLLOWING:,} players, the most allowed; unfollow one first.",
             code="follow_limit_reached",
         )
-    return Follow.objects.create(follower=follower, followed=followed), True
+    follow = Follow.objects.create(follower=follower, followed=followed)
+    transaction.on_commit(partial(boards.follows_changed, user_id=follower.pk))
+    return follow, True
 
 
+@transaction.atomic
 def follow_delete(*, follower: User, followed_id: uuid.UUID) -> bool:
     """Stop following a player; False if the viewer was not following them (no error either way)."""
     deleted, _ = Follow.objects.filter(follower=follower, followed_id=followed_id).delete()
+    if deleted:
+        transaction.on_commit(partial(boards.follows_changed, user_id=follower.pk))
     return bool(deleted)

@@ -1,6 +1,6 @@
-"""The all-time friends board is ranked by the database in one statement: the SQLite quickstart runs
-the same statement (window functions, no "C" collation there) and ranks as PostgreSQL does; so do the
-public boards, whose names and levels come from a prebuilt statement as well."""
+"""The boards of the SQLite quickstart rank as PostgreSQL's and Redis' do: the friends board (its
+followed players' XP read from the tables and ranked in Python; "C" byte order is SQLite's own),
+and the public boards, whose names and levels come from a prebuilt statement (`IN`, not `ANY`)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ print(show(selectors.friends(player('newcomer', 0), around_k=1)))
 """
 
 
-def test_the_all_time_friends_board_ranks_alike_on_the_sqlite_quickstart(tmp_path):
+def test_the_friends_and_public_boards_rank_alike_on_the_sqlite_quickstart(tmp_path):
     result = quickstart(SCRIPT, tmp_path)
     assert result.returncode == 0, result.stderr
     top, around_me, page, part, around, newcomer = result.stdout.strip().splitlines()[-6:]
