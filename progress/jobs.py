@@ -46,14 +46,19 @@ clock = Clock()
 
 
 def award_xp_and_badges(attempt_id: str | None = None) -> dict[str, Any]:
-    """Award the given attempt and every other pending one, in batches, each exactly once.
+    """Award every pending attempt, oldest first, in batches, each exactly once.
+
+    `attempt_id` is the submission that scheduled the job (the queue's record of why it runs); it is
+    awarded with the others, in its turn. Awarding it in a batch of its own first, as this job did,
+    paid a batch's fixed cost twice per job: at 200 submissions/s, with ~10 awards a job, that was a
+    third of the job's CPU (bench/README.md, issue 15).
 
     Returns how many attempts it awarded, the slugs of the badges those awards earned and the ids of
     the daily quests they completed (each award carries its own, `Award.badges` and `Award.quests`).
     """
     _coalesce()
     _release_slot()
-    awards = _award_batch([uuid.UUID(str(attempt_id))]) if attempt_id else []
+    awards: list[Award] = []
     for _ in range(MAX_BATCHES_PER_JOB):
         # Players another worker's batch holds are skipped, not waited for (`awards_process`) ...
         batch = _award_batch(None, skip_held_players=True)
