@@ -14,6 +14,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 from rq import get_current_job
 
+from challenges.models import Attempt
 from progress.awards.compute import Award
 from progress.awards.services import AWARD_BATCH_SIZE, awards_process
 from progress.badges.rarity import badge_rarity_refresh
@@ -61,10 +62,10 @@ def award_xp_and_badges(attempt_id: str | None = None) -> dict[str, Any]:
     awards: list[Award] = []
     for _ in range(MAX_BATCHES_PER_JOB):
         # Players another worker's batch holds are skipped, not waited for (`awards_process`) ...
-        batch = _award_batch(None, skip_held_players=True)
-        if len(batch) < AWARD_BATCH_SIZE:
+        batch = _award_batch(skip_held_players=True)
+        if len(batch) < AWARD_BATCH_SIZE and _any_pending():
             # ... until the backlog runs out: then their attempts are claimed again, waiting for them.
-            batch += _award_batch(None)
+            batch += _award_batch()
         awards += batch
         if len(batch) < AWARD_BATCH_SIZE:
             break  # nothing was left as of this claim; later submissions schedule their own job
@@ -104,10 +105,14 @@ def _coalesce() -> None:
         clock.sleep(min(wait, window))  # a web host's clock ahead of ours adds nothing
 
 
-def _award_batch(attempt_ids: list[uuid.UUID] | None, *, skip_held_players: bool = False) -> list[Award]:
-    awards = awards_process(
-        attempt_ids=attempt_ids, limit=AWARD_BATCH_SIZE, skip_held_players=skip_held_players
-    )
+def _any_pending() -> bool:
+    """Whether a graded attempt still waits for its award: one probe of the pending attempts' index,
+    where a second claim finding nothing (the usual end of a job) cost a transaction and a claim."""
+    return Attempt.objects.award_pending().exists()
+
+
+def _award_batch(*, skip_held_players: bool = False) -> list[Award]:
+    awards = awards_process(limit=AWARD_BATCH_SIZE, skip_held_players=skip_held_players)
     if awards:
         # After the awards' commit; a Redis failure is logged, never raised (the awards stand).
         record_awards(awards)
