@@ -6,6 +6,7 @@ from django.template.response import TemplateResponse
 from accounts.forms import AdminLoginForm
 from accounts.models import User
 from accounts.personal_data.services import account_erase
+from accounts.signals import leaderboard_visibility_changed
 from skillquest.errors import DomainError
 
 # The admin login counts against the same login limits as the API and the login page.
@@ -57,3 +58,15 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ["last_login", "date_joined", "created_at"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["username", "email", "password1", "password2"]})]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data:
+            # Boards list active players only: a deactivated player leaves them, a reactivated one
+            # comes back (progress does it once this commits, as when a player opts out or in).
+            leaderboard_visibility_changed.send(
+                sender=User,
+                user_id=obj.pk,
+                username=obj.username,
+                visible=obj.is_active and obj.leaderboard_visible,
+            )

@@ -9,6 +9,7 @@ from django.dispatch import Signal
 # leaderboards, whose members are named by username).
 account_erased = Signal()
 
-# Sent inside the transaction that changes `leaderboard_visible`, with `user_id`, `username` and the
-# new `visible`: progress takes the player off every public board, or puts them back, on commit.
+# Sent inside the transaction that changes `leaderboard_visible` (or, in the admin, `is_active`), with
+# `user_id`, `username` and whether the player now shows (`visible`: active and not opted out):
+# progress takes the player off every public board, or puts them back, on commit.
 leaderboard_visibility_changed = Signal()

@@ -241,15 +241,14 @@ return {score, better, start, redis.call('ZCARD', KEYS[1]), first_better, rows}
 """
 
 
-# A viewer's friends board: their follows set (the members of the players they follow, their own, and
-# "" so that following nobody is a set too) intersected with the board, in the board's order, ranked
-# here. The rows from a 0-based position ARGV[4] (ARGV[5] of them), or with ARGV[3] = k the k rows
-# either side of the viewer (off the board: the last k). False when the set is gone (expired or
-# changed): the caller fills it from the database and asks again. Each read keeps the set ARGV[2] s.
-# Returns {count, first position, the viewer's position or -1, their rank, their score, {member,
-# score, rank, ...}}.
+# A viewer's friends board: their follows set (the members of the players they follow and their own)
+# intersected with the board, in the board's order, ranked here. The rows from a 0-based position
+# ARGV[3] (ARGV[4] of them), or with ARGV[2] = k the k rows either side of the viewer (off the
+# board: the last k). False when the set is gone (expired, or dropped by a change): the caller fills
+# it from the database and asks again. Returns {count, first position, the viewer's position or -1,
+# their rank, their score, {member, score, rank, ...}}.
 FRIENDS_LUA = """
-if redis.call('EXPIRE', KEYS[2], ARGV[2]) == 0 then return false end
+if redis.call('EXISTS', KEYS[2]) == 0 then return false end
 local rows = redis.call('ZINTER', 2, KEYS[1], KEYS[2], 'WEIGHTS', 1, 0, 'WITHSCORES')
 local count = #rows / 2
 local ranks, position = {}, -1
@@ -258,14 +257,14 @@ for i = 1, count do
   if rows[2 * i - 1] == ARGV[1] then position = i - 1 end
 end
 local first, last
-if ARGV[3] == '' then
-  first = tonumber(ARGV[4])
-  last = first + tonumber(ARGV[5]) - 1
+if ARGV[2] == '' then
+  first = tonumber(ARGV[3])
+  last = first + tonumber(ARGV[4]) - 1
 elseif position >= 0 then
-  first = math.max(0, position - tonumber(ARGV[3]))
-  last = position + tonumber(ARGV[3])
+  first = math.max(0, position - tonumber(ARGV[2]))
+  last = position + tonumber(ARGV[2])
 else
-  first = math.max(0, count - tonumber(ARGV[3]))
+  first = math.max(0, count - tonumber(ARGV[2]))
   last = count - 1
 end
 local shown = {}
@@ -278,8 +277,9 @@ if position < 0 then return {count, first, -1, 0, '', shown} end
 return {count, first, position, ranks[position + 1], rows[2 * position + 2], shown}
 """
 
-# Fill a viewer's follows set (ARGV[3], ...) unless their follows changed since the database was read:
-# the version key (KEYS[2]) is still what it was then (ARGV[1], '' for none). Keep it ARGV[2] s.
+# Fill a viewer's follows set (ARGV[3], ...; never empty: the viewer is a member of their own board)
+# unless their follows changed since the database was read: the version key (KEYS[2]) still holds
+# what it held then (ARGV[1], '' for none). The set lives ARGV[2] s from now, however often it is read.
 FOLLOWS_FILL_LUA = """
 if (redis.call('GET', KEYS[2]) or '') ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
@@ -288,8 +288,9 @@ redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1
 """
 
-# How long a viewer's follows set outlives their last friends board, and a follows version its last
-# change (far longer than any fill takes).
+# A follows set is read afresh this long after it was filled, whatever happened meanwhile: the bound
+# on how stale a friends board can be if a change's drop was lost (Redis down at that moment, a
+# failover). A version outlives its last change far longer than any fill takes.
 FOLLOWS_SECONDS = 900
 FOLLOWS_VERSION_SECONDS = 86400
 FOLLOWS_KEYS = f"{KEY_PREFIX}:follows:*"
@@ -376,9 +377,10 @@ class RedisBackend:
         `around_k` the rows around them, ranked by Redis among the viewer and whom they follow.
 
         The members of whom they follow are kept in a set of their own (`follows_keys`), filled from
-        `followed()` (the database) when it is missing and dropped by `follows_changed`; a board
-        read is then one script, however many players they follow. None if the set could not be
-        filled because their follows changed meanwhile (the caller reads the database instead).
+        `followed()` (the primary database: a replica may not have the change that dropped the set)
+        when it is missing, for `FOLLOWS_SECONDS`, and dropped by `follows_changed`; a board read is
+        then one script, however many players they follow. None if the set could not be filled
+        because their follows changed meanwhile (the caller reads the database instead).
         """
         script = RedisBackend.friends_script
         if script is None:
@@ -386,7 +388,6 @@ class RedisBackend:
         keys = [window.key, follows_keys(viewer.pk)[0]]
         args = [
             member(username=viewer.username, user_id=viewer.pk),
-            FOLLOWS_SECONDS,
             "" if around_k is None else around_k,
             offset,
             limit,
@@ -414,16 +415,16 @@ class RedisBackend:
         keys = follows_keys(viewer.pk)
         version = self.redis.get(keys[1])  # before the database is read: a change after it moves it
         members = [member(username=player.username, user_id=player.pk) for player in (*followed(), viewer)]
-        args = [version or "", FOLLOWS_SECONDS, "", *members]
+        args = [version or "", FOLLOWS_SECONDS, *members]
         return bool(script(keys=list(keys), args=args, client=self.redis))
 
     def follows_changed(self, user_id: uuid.UUID) -> None:
-        """After a change to whom the player follows commits: drop their follows set, and move its
-        version so that a fill which read the database before the change does not write it back."""
+        """After a change to whom the player follows commits: drop their follows set, and give its
+        version a new random value (never one a fill may have read before, even after the version
+        expired), so that a fill which read the database before the change does not write it back."""
         follows, version = follows_keys(user_id)
         pipe = self.redis.pipeline(transaction=True)
-        pipe.incr(version)
-        pipe.expire(version, FOLLOWS_VERSION_SECONDS)
+        pipe.set(version, uuid.uuid4().hex, ex=FOLLOWS_VERSION_SECONDS)
         pipe.delete(follows)
         pipe.execute()
 
@@ -569,8 +570,8 @@ class RedisBackend:
         for key in self.redis.scan_iter(match=UNTAGGED_KEYS, count=1000):
             self.redis.delete(key)
         # Usernames may have changed (a rename by staff): the follows sets name players by them.
-        for key in self.redis.scan_iter(match=FOLLOWS_KEYS, count=1000, _type="set"):
-            self.redis.delete(key)
+        for keys in _chunks(self.redis.scan_iter(match=FOLLOWS_KEYS, count=1000, _type="set"), 1000):
+            self.redis.unlink(*keys)
         return report
 
 

@@ -177,7 +177,12 @@ def friends(
     def read(board: Backend) -> Page:
         if isinstance(board, RedisBackend) and on_board(viewer):
             found = board.friends(
-                window, viewer, lambda: _followed(viewer), limit=limit, offset=offset, around_k=around_k
+                window,
+                viewer,
+                lambda: _followed(viewer, primary=True),
+                limit=limit,
+                offset=offset,
+                around_k=around_k,
             )
             if found is not None:
                 return _friends_page(found, viewer, period, tag=tag, limit=limit, around_k=around_k)
@@ -186,9 +191,11 @@ def friends(
     return _read(read, backend)
 
 
-def _followed(viewer: User, *, visible_only: bool = False) -> list[Player]:
-    """The players the viewer follows; with `visible_only`, those who show on public boards."""
-    followed = User.objects.filter(followers__follower=viewer)
+def _followed(viewer: User, *, visible_only: bool = False, primary: bool = False) -> list[Player]:
+    """The players the viewer follows; with `visible_only`, those who show on public boards; with
+    `primary`, as the primary database has them (never a replica behind it)."""
+    players = User.objects.using(router.db_for_write(User)) if primary else User.objects
+    followed = players.filter(followers__follower=viewer)
     if visible_only:
         followed = followed.filter(is_active=True, leaderboard_visible=True)
     return [Player(*row) for row in followed.values_list("id", "username", "level")]
