@@ -26,7 +26,7 @@ def change_form(admin_client, user, **changes) -> dict:
         if isinstance(widget, ReadOnlyPasswordHashWidget) or field.disabled:
             continue
         if isinstance(widget, MultiWidget):
-            for index, part in enumerate(widget.decompress(value)):
+            for index, part in enumerate(widget.decompress(value) or ()):
                 data[f"{name}_{index}"] = "" if part is None else part
         elif isinstance(value, bool):
             if value:
