@@ -185,7 +185,7 @@ def friends(
                 around_k=around_k,
             )
             if found is not None:
-                return _friends_page(found, viewer, period, tag=tag, limit=limit, around_k=around_k)
+                return _friends_page(found, viewer, window, limit=limit, around_k=around_k)
         return _friends_ranked_here(board, window, viewer, limit=limit, offset=offset, around_k=around_k)
 
     return _read(read, backend)
@@ -202,7 +202,7 @@ def _followed(viewer: User, *, visible_only: bool = False, primary: bool = False
 
 
 def _friends_page(
-    found: FriendsRows, viewer: User, period: str, *, tag: str | None, limit: int, around_k: int | None
+    found: FriendsRows, viewer: User, window: Window, *, limit: int, around_k: int | None
 ) -> Page:
     """A friends board as Redis ranked it; the viewer's own row, rank None, after the last `around_k`
     rows when they have no XP on it."""
@@ -211,13 +211,13 @@ def _friends_page(
     if around_k is not None and found.me is None:
         rows.append((None, viewer.pk, 0))
     return Page(
-        period=period,
+        period=window.period,
         count=found.count,
         offset=found.start,
         limit=limit if around_k is None else 2 * around_k + 1,
         results=_entries(rows, [viewer]),
         board="friends",
-        tag=tag,
+        tag=window.tag,
         me=me if around_k is not None else None,
     )
 
