@@ -26,7 +26,8 @@ def test_a_receive_waits_on_a_quiet_channel_longer_than_the_read_timeout_then_ge
     # Connections that give up reading after 2.5 s: channels_redis' own layer (5 s in BZPOPMIN)
     # raises redis' TimeoutError here after 2.5 s, as it did at 5 s against 5 s under load.
     layer = RedisChannelLayer(
-        hosts=[{"address": settings.REDIS_URL, "socket_timeout": 2.5}], prefix=f"test-layer-{uuid.uuid4().hex}:"
+        hosts=[{"address": settings.REDIS_URL, "socket_timeout": 2.5}],
+        prefix=f"test-layer-{uuid.uuid4().hex}:",
     )
 
     async def scenario() -> dict:
