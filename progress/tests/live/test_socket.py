@@ -7,6 +7,8 @@ import time
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels import consumer as channels_consumer
+from channels.db import aclose_old_connections
 from channels.testing import WebsocketCommunicator
 
 from accounts.services import user_sign_out_everywhere
@@ -290,5 +292,32 @@ def test_a_user_who_is_deactivated_cannot_redeem_a_ticket(auth_client, user):
     async def scenario():
         socket = await open_socket(f"/ws/live/?ticket={ticket}")
         assert await close_code(socket) == REFUSED
+
+    run(scenario)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_push_goes_straight_to_its_handler_and_a_client_message_through_channels(
+    user, staff_user, monkeypatch
+):
+    hops: list[str] = []
+
+    async def counted() -> None:
+        hops.append("hop")
+        await aclose_old_connections()
+
+    monkeypatch.setattr(channels_consumer, "aclose_old_connections", counted)
+    alice = session_cookie(user)
+
+    async def scenario():
+        socket = await open_socket(headers=[ORIGIN, alice])
+        assert await admitted(socket)  # a client message: Channels closes stale connections first
+        assert hops
+        before = len(hops)
+        await sync_to_async(xp_grant)(user_id=user.pk, amount=5, reason="Pushed", actor=staff_user)
+        [pushed] = await received(socket, 1)
+        assert (pushed["type"], pushed["data"]["amount"]) == ("xp_granted", 5)
+        assert len(hops) == before  # no thread hop for a push: it reads no database
+        await socket.disconnect()
 
     run(scenario)
