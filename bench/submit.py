@@ -31,9 +31,13 @@ def main() -> int:
     p.add_argument("--users", type=int, default=10_000)
     p.add_argument("--seconds", type=float, default=15)
     p.add_argument("--connections", type=int, default=32)
+    p.add_argument(
+        "--ws-sockets", type=int, default=500,
+        help="then the one-call submit again with the ws process holding this many sockets (0: not)",
+    )  # fmt: skip
     args = p.parse_args()
     if args.quick:
-        args.users, args.seconds = 1_000, 3
+        args.users, args.seconds, args.ws_sockets = 1_000, 3, min(args.ws_sockets, 20)
     results: list[h.Result] = []
     with h.Harness("submit") as bench:
         bench.dataset(args.users, 0, name=f"{h.DB_PREFIX}submit_u{args.users}")
@@ -106,6 +110,8 @@ def main() -> int:
             },
         }
         results.append(row)
+        if args.ws_sockets:
+            results.append(_with_ws(bench, args.ws_sockets, shape, tokens_file, challenges, one_call_rate))
         queued = bench.redis().llen("rq:queue:default")
         two_step.extra["award_jobs_queued"] = queued
     for r in results:
@@ -133,6 +139,38 @@ def main() -> int:
     print(f"  award jobs left queued (no worker in this scenario): {queued}")
     h.report(results, args.json)
     return 0
+
+
+def _with_ws(bench, sockets: int, shape: dict, tokens_file, challenges: str, without: float) -> h.Result:
+    """Issue 15's "HTTP figures unchanged": the one-call submit again, the same way, with the
+    Procfile's `ws:` process running and `sockets` players holding a socket on it. No worker runs
+    here, so nothing is pushed: this is what the ws process itself costs gunicorn's paths (what the
+    pushes cost the machine is bench/live.py's)."""
+    from bench.live import sockets_held
+
+    ws = bench.start_ws()
+    try:
+        with sockets_held(bench.tokens(sockets)) as held:
+            bench.memory.reset("web")
+            data = h.wrk(
+                "/api/v1/attempts",
+                script="submit_one_call.lua",
+                env={"BENCH_TOKENS_FILE": str(tokens_file), "BENCH_CHALLENGES": challenges},
+                **shape,
+            )
+    finally:
+        bench.stop(ws)
+    rate = data["counters"]["submits"] / (data["duration_us"] / 1e6)
+    row = h.wrk_result(
+        "submit", f"one-call submit (JWT), ws process + {held} sockets", data, bench.memory.peak_mb("web"),
+        unit="req/s", target="within 10 % of without the ws process",
+        passed=rate >= 0.9 * without and held == sockets and data["counters"]["bad"] == 0,
+    )  # fmt: skip
+    row.throughput = round(rate, 1)
+    row.extra = {"ratio_to_without_ws": round(rate / without, 3) if without else None, "sockets": held}
+    print(f"\none-call submit with the ws process and {held} sockets: {rate:,.1f} req/s = "
+          f"{rate / without:.2f} of without")  # fmt: skip
+    return row
 
 
 if __name__ == "__main__":

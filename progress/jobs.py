@@ -92,8 +92,9 @@ def _coalesce() -> None:
     """Wait until `AWARD_COALESCE_SECONDS` after this job was enqueued (not at all in-process).
 
     At 200 submissions/s a job per one or two awards spent most of two cores on per-job costs (RQ's
-    bookkeeping, a transaction of ~10 statements); waiting this long makes batches of ~10 instead,
-    for at most this much more award lag (bench/README.md, awards). 0 turns it off (the test suite).
+    bookkeeping, a transaction of ~10 statements); waiting this long (100 ms by default) makes
+    batches of ~20 instead, for at most this much more award lag (bench/README.md, awards and issue
+    15). 0 turns it off (the test suite).
     """
     window = settings.AWARD_COALESCE_SECONDS
     job = get_current_job()

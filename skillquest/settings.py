@@ -441,8 +441,10 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "skillquest.logging.ExceptionReporterFilter"
 # change with every award; a second of staleness lets one process answer a busy board from memory.
 LEADERBOARD_CACHE_SECONDS = env.float("LEADERBOARD_CACHE_SECONDS", default=1.0)
 # How long an award job waits after it was enqueued, so that submissions of those milliseconds share
-# its batch (progress.jobs); 0 awards at once.
-AWARD_COALESCE_SECONDS = env.float("AWARD_COALESCE_SECONDS", default=0.05)
+# its batch (progress.jobs); 0 awards at once. 100 ms, not 50: at 200 submissions/s a job's fixed
+# cost paid 20 times a second kept two cores so full that submit -> socket p99 went over 400 ms;
+# 10 jobs a second left room (p99 ~200 - 230 ms, bench/README.md, issue 15).
+AWARD_COALESCE_SECONDS = env.float("AWARD_COALESCE_SECONDS", default=0.1)
 # At most this long after an award, each badge's rarity (`earned_by_percent`) is recounted by a job
 # (progress.badges.rarity); awards meanwhile join the one already scheduled.
 BADGE_RARITY_REFRESH_SECONDS = env.float("BADGE_RARITY_REFRESH_SECONDS", default=60.0)
