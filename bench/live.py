@@ -221,7 +221,7 @@ def main() -> int:
     p.add_argument("--idle", type=int, default=2000)
     p.add_argument("--idle-only", action="store_true", help="only the idle sockets' RSS (no submits)")
     p.add_argument("--samples", help="append this run's submit -> message times (ms) as a JSON line")
-    p.add_argument("--pool", nargs="+", metavar="FILE", help="only print the percentiles of these runs pooled")
+    p.add_argument("--pool", nargs="+", metavar="FILE", help="print these files' runs pooled")
     args = p.parse_args()
     if args.pool:
         return _pool(args.pool)
