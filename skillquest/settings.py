@@ -244,7 +244,7 @@ CHANNEL_LAYER_CONNECTIONS = 2000
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "progress.live.layer.RedisChannelLayer",
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
             # Group membership lasts a day (group_expiry); the Procfile's daphne closes every socket
             # well before that (--websocket_timeout), and the page reconnects and resumes.
             "CONFIG": {

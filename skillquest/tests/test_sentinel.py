@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from channels_redis.core import RedisChannelLayer
 from django.db import connection
 from model_bakery import baker
 from redis import Redis
@@ -34,7 +35,6 @@ from challenges.tests.helpers import make_challenge
 from progress.boards.backends import RedisBackend, SqlBackend
 from progress.boards.windows import PERIODS, window_for
 from progress.ledger.selectors import ledger_mismatches
-from progress.live.layer import RedisChannelLayer
 from skillquest import redis_sentinel
 from skillquest.tests.helpers import ROOT, answers_ok, free_port, port_open, run_in_own_loop, wait_until
 from skillquest.tests.processes import start_process, stop_processes
