@@ -241,6 +241,18 @@ else:
 # connections"): a burst of connects (every page reconnecting after a ws restart) each adding its
 # socket to a group failed past the hundredth. Redis' own limit is 10,000 clients.
 CHANNEL_LAYER_CONNECTIONS = 2000
+# No socket timeout on the layer's connections (redis-py 8 sets 5 s by default; channels_redis was
+# written for none). A receive blocks in BZPOPMIN for brpop_timeout, also 5 s: the two raced, and
+# about one idle socket in 2,000 lost its consumer to "Timeout reading from redis" while it held the
+# receive lock. And on Python 3.11 a send under a timeout goes through asyncio.wait_for, which can
+# swallow the cancellation of a closing consumer's receive, leaving it polling until a read times
+# out. Without the timeout, Redis answers every BZPOPMIN and a cancel lands; TCP keepalive finds a
+# peer that went away without a word.
+CHANNEL_LAYER_POOL = {
+    "max_connections": CHANNEL_LAYER_CONNECTIONS,
+    "socket_timeout": None,
+    "socket_keepalive": True,
+}
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -249,9 +261,9 @@ if REDIS_URL:
             # well before that (--websocket_timeout), and the page reconnects and resumes.
             "CONFIG": {
                 "hosts": [
-                    {**redis_sentinel.channel_host(**_sentinel), "max_connections": CHANNEL_LAYER_CONNECTIONS}
+                    {**redis_sentinel.channel_host(**_sentinel), **CHANNEL_LAYER_POOL}
                     if _sentinel
-                    else {"address": REDIS_URL, "max_connections": CHANNEL_LAYER_CONNECTIONS}
+                    else {"address": REDIS_URL, **CHANNEL_LAYER_POOL}
                 ],
                 "prefix": "skillquest:live:",
             },

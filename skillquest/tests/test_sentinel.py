@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from channels_redis.core import RedisChannelLayer
+from django.conf import settings
 from django.db import connection
 from model_bakery import baker
 from redis import Redis
@@ -319,12 +320,15 @@ def test_master_killed_while_players_submit_fails_over_without_a_5xx_or_a_lost_a
 
     layer = RedisChannelLayer(
         hosts=[
-            redis_sentinel.channel_host(
-                sentinels=sentinel_group.sentinels,
-                master=MASTER_NAME,
-                redis_url=env["REDIS_URL"],
-                password="",
-            )
+            {
+                **redis_sentinel.channel_host(
+                    sentinels=sentinel_group.sentinels,
+                    master=MASTER_NAME,
+                    redis_url=env["REDIS_URL"],
+                    password="",
+                ),
+                **settings.CHANNEL_LAYER_POOL,  # as settings.py builds it
+            }
         ],
         prefix="skillquest:live:",
     )

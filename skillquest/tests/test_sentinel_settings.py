@@ -80,20 +80,46 @@ def test_every_client_is_configured_through_the_sentinels():
             "password": "s@cret",
             "socket_connect_timeout": 1.0,
             "max_connections": 2000,
+            "socket_timeout": None,
+            "socket_keepalive": True,
         }
     ]
 
 
 def test_without_sentinels_redis_url_is_used_as_before():
-    queue, cache = settings_in_a_fresh_process(
+    queue, cache, hosts = settings_in_a_fresh_process(
         _env(REDIS_SENTINELS="", REDIS_URL="redis://127.0.0.1:6379/3"),
-        "[s.RQ_QUEUES['default'], s.CACHES['default']]",
+        "[s.RQ_QUEUES['default'], s.CACHES['default'], s.CHANNEL_LAYERS['default']['CONFIG']['hosts']]",
     )
     assert queue == {"URL": "redis://127.0.0.1:6379/3", "DEFAULT_TIMEOUT": 300}
     assert cache == {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": "redis://127.0.0.1:6379/3",
     }
+    assert hosts == [
+        {
+            "address": "redis://127.0.0.1:6379/3",
+            "max_connections": 2000,
+            "socket_timeout": None,
+            "socket_keepalive": True,
+        }
+    ]
+
+
+@pytest.mark.parametrize("sentinels", ["", SENTINEL_ENV["REDIS_SENTINELS"]], ids=["url", "sentinels"])
+def test_the_channel_layer_reads_without_a_timeout(sentinels):
+    """channels_redis blocks 5 s in BZPOPMIN; redis-py 8 gives a connection a 5 s read timeout unless
+    told otherwise. The two raced (a consumer died with "Timeout reading from ..." about once in 2,000
+    idle sockets), so the pools channels_redis builds from our hosts must have none, and keepalive."""
+    from channels_redis.utils import create_pool
+
+    url = SENTINEL_ENV["REDIS_URL"] if sentinels else "redis://127.0.0.1:6379/3"
+    [host] = settings_in_a_fresh_process(
+        _env(REDIS_SENTINELS=sentinels, REDIS_URL=url), "s.CHANNEL_LAYERS['default']['CONFIG']['hosts']"
+    )
+    options = create_pool(host).connection_kwargs
+    assert options["socket_timeout"] is None
+    assert options["socket_keepalive"] is True
 
 
 @pytest.mark.parametrize(
