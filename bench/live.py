@@ -1,7 +1,7 @@
 """live: the WebSocket push (the Procfile's `ws:` process) under load, with the `websockets` client.
 
     .venv/bin/python bench/live.py [--quick] [--sockets 500] [--rate 200] [--seconds 20] [--idle 2000]
-                                   [--idle-only]
+                                   [--idle-only] [--idle-hold 2]
 
 Three measurements, each with its target (issue 15):
 - submit -> message: one-call submits (`POST /api/v1/attempts` with a score) paced at --rate per
@@ -177,21 +177,23 @@ async def _pushed_while_submitting(
     return submits, latencies
 
 
-async def _idle(bench: h.Harness, ws_pid: int, tickets: list[str]) -> tuple[float, float, int]:
+async def _idle(bench: h.Harness, ws_pid: int, tickets: list[str], hold: float) -> tuple[float, float, int]:
     """(RSS MB before, RSS MB while holding the sockets, sockets held)."""
     before = h._tree_rss(ws_pid)
     sockets = await _open(tickets)
-    await asyncio.sleep(2)  # let the process settle (buffers, the channel layer's receive loop)
+    # Let the process settle (buffers, the channel layer's receive loop); a longer hold spans more of
+    # the layer's 5 s BZPOPMIN cycles, where a consumer lost to a read timeout would show.
+    await asyncio.sleep(hold)
     held = sum(1 for socket in sockets if socket.state.name == "OPEN")
     during = h._tree_rss(ws_pid)
     await asyncio.gather(*(socket.close() for socket in sockets), return_exceptions=True)
     return before / 2**20, during / 2**20, held
 
 
-def _idle_result(bench: h.Harness, tokens: list[tuple[str, str]], idle: int) -> h.Result:
+def _idle_result(bench: h.Harness, tokens: list[tuple[str, str]], idle: int, hold: float) -> h.Result:
     """RSS per socket of `idle` sockets held by a fresh ws process (stopped afterwards)."""
     ws = bench.start_ws()
-    rss_before, rss_during, held = asyncio.run(_idle(bench, ws.pid, _tickets(tokens[:idle])))
+    rss_before, rss_during, held = asyncio.run(_idle(bench, ws.pid, _tickets(tokens[:idle]), hold))
     bench.stop(ws)
     per_socket_kb = (rss_during - rss_before) * 1024 / held if held else None
     return h.Result(
@@ -222,6 +224,7 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=20)
     p.add_argument("--idle", type=int, default=2000)
     p.add_argument("--idle-only", action="store_true", help="only the idle sockets' RSS (no submits)")
+    p.add_argument("--idle-hold", type=float, default=2, help="seconds the idle sockets are held")
     p.add_argument("--samples", help="append this run's submit -> message times (ms) as a JSON line")
     p.add_argument("--pool", nargs="+", metavar="FILE", help="print these files' runs pooled")
     args = p.parse_args()
@@ -242,7 +245,7 @@ def main() -> int:
         players = tokens[: args.sockets]
         bench.start_web(workers=4)
         if args.idle_only:
-            results.append(_idle_result(bench, tokens, args.idle))
+            results.append(_idle_result(bench, tokens, args.idle, args.idle_hold))
             h.report(results, args.json)
             return 0
         bench.start_workers(2)
@@ -280,7 +283,7 @@ def main() -> int:
 
         # A fresh ws process: Python keeps the high-water mark of the sockets above.
         bench.stop(ws)
-        results.append(_idle_result(bench, tokens, args.idle))
+        results.append(_idle_result(bench, tokens, args.idle, args.idle_hold))
     if latencies:
         median_ms = statistics.median(latencies) * 1000
         print(f"\nsubmit -> message: median {median_ms:.1f} ms over {len(latencies)}; the award job waits"
