@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
 from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
@@ -246,12 +247,14 @@ CHANNEL_LAYER_CONNECTIONS = 2000
 # about one idle socket in 2,000 lost its consumer to "Timeout reading from redis" while it held the
 # receive lock. And on Python 3.11 a send under a timeout goes through asyncio.wait_for, which can
 # swallow the cancellation of a closing consumer's receive, leaving it polling until a read times
-# out. Without the timeout, Redis answers every BZPOPMIN and a cancel lands; TCP keepalive finds a
-# peer that went away without a word.
+# out. Without the timeout, Redis answers every BZPOPMIN and a cancel lands; TCP keepalive (probes
+# after 10 s idle, 5 s apart, 3 unanswered: ~25 s) finds a host that went away without a word, which
+# Linux' defaults would take over two hours to notice.
 CHANNEL_LAYER_POOL = {
     "max_connections": CHANNEL_LAYER_CONNECTIONS,
     "socket_timeout": None,
     "socket_keepalive": True,
+    "socket_keepalive_options": {socket.TCP_KEEPIDLE: 10, socket.TCP_KEEPINTVL: 5, socket.TCP_KEEPCNT: 3},
 }
 if REDIS_URL:
     CHANNEL_LAYERS = {

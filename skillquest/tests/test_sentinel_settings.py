@@ -3,14 +3,22 @@ and a configuration that cannot work refuses to start with a message naming the 
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import subprocess
 import sys
+from typing import Any
 
 import pytest
+from channels_redis.utils import create_pool
+from django.conf import settings
 
 from skillquest import redis_sentinel
-from skillquest.tests.helpers import ROOT, settings_in_a_fresh_process
+from skillquest.tests.helpers import ROOT, run_in_own_loop, settings_in_a_fresh_process
+
+# The layer's pool options as they come back through JSON (keepalive's option numbers become strings).
+LAYER_POOL = json.loads(json.dumps(settings.CHANNEL_LAYER_POOL))
 
 SENTINEL_ENV = {
     "SECRET_KEY": "sentinel-settings-test",
@@ -79,9 +87,7 @@ def test_every_client_is_configured_through_the_sentinels():
             "username": "app",
             "password": "s@cret",
             "socket_connect_timeout": 1.0,
-            "max_connections": 2000,
-            "socket_timeout": None,
-            "socket_keepalive": True,
+            **LAYER_POOL,
         }
     ]
 
@@ -99,27 +105,37 @@ def test_without_sentinels_redis_url_is_used_as_before():
     assert hosts == [
         {
             "address": "redis://127.0.0.1:6379/3",
-            "max_connections": 2000,
-            "socket_timeout": None,
-            "socket_keepalive": True,
+            **LAYER_POOL,
         }
     ]
 
 
-@pytest.mark.parametrize("sentinels", ["", SENTINEL_ENV["REDIS_SENTINELS"]], ids=["url", "sentinels"])
-def test_the_channel_layer_reads_without_a_timeout(sentinels):
+def test_the_channel_layer_reads_without_a_timeout_and_keeps_its_connections_alive():
     """channels_redis blocks 5 s in BZPOPMIN; redis-py 8 gives a connection a 5 s read timeout unless
     told otherwise. The two raced (a consumer died with "Timeout reading from ..." about once in 2,000
-    idle sockets), so the pools channels_redis builds from our hosts must have none, and keepalive."""
-    from channels_redis.utils import create_pool
+    idle sockets), so the layer's connections have none, and TCP keepalive notices a dead host instead:
+    on a real connection to the suite's Redis, as channels_redis opens it from our settings."""
+    layers: dict[str, Any] = settings.CHANNEL_LAYERS
+    [host] = layers["default"]["CONFIG"]["hosts"]
+    pool = create_pool(host)
 
-    url = SENTINEL_ENV["REDIS_URL"] if sentinels else "redis://127.0.0.1:6379/3"
-    [host] = settings_in_a_fresh_process(
-        _env(REDIS_SENTINELS=sentinels, REDIS_URL=url), "s.CHANNEL_LAYERS['default']['CONFIG']['hosts']"
-    )
-    options = create_pool(host).connection_kwargs
-    assert options["socket_timeout"] is None
-    assert options["socket_keepalive"] is True
+    async def connected_socket_options() -> tuple[float | None, list[int]]:
+        connection = await pool.get_connection()
+        try:
+            sock = connection._writer.get_extra_info("socket")
+            tcp = socket.IPPROTO_TCP
+            return connection.socket_timeout, [
+                sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+                sock.getsockopt(tcp, socket.TCP_KEEPIDLE),
+                sock.getsockopt(tcp, socket.TCP_KEEPINTVL),
+                sock.getsockopt(tcp, socket.TCP_KEEPCNT),
+            ]
+        finally:
+            await pool.disconnect()
+
+    timeout, (keepalive, idle, interval, count) = run_in_own_loop(connected_socket_options)
+    assert timeout is None
+    assert (bool(keepalive), idle, interval, count) == (True, 10, 5, 3)
 
 
 @pytest.mark.parametrize(
