@@ -119,8 +119,10 @@ def cache(*, sentinels: list[tuple[str, int]], master: str, redis_url: str, pass
 
 
 def channel_host(*, sentinels: list[tuple[str, int]], master: str, redis_url: str, password: str) -> dict:
-    """One `hosts` entry of channels_redis (its Sentinel form). No command timeout: the layer's
-    receive blocks in BZPOPMIN for longer."""
+    """One `hosts` entry of channels_redis (its Sentinel form): where the master is. How its
+    connections behave (no read timeout, keepalive, the pool's size) is settings.CHANNEL_LAYER_POOL,
+    merged in beside it as for the plain `address` form; leaving the timeout out here is not enough,
+    since redis-py 8 then reads with its default 5 s."""
     options = master_options(redis_url)
     return {
         "sentinels": sentinels,
