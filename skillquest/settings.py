@@ -168,10 +168,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # pooler that cannot track them (PgBouncer before 1.21 in transaction mode).
     if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
         DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
-# The same engines wrapped to count queries and errors for /metrics (django_prometheus).
+# The same engines wrapped to count queries and errors for /metrics (django_prometheus); PostgreSQL's
+# with a health check that asks the server only when the connection's socket has something to say
+# (skillquest.db.postgresql).
 _ENGINE = DATABASES["default"]["ENGINE"]
-if _ENGINE in {"django.db.backends.postgresql", "django.db.backends.sqlite3"}:
-    DATABASES["default"]["ENGINE"] = _ENGINE.replace("django.db.backends", "django_prometheus.db.backends")
+if _ENGINE == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "skillquest.db.postgresql"
+elif _ENGINE == "django.db.backends.sqlite3":
+    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.sqlite3"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Read replicas (skillquest.replicas): comma-separated URLs of streaming replicas of DATABASE_URL,
 # connected as `replica_1`, ... Only reads that tolerate lag go there (public boards, challenges, other

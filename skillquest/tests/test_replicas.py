@@ -32,7 +32,7 @@ def test_each_replica_url_is_an_alias_connected_like_the_primary_with_a_short_co
         "postgres://reader@replica-a:5433/skillquest,postgres://reader@replica-b/skillquest?connect_timeout=5"
     )
     aliases = settings_in_a_fresh_process({**ENV, "DATABASE_REPLICA_URLS": urls}, ALIASES)
-    engine = "django_prometheus.db.backends.postgresql"
+    engine = "skillquest.db.postgresql"
     assert aliases == {
         "replica_1": ["replica-a", 5433, "skillquest", engine, 2, "default", 60],
         "replica_2": ["replica-b", "", "skillquest", engine, 5, "default", 60],
