@@ -53,6 +53,11 @@ AWARD_LAG = Histogram(
 WEBHOOK_ATTEMPTS = Counter(
     "skillquest_webhook_attempts", "Webhook delivery attempts, by outcome.", ["outcome"]
 )
+# Both outcomes exist from the start (at 0), as Prometheus advises for known label values: a failure
+# ratio or a `rate()` over them has a series before the first delivery, and the dashboards' panels and
+# alerts find the metric on any /metrics (skillquest/tests/test_dashboards.py).
+for _outcome in ("ok", "failed"):
+    WEBHOOK_ATTEMPTS.labels(outcome=_outcome)
 WEBHOOK_ENDPOINTS_DISABLED = Counter(
     "skillquest_webhook_endpoints_disabled",
     "Webhook endpoints disabled after WEBHOOK_DISABLE_AFTER failures.",

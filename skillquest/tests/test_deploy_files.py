@@ -36,7 +36,8 @@ def test_procfile_has_release_web_worker_and_ws_with_the_project_worker_class():
 
 def test_compose_services_images_and_healthchecks():
     services = compose()["services"]
-    assert set(services) == {"nginx", "static", "migrate", "web", "worker", "ws", "db", "pgbouncer", "redis"}
+    app = {"nginx", "static", "migrate", "web", "worker", "ws", "db", "pgbouncer", "redis"}
+    assert set(services) == app | {"prometheus", "grafana"}  # and what operators watch it with
     assert services["db"]["image"] == "postgres:16"
     assert services["redis"]["image"] == "redis:7"
     for name in ("web", "ws", "db", "pgbouncer", "redis"):
@@ -165,7 +166,7 @@ def test_ci_runs_ci_run_itself_as_root_in_a_debian_bookworm_container_and_builds
 
 def test_ci_run_installs_what_the_suite_needs_on_a_bare_debian():
     script = (ROOT / ".ci" / "run").read_text()
-    for package in ("postgresql", "redis-server", "chromium", "pgbouncer", "nginx", "npm"):
+    for package in ("postgresql", "redis-server", "chromium", "pgbouncer", "nginx", "npm", "prometheus"):
         assert re.search(rf"install_packages .*\b{package}\b", script), package
     # A cluster it created itself gets the suite's trust auth on loopback before it is started.
     assert "host all all 127.0.0.1/32 trust" in script
