@@ -93,26 +93,23 @@ def test_every_metric_a_panel_or_an_alert_queries_is_exposed_after_one_submit_an
     assert queried - exposed == set()
 
 
-def _promtool() -> str:
-    path = shutil.which("promtool")
-    assert path, "promtool is missing: apt-get install prometheus (.ci/run installs it)"
+def _debian_prometheus(program: str) -> str:
+    path = shutil.which(program)
+    assert path, f"{program} is missing: apt-get install prometheus (.ci/run installs it)"
     return path
 
 
-def test_prometheus_accepts_the_config_and_the_alert_rules():
+def _promtool_check(*args: str) -> str:
     checked = subprocess.run(
-        [_promtool(), "check", "config", "--syntax-only", str(PROMETHEUS / "prometheus.yml")],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    rules = subprocess.run(
-        [_promtool(), "check", "rules", str(PROMETHEUS / "alerts.yml")],
-        capture_output=True,
-        text=True,
-        timeout=60,
+        [_debian_prometheus("promtool"), "check", *args], capture_output=True, text=True, timeout=60
     )
-    assert rules.returncode == 0, rules.stdout + rules.stderr
-    assert "SUCCESS: 8 rules found" in rules.stdout
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    return checked.stdout
+
+
+def test_prometheus_accepts_the_config_and_the_alert_rules():
+    _promtool_check("config", "--syntax-only", str(PROMETHEUS / "prometheus.yml"))
+    assert "SUCCESS: 8 rules found" in _promtool_check("rules", str(PROMETHEUS / "alerts.yml"))
 
 
 def test_compose_wires_prometheus_to_web_with_the_metrics_token_and_grafana_to_both():
@@ -157,8 +154,7 @@ def test_a_real_prometheus_scrapes_with_the_token_and_runs_every_query_and_rule(
     """Debian's Prometheus with compose's config (its target, token file and intervals pointed at this
     test's server): the scrape gets in with the bearer token alone, and every panel query and alert
     rule runs on what it scraped."""
-    binary = shutil.which("prometheus")
-    assert binary, "prometheus is missing: apt-get install prometheus (.ci/run installs it)"
+    binary = _debian_prometheus("prometheus")
     settings.METRICS_ALLOWED_IPS = []  # loopback is not enough: only the token lets the scrape in
     settings.METRICS_TOKEN = "dashboards-test-token"
     (tmp_path / "metrics_token").write_text(settings.METRICS_TOKEN)
@@ -194,17 +190,11 @@ def test_a_real_prometheus_scrapes_with_the_token_and_runs_every_query_and_rule(
         assert submitted and float(submitted[0]["value"][1]) >= 1
         for query in panel_queries() + alert_queries():
             _prometheus_api(port, "query", query=query)  # "success": the engine accepts and runs it
-        wait_until(
-            lambda: (
-                all(
-                    rule["health"] == "ok"
-                    for group in _prometheus_api(port, "rules")["groups"]
-                    for rule in group["rules"]
-                )
-                and sum(len(group["rules"]) for group in _prometheus_api(port, "rules")["groups"]) == 8
-            ),
-            what="every alert rule evaluated without an error",
-            seconds=15,
-        )
+
+        def rules_evaluated() -> bool:
+            rules = [rule for group in _prometheus_api(port, "rules")["groups"] for rule in group["rules"]]
+            return len(rules) == 8 and all(rule["health"] == "ok" for rule in rules)
+
+        wait_until(rules_evaluated, what="every alert rule evaluated without an error", seconds=15)
     finally:
         stop_processes(prometheus)

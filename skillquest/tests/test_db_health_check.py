@@ -93,7 +93,6 @@ def test_a_connection_with_something_to_read_gets_the_servers_answer_and_is_kept
 
 
 def test_a_connection_inside_a_transaction_is_not_taken_as_quiet():
-    connection.ensure_connection()
     assert quiet(connection.connection)
     with connection.cursor() as cursor:
         connection.set_autocommit(False)
