@@ -3,6 +3,7 @@ every graded attempt through `post_save` and schedules the award)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import uuid
@@ -236,6 +237,30 @@ _PUBLISHED_CHALLENGE_TO_GRADE = sql.Statement(
 )
 
 
+# The one-call submit's challenges as this process last read them (`_SUBMIT_CHALLENGE`'s columns), so
+# that a submission can skip that read: its INSERT checks, in the same statement, that the row still
+# holds every value the grade and the answer used (`_CHALLENGE_AS_GRADED`); when not, the challenge
+# is read again. Never stale, then, only sometimes a wasted statement. Bounded by the number of
+# published challenges played, and emptied when it reaches `_GRADED_CHALLENGES_MAX`.
+_graded_challenges: dict[uuid.UUID, Challenge] = {}
+_GRADED_CHALLENGES_MAX = 2000
+_CHALLENGE_AS_GRADED = sql.Statement(
+    lambda table: (
+        f"SELECT 1 FROM {table(Challenge)} c"  # noqa: S608 (model metadata only)
+        " WHERE c.id = %s AND c.published = %s AND c.title = %s AND c.xp = %s AND c.pass_score = %s"
+        " AND c.grading = %s"
+    ),
+    params=[
+        Challenge._meta.pk,
+        Challenge._meta.get_field("published"),
+        Challenge._meta.get_field("title"),
+        Challenge._meta.get_field("xp"),
+        Challenge._meta.get_field("pass_score"),
+        Challenge._meta.get_field("grading"),
+    ],
+)
+
+
 def attempt_start_and_submit(
     *,
     user: User,
@@ -246,20 +271,46 @@ def attempt_start_and_submit(
 ) -> Attempt:
     """The one-call submit: the same rules, grading and award as `attempt_start` then `attempt_submit`.
 
-    Two statements: the published challenge with what grading needs, then the attempt inserted
-    already graded (a refused answer raises before the INSERT, so it leaves no attempt). Nobody can
-    see the row before it exists graded, so no grade-once UPDATE, and a single statement needs no
-    transaction of its own; the `post_save` of the INSERT schedules the award on commit.
+    Graded against the challenge as this process last read it, the attempt is inserted only if the
+    challenge is still published and unchanged in what grading and the answer use: one statement.
+    Otherwise (or the first time) two: the published challenge with what grading needs, then the
+    attempt inserted already graded. A refused answer raises before any INSERT, so it leaves no
+    attempt. Nobody can see the row before it exists graded, so no grade-once UPDATE, and a single
+    statement needs no transaction of its own; the `post_save` of the INSERT schedules the award on
+    commit.
     """
-    found = sql.fetch_one(_PUBLISHED_CHALLENGE_TO_GRADE, [challenge_id, True], _SUBMIT_CHALLENGE)
-    if found is None:
-        raise NotFound("Challenge not found.", code="challenge_not_found")
-    attempt = Attempt(user=user, challenge=found[0])
-    _grade(attempt, score=score, solution=solution, client=client)
-    sql.insert(attempt)
-    _attempt_written(attempt, created=True)
-    transaction.on_commit(lambda: _report_submitted(attempt), robust=True)
-    return attempt
+    grade = functools.partial(_grade, score=score, solution=solution, client=client)
+    attempt: Attempt | None = None
+    known = _graded_challenges.get(challenge_id)
+    if known is not None:
+        attempt = Attempt(user=user, challenge=known)
+        try:
+            grade(attempt)
+        except InvalidInput:
+            attempt = None  # perhaps no longer the challenge's rule, or no longer published: read it
+        if attempt is not None and not sql.insert(attempt, only_if=(_CHALLENGE_AS_GRADED, _as_graded(known))):
+            attempt = None
+        if attempt is None:
+            _graded_challenges.pop(challenge_id, None)
+    if attempt is None:
+        found = sql.fetch_one(_PUBLISHED_CHALLENGE_TO_GRADE, [challenge_id, True], _SUBMIT_CHALLENGE)
+        if found is None:
+            raise NotFound("Challenge not found.", code="challenge_not_found")
+        challenge = cast(Challenge, found[0])  # its primary key is never NULL: a row has it
+        attempt = Attempt(user=user, challenge=challenge)
+        grade(attempt)
+        sql.insert(attempt)
+        if len(_graded_challenges) >= _GRADED_CHALLENGES_MAX:
+            _graded_challenges.clear()
+        _graded_challenges[challenge_id] = challenge
+    written = attempt
+    _attempt_written(written, created=True)
+    transaction.on_commit(lambda: _report_submitted(written), robust=True)
+    return written
+
+
+def _as_graded(challenge: Challenge) -> list[Any]:
+    return [challenge.pk, True, challenge.title, challenge.xp, challenge.pass_score, challenge.grading]
 
 
 def _report_submitted(attempt: Attempt) -> None:

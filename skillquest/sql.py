@@ -195,8 +195,13 @@ def _convert(
     return values
 
 
-def insert(instance: Model) -> None:
+def insert(instance: Model, *, only_if: tuple[Statement, Sequence[Any]] | None = None) -> bool:
     """INSERT a new instance with every concrete column; its primary key must be set in Python.
+
+    With `only_if=(statement, params)`, a SELECT, the row is inserted only if that SELECT finds a row
+    when the INSERT runs (`INSERT ... SELECT ... WHERE EXISTS (...)`, one atomic statement): a check
+    and the write it guards in one round trip. Returns whether the row was inserted (always True
+    without a condition).
 
     For plain models only: fields computed by the database (GeneratedField, db_default) are not
     handled; use the ORM for those.
@@ -204,25 +209,42 @@ def insert(instance: Model) -> None:
     meta = instance._meta
     using = router.db_for_write(type(instance))
     connection = connections[using]
-    statement = _INSERTS.get((meta.label, connection.vendor))
+    condition, condition_params = only_if if only_if else (None, ())
+    key = (meta.label, connection.vendor, id(condition) if condition else None)
+    statement = _INSERTS.get(key)
     if statement is None:
         quote = connection.ops.quote_name
         columns = ", ".join(quote(_column(field)) for field in meta.concrete_fields)
-        marks = ", ".join(["%s"] * len(meta.concrete_fields))
-        statement = _INSERTS[(meta.label, connection.vendor)] = (
-            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608 (model metadata only)
-        )
+        into = f"INSERT INTO {quote(meta.db_table)} ({columns})"
+        if condition is None:
+            marks = ", ".join(["%s"] * len(meta.concrete_fields))
+            statement = f"{into} VALUES ({marks})"
+        else:
+            # A SELECT's parameters have no column to take their type from: PostgreSQL gets casts.
+            typed = connection.vendor == "postgresql"
+            marks = ", ".join(
+                f"CAST(%s AS {field.cast_db_type(connection)})" if typed else "%s"
+                for field in meta.concrete_fields
+            )
+            statement = f"{into} SELECT {marks} WHERE EXISTS ({condition.text(connection)})"
+        _INSERTS[key] = statement
     values = []
     for field in meta.concrete_fields:
         value = field.pre_save(instance, add=True)  # defaults are already set; auto_now_add here
         values.append(field.get_db_prep_save(value, connection))
+    if condition is not None:
+        values += condition.prepare(condition_params, connection)
     with connection.cursor() as cursor:
         cursor.execute(statement, values)
+        if condition is not None and cursor.rowcount != 1:
+            return False
     instance._state.adding = False
     instance._state.db = using
+    return True
 
 
-_INSERTS: dict[tuple[str, str], str] = {}
+# By model, vendor and condition (a module-level Statement: its id is stable for the process).
+_INSERTS: dict[tuple[str, str, int | None], str] = {}
 
 
 def update_if(instance: Model, fields: Sequence[str], *, expected: dict[str, Any]) -> bool:

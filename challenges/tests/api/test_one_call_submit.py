@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from challenges import services
-from challenges.models import Attempt
+from challenges.models import Attempt, Challenge
 from challenges.tests.helpers import ATTEMPTS, drain_queue, make_challenge, queued_count
 from progress.models import XpEntry
 
@@ -156,11 +156,66 @@ def test_a_refused_answer_schedules_nothing(auth_client, django_capture_on_commi
     assert callbacks == [] and queued_count() == 0
 
 
-def test_one_call_costs_two_statements(auth_client, django_assert_num_queries):
+def test_one_call_costs_two_statements_then_one(auth_client, django_assert_num_queries):
     challenge = make_challenge()
     # The challenge with what grading needs; the attempt inserted already graded.
     with django_assert_num_queries(2):
         assert play(auth_client, challenge, score=70).status_code == 201
+    # Then the INSERT alone, which checks the challenge as this process graded it.
+    with django_assert_num_queries(1):
+        assert play(auth_client, challenge, score=70).status_code == 201
+    assert Attempt.objects.filter(challenge=challenge, status="passed").count() == 2
+
+
+# The process keeps the challenge it graded against; these change the row behind its back (a plain
+# UPDATE: no signal, no save(), as another process, the admin or a catalog import would) between two
+# submissions, and the second must be answered as if nothing were kept.
+
+
+def change(challenge, **fields) -> None:
+    Challenge.objects.filter(pk=challenge.pk).update(**fields)
+
+
+def test_a_pass_score_changed_since_the_last_submission_grades_the_next(auth_client):
+    challenge = make_challenge(pass_score=50)
+    assert play(auth_client, challenge, score=70).json()["status"] == "passed"
+    change(challenge, pass_score=80)
+    response = play(auth_client, challenge, score=70)
+    assert (response.status_code, response.json()["status"]) == (201, "failed")
+    statuses = Attempt.objects.order_by("started_at").values_list("status", flat=True)
+    assert list(statuses) == ["passed", "failed"]
+
+
+def test_a_grading_changed_since_the_last_submission_grades_the_next(auth_client):
+    challenge = make_challenge(grading={"type": "exact", "answer": "Paris"}, pass_score=100)
+    assert play(auth_client, challenge, solution="Paris").json()["status"] == "passed"
+    change(challenge, grading={"type": "exact", "answer": "Lyon"})
+    assert play(auth_client, challenge, solution="Paris").json()["status"] == "failed"
+    change(challenge, grading={"type": "self_reported"})
+    # The old rule wanted a solution; the new one wants a score, and refuses a solution alone.
+    refused = play(auth_client, challenge, solution="Paris")
+    assert refused.status_code == 400 and "score" in refused.json()
+    assert Attempt.objects.count() == 2
+
+
+def test_a_challenge_unpublished_since_the_last_submission_is_404_and_keeps_nothing(auth_client):
+    challenge = make_challenge(grading={"type": "exact", "answer": "Paris"})
+    assert play(auth_client, challenge, solution="Paris").status_code == 201
+    change(challenge, published=False)
+    for answer in ({"solution": "Paris"}, {"score": 50}):  # a good answer, and one the rule refuses
+        response = play(auth_client, challenge, **answer)
+        assert response.status_code == 404 and response.json()["code"] == "challenge_not_found"
+    assert Attempt.objects.count() == 1
+    change(challenge, published=True)
+    assert play(auth_client, challenge, solution="Paris").status_code == 201
+
+
+def test_the_answer_shows_the_challenges_title_as_it_is_now(auth_client):
+    challenge = make_challenge(title="Before", xp=100)
+    play(auth_client, challenge, score=70)
+    change(challenge, title="After", xp=150)
+    body = play(auth_client, challenge, score=70).json()
+    assert body["challenge_title"] == "After"
 
 
 @pytest.mark.django_db(transaction=True)
