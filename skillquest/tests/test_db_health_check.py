@@ -21,10 +21,23 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def young_connection():
-    """A connection opened by the test: one older than CONN_MAX_AGE would be replaced at the request's
-    start whatever its health (the suite's connection can be minutes old by now)."""
+    """A plain (unencrypted) connection opened by the test.
+
+    Young: one older than CONN_MAX_AGE would be replaced at the request's start whatever its health
+    (the suite's connection can be minutes old by now). Plain: a TLS connection is never taken as
+    quiet (its socket carries TLS records, not only the server's messages), and libpq's default
+    `sslmode=prefer` takes TLS wherever the server offers it, as a fresh install of Debian's
+    PostgreSQL package does (`ssl = on` with its snakeoil certificate; CI's container).
+    """
+    options = connection.settings_dict["OPTIONS"]
+    saved = dict(options)
+    options["sslmode"] = "disable"
     connection.close()
     connection.ensure_connection()
+    yield
+    options.clear()
+    options.update(saved)
+    connection.close()
 
 
 def _admin() -> psycopg.Connection:
