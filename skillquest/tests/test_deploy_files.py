@@ -1,9 +1,12 @@
-"""No Docker engine here: Dockerfile, docker-compose.yml and CI are checked as data, against the Procfile."""
+"""No Docker engine here: Dockerfile, docker-compose.yml and CI are checked as data, against the Procfile,
+and the compose file by Compose itself (its validation needs no engine)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -164,9 +167,35 @@ def test_ci_runs_ci_run_itself_as_root_in_a_debian_bookworm_container_and_builds
     assert "refs/heads/main" in image_job["if"] and set(image_job["needs"]) == {"test", "compose"}
 
 
+def compose_config(path: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    """`docker-compose config --quiet` on `path`: Debian's Compose (1.29), which .ci/run installs,
+    with no .env and none of this process's variables, as on a runner with a bare checkout."""
+    empty = tmp_path / "empty.env"
+    empty.write_text("")
+    return subprocess.run(
+        ["docker-compose", "--project-directory", str(ROOT), "--env-file", str(empty), "-f", str(path),
+         "config", "--quiet"],
+        capture_output=True, text=True, env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
+    )  # fmt: skip
+
+
+def test_compose_file_passes_composes_own_validation(tmp_path):
+    """The workflow's `compose` job runs Compose v2 (`docker compose config --quiet`) on GitHub's
+    runner; here Debian's Compose checks the same file against its schema and interpolates it."""
+    result = compose_config(ROOT / "docker-compose.yml", tmp_path)
+    assert result.returncode == 0, result.stderr
+    # And it does refuse a file that is not valid: an unknown option of one service.
+    broken = tmp_path / "docker-compose.yml"
+    broken.write_text((ROOT / "docker-compose.yml").read_text().replace("    image:", "    imagez:", 1))
+    refused = compose_config(broken, tmp_path)
+    assert refused.returncode != 0 and "imagez" in refused.stderr
+
+
 def test_ci_run_installs_what_the_suite_needs_on_a_bare_debian():
     script = (ROOT / ".ci" / "run").read_text()
-    for package in ("postgresql", "redis-server", "chromium", "pgbouncer", "nginx", "npm", "prometheus"):
+    for package in (
+        "postgresql", "redis-server", "chromium", "pgbouncer", "nginx", "npm", "prometheus", "docker-compose"
+    ):  # fmt: skip
         assert re.search(rf"install_packages .*\b{package}\b", script), package
     # A cluster it created itself gets the suite's trust auth on loopback before it is started.
     assert "host all all 127.0.0.1/32 trust" in script
