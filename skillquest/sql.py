@@ -210,7 +210,7 @@ def insert(instance: Model, *, only_if: tuple[Statement, Sequence[Any]] | None =
     using = router.db_for_write(type(instance))
     connection = connections[using]
     condition, condition_params = only_if if only_if else (None, ())
-    key = (meta.label, connection.vendor, id(condition) if condition else None)
+    key = (meta.label, connection.vendor, condition)
     statement = _INSERTS.get(key)
     if statement is None:
         quote = connection.ops.quote_name
@@ -243,8 +243,8 @@ def insert(instance: Model, *, only_if: tuple[Statement, Sequence[Any]] | None =
     return True
 
 
-# By model, vendor and condition (a module-level Statement: its id is stable for the process).
-_INSERTS: dict[tuple[str, str, int | None], str] = {}
+# By model, vendor and condition (a module-level Statement, so the key lives as long as the process).
+_INSERTS: dict[tuple[str, str, Statement | None], str] = {}
 
 
 def update_if(instance: Model, fields: Sequence[str], *, expected: dict[str, Any]) -> bool:

@@ -95,6 +95,26 @@ def test_insert_writes_what_create_would(user):
     assert attempt._state.adding is False
 
 
+_PUBLISHED_WITH_XP = sql.Statement(
+    lambda table: f"SELECT 1 FROM {table(Challenge)} c WHERE c.id = %s AND c.published = %s AND c.xp = %s",
+    params=[Challenge._meta.pk, Challenge._meta.get_field("published"), Challenge._meta.get_field("xp")],
+)
+
+
+def test_insert_only_if_writes_the_row_while_the_condition_finds_one(user):
+    challenge = make_challenge(xp=100)
+    written = Attempt(user=user, challenge=challenge, status=Attempt.Status.PASSED, score=90)
+    assert sql.insert(written, only_if=(_PUBLISHED_WITH_XP, [challenge.pk, True, 100])) is True
+    stored = Attempt.objects.get(pk=written.pk)
+    assert (stored.status, stored.score, stored.started_at) == ("passed", 90, written.started_at)
+    assert written._state.adding is False
+
+    refused = Attempt(user=user, challenge=challenge)
+    assert sql.insert(refused, only_if=(_PUBLISHED_WITH_XP, [challenge.pk, True, 150])) is False
+    assert refused._state.adding is True
+    assert list(Attempt.objects.values_list("pk", flat=True)) == [written.pk]
+
+
 def test_update_if_writes_only_while_the_row_holds_the_expected_values(user):
     attempt = baker.make(Attempt, user=user, challenge=make_challenge(), status=Attempt.Status.STARTED)
     attempt.status, attempt.score = Attempt.Status.PASSED, 90
