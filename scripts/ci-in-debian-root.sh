@@ -29,7 +29,7 @@ if [ "${SKILLQUEST_CI_INSIDE:-}" = 1 ]; then
   echo "nameserver 10.0.2.3" >"$root/etc/resolv.conf" # slirp4netns' DNS
   pass=()
   for name in PIP_CERT REQUESTS_CA_BUNDLE SSL_CERT_FILE NODE_EXTRA_CA_CERTS; do
-    [ -n "${!name:-}" ] && pass+=("$name=/etc/ssl/certs/ca-certificates.crt")
+    if [ -n "${!name:-}" ]; then pass+=("$name=/etc/ssl/certs/ca-certificates.crt"); fi
   done
   exec chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 "${pass[@]}" \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
