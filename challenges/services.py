@@ -3,7 +3,7 @@ every graded attempt through `post_save` and schedules the award)."""
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import json
 import logging
 import uuid
@@ -244,20 +244,14 @@ _PUBLISHED_CHALLENGE_TO_GRADE = sql.Statement(
 # published challenges played, and emptied when it reaches `_GRADED_CHALLENGES_MAX`.
 _graded_challenges: dict[uuid.UUID, Challenge] = {}
 _GRADED_CHALLENGES_MAX = 2000
+_PUBLISHED = Challenge._meta.get_field("published")
+# Published, and every column the grade and the answer used (`_SUBMIT_CHALLENGE`'s) as it was read.
 _CHALLENGE_AS_GRADED = sql.Statement(
     lambda table: (
-        f"SELECT 1 FROM {table(Challenge)} c"  # noqa: S608 (model metadata only)
-        " WHERE c.id = %s AND c.published = %s AND c.title = %s AND c.xp = %s AND c.pass_score = %s"
-        " AND c.grading = %s"
+        f"SELECT 1 FROM {table(Challenge)} c WHERE "  # noqa: S608 (model metadata only)
+        + " AND ".join(f"c.{field.column} = %s" for field in [_PUBLISHED, *_SUBMIT_CHALLENGE.fields])
     ),
-    params=[
-        Challenge._meta.pk,
-        Challenge._meta.get_field("published"),
-        Challenge._meta.get_field("title"),
-        Challenge._meta.get_field("xp"),
-        Challenge._meta.get_field("pass_score"),
-        Challenge._meta.get_field("grading"),
-    ],
+    params=[_PUBLISHED, *_SUBMIT_CHALLENGE.fields],
 )
 
 
@@ -279,15 +273,18 @@ def attempt_start_and_submit(
     statement needs no transaction of its own; the `post_save` of the INSERT schedules the award on
     commit.
     """
-    grade = functools.partial(_grade, score=score, solution=solution, client=client)
+
+    def graded(challenge: Challenge) -> Attempt:
+        attempt = Attempt(user=user, challenge=challenge)
+        _grade(attempt, score=score, solution=solution, client=client)
+        return attempt
+
     attempt: Attempt | None = None
     known = _graded_challenges.get(challenge_id)
     if known is not None:
-        attempt = Attempt(user=user, challenge=known)
-        try:
-            grade(attempt)
-        except InvalidInput:
-            attempt = None  # perhaps no longer the challenge's rule, or no longer published: read it
+        # A refusal may come of a rule changed since, or of a challenge unpublished since: read it.
+        with contextlib.suppress(InvalidInput):
+            attempt = graded(known)
         if attempt is not None and not sql.insert(attempt, only_if=(_CHALLENGE_AS_GRADED, _as_graded(known))):
             attempt = None
         if attempt is None:
@@ -297,8 +294,7 @@ def attempt_start_and_submit(
         if found is None:
             raise NotFound("Challenge not found.", code="challenge_not_found")
         challenge = cast(Challenge, found[0])  # its primary key is never NULL: a row has it
-        attempt = Attempt(user=user, challenge=challenge)
-        grade(attempt)
+        attempt = graded(challenge)
         sql.insert(attempt)
         if len(_graded_challenges) >= _GRADED_CHALLENGES_MAX:
             _graded_challenges.clear()
@@ -310,7 +306,7 @@ def attempt_start_and_submit(
 
 
 def _as_graded(challenge: Challenge) -> list[Any]:
-    return [challenge.pk, True, challenge.title, challenge.xp, challenge.pass_score, challenge.grading]
+    return [True, *(getattr(challenge, field.attname) for field in _SUBMIT_CHALLENGE.fields)]
 
 
 def _report_submitted(attempt: Attempt) -> None:
