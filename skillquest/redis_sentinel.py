@@ -11,12 +11,13 @@ them ask the same sentinels for the same master, with the same database, passwor
 - The channel layer: channels_redis' `sentinels`/`master_name` host form.
 
 How a client recovers from a failover: redis-py's SentinelConnectionPool asks the sentinels for the
-master's address whenever it opens a connection, and a connection to a demoted master is closed on
-its first READONLY answer. Connections to a dead master fail with ConnectionError; `failover_retry()`
-retries those on a fresh connection a few times with backoff (about a second in all), long enough to
-bridge a connection the pool still held to the old master, not to wait out a whole failover. A
-request that still fails meets our usual handling of a Redis outage (an enqueue returns False and the
-`award_pending` sweep finds the award, throttles fail open, boards fall back to SQL).
+master's address whenever it opens a connection, and whenever one reconnects (the latter only with
+our `MasterConnection`, see there); a connection to a demoted master is closed on its first READONLY
+answer. Connections to a dead master fail with ConnectionError; `failover_retry()` retries those on a
+fresh connection a few times with backoff (about a second in all), long enough to bridge a connection
+the pool still held to the old master, not to wait out a whole failover. A request that still fails
+meets our usual handling of a Redis outage (an enqueue returns False and the `award_pending` sweep
+finds the award, throttles fail open, boards fall back to SQL).
 
 Pure configuration: no Django import, so skillquest/settings.py can call it.
 """
@@ -28,7 +29,7 @@ from urllib.parse import unquote, urlsplit
 
 from redis.backoff import ExponentialBackoff, ExponentialWithJitterBackoff
 from redis.retry import Retry
-from redis.sentinel import Sentinel, SentinelConnectionPool
+from redis.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
 
 # Seconds to open a TCP connection to a master or a sentinel: on a dead host, fail fast and retry.
 CONNECT_TIMEOUT = 1.0
@@ -99,7 +100,11 @@ def rq_queue(*, sentinels: list[tuple[str, int]], master: str, redis_url: str, p
         "USERNAME": options["username"],
         "PASSWORD": options["password"],
         "SOCKET_TIMEOUT": COMMAND_TIMEOUT,
-        "CONNECTION_KWARGS": {"socket_connect_timeout": CONNECT_TIMEOUT, "retry": failover_retry()},
+        "CONNECTION_KWARGS": {
+            "socket_connect_timeout": CONNECT_TIMEOUT,
+            "retry": failover_retry(),
+            "connection_class": MasterConnection,
+        },
         "SENTINEL_KWARGS": sentinel_options(password),
     }
 
@@ -135,6 +140,28 @@ def channel_host(*, sentinels: list[tuple[str, int]], master: str, redis_url: st
     }
 
 
+class MasterConnection(SentinelManagedConnection):
+    """A connection to the master that asks the sentinels where it is each time it reconnects.
+
+    redis-py (8.1; redis/redis-py#3874, open) reconnects a connection that lost its socket from
+    `send_packed_command` through `connect_check_health()`, which retries at the address it had
+    before: the dead master's, for the whole of the client's retry (an RQ worker's ~13 s, longer than
+    the failover), and only then does the next command's connection ask the sentinels. Here any
+    such reconnect goes through `connect()`, whose every try asks them (and comes back here through
+    `connect_to()` with `retry_socket_connect=False`, to connect where they said).
+
+    The channel layer's asyncio client has the same flaw but meets it only within a retry, and its
+    connections have none (a command that fails raises; the pool's next connection asks the
+    sentinels), so it keeps redis-py's class.
+    """
+
+    def connect_check_health(self, check_health: bool = True, retry_socket_connect: bool = True) -> None:
+        if retry_socket_connect:
+            self.connect()
+        else:
+            super().connect_check_health(check_health=check_health, retry_socket_connect=False)
+
+
 class SentinelMasterPool(SentinelConnectionPool):
     """The `pool_class` of Django's RedisCache (see `cache()`): a pool of connections to the master
     the sentinels name, built from the cache's LOCATION (REDIS_URL: db, user, password) and OPTIONS."""
@@ -157,5 +184,6 @@ class SentinelMasterPool(SentinelConnectionPool):
             socket_timeout=COMMAND_TIMEOUT,
             socket_connect_timeout=CONNECT_TIMEOUT,
             retry=failover_retry(),
+            connection_class=MasterConnection,
             **options,
         )
