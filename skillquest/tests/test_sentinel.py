@@ -304,6 +304,23 @@ def _round_trip(layer: RedisChannelLayer, text: str) -> bool:
     return run_in_own_loop(send_and_receive) == {"type": "check", "text": text}
 
 
+def _failover_story(group: SentinelGroup, worker_log: Path, killed_wall: datetime) -> str:
+    """What a failed wait after the kill needs: when the master died, when each sentinel switched,
+    and what the worker said besides its jobs (a reconnect to the dead master's port shows here)."""
+    switched = [
+        f"{path.name}: {line.strip()}"
+        for path in sorted(group.workdir.glob("sentinel-*.log"))
+        for line in path.read_text().splitlines()
+        if "+switch-master" in line or "failover-abort" in line
+    ]
+    said = [
+        line for line in worker_log.read_text().splitlines() if "job_" not in line and "award_xp" not in line
+    ]
+    return "\n".join(
+        [f"master killed at {killed_wall.isoformat()}", *switched, "worker, besides its jobs:", *said[-20:]]
+    )
+
+
 def _awarded(attempt_ids: list[str]) -> bool:
     return bool(attempt_ids) and Attempt.objects.filter(pk__in=attempt_ids, xp_awarded__isnull=False).exists()
 
@@ -409,18 +426,19 @@ def test_master_killed_while_players_submit_fails_over_without_a_5xx_or_a_lost_a
         # Everything works on the new master: ready, and a submission made now is awarded by the worker.
         wait_until(lambda: answers_ok(f"{base}/readyz"), what="/readyz after the failover", seconds=15)
         promoted_at = time.monotonic()
+        story = partial(_failover_story, sentinel_group, logs["worker"], killed_wall)
         wait_until(
             lambda: _awarded(players.submitted_after(promoted_at)),
             what="an award made on the new master",
             seconds=killed_at + FAILOVER_BUDGET_SECONDS - time.monotonic(),
-            logs=logs["worker"].read_text,
+            logs=story,
         )
         # The worker's scheduler (a process of its own) moves a job scheduled after the kill to the queue.
         wait_until(
             lambda: _scheduled_job_ran_since(logs["worker"], killed_wall),
             what="a scheduled rarity refresh after the failover",
             seconds=killed_at + FAILOVER_BUDGET_SECONDS - time.monotonic(),
-            logs=logs["worker"].read_text,
+            logs=story,
         )
         # The live channel layer, as the worker publishes through it, reaches the new master too.
         assert _round_trip(layer, "after")
