@@ -326,10 +326,10 @@ def _awarded(attempt_ids: list[str]) -> bool:
 
 
 def test_a_command_in_flight_when_the_master_dies_finishes_on_the_promoted_replica(sentinel_group):
-    """The RQ worker's client (with its long retry) and the cache's, each blocked in BLPOP when the
-    master is killed, retry on the new master as soon as the sentinels name it, not at the dead
-    address for the whole of their retry (redis/redis-py#3874; see `redis_sentinel.MasterConnection`).
-    The RQ worker's did so for ~13 s, past the drill's budget."""
+    """The RQ worker's client and the cache's, each blocked in BLPOP when the master is killed, retry
+    on the new master as soon as the sentinels name it, not at the dead address for the whole of
+    their retry (redis/redis-py#3874; see `redis_sentinel.MasterConnection`). The RQ worker's did so
+    for ~13 s, past the failover drill's budget."""
     config = {
         "sentinels": sentinel_group.sentinels,
         "master": MASTER_NAME,
@@ -344,6 +344,9 @@ def test_a_command_in_flight_when_the_master_dies_finishes_on_the_promoted_repli
             config["redis_url"], **{key: value for key, value in cache_pool.items() if key != "pool_class"}
         )
     )
+    # The same long retry for the cache's client: what is tested is where a retry reconnects, and the
+    # cache's own (~1 s, by design) may run out before a slow election ends.
+    cache.set_retry(redis_sentinel.worker_retry())
     received: dict[str, tuple[float, object]] = {}
 
     def block(name: str, client: Redis) -> None:
@@ -377,8 +380,9 @@ def test_a_command_in_flight_when_the_master_dies_finishes_on_the_promoted_repli
     for name in ("worker", "cache"):
         at, answer = received[name]
         assert answer == (f"inflight:{name}".encode(), b"after"), (name, repr(answer), at - promoted_at)
-        # Once promoted, within a step of the short retry's backoff, not the ~13 s of the long one.
-        assert at - promoted_at < 3, (name, at - promoted_at)
+        # Within a step or two of the retry's backoff (2 s at most) after the promotion, not once the
+        # retry ran out on the dead address (13 s after it, without MasterConnection).
+        assert at - promoted_at < 5, (name, at - promoted_at)
 
 
 @pytest.mark.django_db(transaction=True)
