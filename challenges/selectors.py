@@ -52,16 +52,43 @@ def challenge_tags(
     *, challenge_ids: Iterable[uuid.UUID] | None = None, slugs: Iterable[str] | None = None
 ) -> dict[uuid.UUID, set[str]]:
     """The tag slugs of each challenge (of these challenges, and only these tags, where given;
-    challenges without any are left out), in one query."""
-    links = Challenge.tags.through.objects.all()
-    if challenge_ids is not None:
-        links = links.filter(challenge_id__in=list(challenge_ids))
-    if slugs is not None:
-        links = links.filter(tag__slug__in=list(slugs))
+    challenges without any are left out), in one query. Twice in every award job with Redis boards:
+    its statements are built once (skillquest.sql), as compiling the ORM query cost more than
+    running it (bench/README.md, issue 15)."""
+    ids = None if challenge_ids is None else list(challenge_ids)
+    wanted = None if slugs is None else list(slugs)
+    statement = _CHALLENGE_TAGS[(ids is not None, wanted is not None)]
+    params = [values for values in (ids, wanted) if values is not None]
     tags: dict[uuid.UUID, set[str]] = defaultdict(set)
-    for challenge_id, slug in links.values_list("challenge_id", "tag__slug"):
+    for challenge_id, slug in sql.fetch_values(statement, params, [Challenge._meta.pk, _TAG_SLUG]):
         tags[challenge_id].add(slug)
     return dict(tags)
+
+
+_LINK = Challenge.tags.through
+_LINK_CHALLENGE = _LINK._meta.get_field("challenge")
+_TAG_SLUG = Tag._meta.get_field("slug")
+
+
+def _challenge_tags_statement(*, by_challenge: bool, by_slug: bool) -> sql.Statement:
+    link_challenge, link_tag = _LINK_CHALLENGE.column, _LINK._meta.get_field("tag").column
+    conditions = [f"l.{link_challenge} IN (%s)"] if by_challenge else []
+    conditions += ["t.slug IN (%s)"] if by_slug else []
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    return sql.Statement(
+        lambda table: (
+            f"SELECT l.{link_challenge}, t.slug FROM {table(_LINK)} l"  # noqa: S608 (model metadata only)
+            f" JOIN {table(Tag)} t ON t.id = l.{link_tag}{where}"
+        ),
+        params=[sql.Many(_LINK_CHALLENGE)] * by_challenge + [sql.Many(_TAG_SLUG)] * by_slug,
+    )
+
+
+_CHALLENGE_TAGS = {
+    (by_challenge, by_slug): _challenge_tags_statement(by_challenge=by_challenge, by_slug=by_slug)
+    for by_challenge in (False, True)
+    for by_slug in (False, True)
+}
 
 
 def challenge_catalogue(*, difficulty: str = "", tag: str = "", search: str = "") -> QuerySet[Challenge]:

@@ -15,6 +15,7 @@ converter plumbing, and keeping them in one module keeps that plumbing private.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar, overload
 
@@ -75,30 +76,68 @@ class Columns(Generic[M]):
         )
 
 
+class Many:
+    """A `Statement` parameter that is a list of values of `field`, written `IN (%s)` in the text: its
+    one placeholder becomes one per value when the statement runs (`IN (NULL)` for an empty list,
+    which matches nothing). Portable, unlike `= ANY(%s)`; each length is a text of its own."""
+
+    def __init__(self, field: Field) -> None:
+        self.field = field
+
+
+# A placeholder, not an escaped percent sign followed by "s".
+_PLACEHOLDER = re.compile(r"(?<!%)%s")
+
+
 class Statement:
-    """One SQL statement whose text depends only on the database vendor, built on first use.
+    """One SQL statement whose text depends only on the database vendor (and the lengths of its
+    `Many` lists), built on first use.
 
     `build(table)` returns the text; `table(Model)` is the model's quoted table name.
     `params` are the fields the statement's parameters are compared with, in order: values are
     prepared by them for the database (a UUID is text on SQLite), as a queryset filter would be.
     """
 
-    def __init__(self, build: Callable[[Callable[[type[Model]], str]], str], params: Sequence[Field]) -> None:
+    def __init__(
+        self, build: Callable[[Callable[[type[Model]], str]], str], params: Sequence[Field | Many]
+    ) -> None:
         self._build = build
         self.params = list(params)
-        self._text: dict[str, str] = {}
+        self._lists = [index for index, param in enumerate(self.params) if isinstance(param, Many)]
+        self._text: dict[tuple[str, tuple[int, ...]], str] = {}
+
+    @property
+    def has_lists(self) -> bool:
+        return bool(self._lists)
 
     def prepare(self, values: Sequence[Any], connection: BaseDatabaseWrapper) -> list[Any]:
-        return [
-            field.get_db_prep_value(value, connection)
-            for field, value in zip(self.params, values, strict=True)
-        ]
+        prepared = []
+        for param, value in zip(self.params, values, strict=True):
+            if isinstance(param, Many):
+                prepared += [param.field.get_db_prep_value(item, connection) for item in value]
+            else:
+                prepared.append(param.get_db_prep_value(value, connection))
+        return prepared
 
-    def text(self, connection: BaseDatabaseWrapper) -> str:
-        text = self._text.get(connection.vendor)
+    def text(self, connection: BaseDatabaseWrapper, values: Sequence[Any] = ()) -> str:
+        """The statement's text; with `Many` parameters, for the lists in `values`."""
+        lengths = tuple(len(values[index]) for index in self._lists)
+        key = (connection.vendor, lengths)
+        text = self._text.get(key)
         if text is None:
             quote = connection.ops.quote_name
-            text = self._text[connection.vendor] = self._build(lambda model: quote(model._meta.db_table))
+            text = self._build(lambda model: quote(model._meta.db_table))
+            if self._lists:
+                parts = _PLACEHOLDER.split(text)
+                if len(parts) != len(self.params) + 1:
+                    raise ValueError(f"{len(parts) - 1} placeholders for {len(self.params)} parameters")
+                counts = dict(zip(self._lists, lengths, strict=True))
+                marks = [
+                    ", ".join(["%s"] * counts[index]) or "NULL" if index in counts else "%s"
+                    for index in range(len(self.params))
+                ]
+                text = "".join(part + mark for part, mark in zip(parts, [*marks, ""], strict=True))
+            self._text[key] = text
         return text
 
 
@@ -122,7 +161,7 @@ def fetch_all(statement: Statement, params: Sequence[Any], *columns: Columns[Any
     missing side of a LEFT JOIN)."""
     connection = connections[columns[0].using]
     with connection.cursor() as cursor:
-        cursor.execute(statement.text(connection), statement.prepare(params, connection))
+        cursor.execute(statement.text(connection, params), statement.prepare(params, connection))
         rows = cursor.fetchall()
     result = []
     for row in rows:
@@ -165,7 +204,7 @@ def fetch_values(
     model = next((field.model for field in fields if hasattr(field, "model")), None)
     connection = connections[router.db_for_read(model) if model else DEFAULT_DB_ALIAS]
     if isinstance(statement, Statement):
-        text, params = statement.text(connection), statement.prepare(params, connection)
+        text, params = statement.text(connection, params), statement.prepare(params, connection)
     else:
         text = statement
     converters = _converters([Value(None, output_field=field) for field in fields], connection)
@@ -210,6 +249,8 @@ def insert(instance: Model, *, only_if: tuple[Statement, Sequence[Any]] | None =
     using = router.db_for_write(type(instance))
     connection = connections[using]
     condition, condition_params = only_if if only_if else (None, ())
+    if condition is not None and condition.has_lists:
+        raise ValueError("an only_if condition cannot have Many parameters (its text is kept per model)")
     key = (meta.label, connection.vendor, condition)
     statement = _INSERTS.get(key)
     if statement is None:

@@ -27,13 +27,15 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.db import connection
 from django.db.models import Expression, F, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce, Collate, Lower
+from django.db.models.functions import Collate, Lower
 
 from accounts.models import User
+from challenges.models import Attempt, Challenge
 from challenges.selectors import challenge_tags
 from progress.boards.ranks import FriendsRows, Neighbours, Rebuilt
 from progress.boards.windows import KEY_PREFIX, PERIODS, UNTAGGED_KEYS, Window, window_for
 from progress.models import XpEntry
+from skillquest import sql
 from skillquest.redis_client import redis_connection
 
 # A half-built temporary key from a crashed rebuild cleans itself up.
@@ -68,9 +70,53 @@ def entries_in(window: Window, *, through: str = "") -> Q:
     return conditions
 
 
-def player_window_xp(window: Window) -> Sum:
-    """On a User queryset: the player's XP gained in the window, by their ledger entries' dates."""
-    return Sum("xp_entries__amount", filter=entries_in(window, through="xp_entries__"))
+# The award job's writes to the boards read their scores through statements built once
+# (skillquest.sql): compiling these two aggregates was ~10 % of a job's CPU (bench/README.md, issue
+# 15). The same sums as `entries_in`, by the entries' dates: each window's bounds are two
+# parameters, in `PERIODS` order.
+_WINDOWED = [period for period in PERIODS if window_for(period).start is not None]
+_PLAYER_FIELDS = sql.Columns(User, ("username", "is_active", "leaderboard_visible", "total_xp")).fields
+_AMOUNT = XpEntry._meta.get_field("amount")
+_CREATED_AT = XpEntry._meta.get_field("created_at")
+
+
+def _window_sums(alias: str) -> str:
+    created, amount = f"{alias}.{_CREATED_AT.column}", f"{alias}.{_AMOUNT.column}"
+    return "".join(
+        f", COALESCE(SUM(CASE WHEN {created} >= %s AND {created} < %s THEN {amount} END), 0)"
+        for _ in _WINDOWED
+    )
+
+
+def _bounds(windowed: list[Window]) -> list[datetime | None]:
+    assert [window.period for window in windowed] == _WINDOWED
+    return [bound for window in windowed for bound in (window.start, window.end)]
+
+
+_PLAYERS_COLUMNS = ", ".join(f"u.{field.column}" for field in _PLAYER_FIELDS)
+_ENTRY_USER = XpEntry._meta.get_field("user").column
+_PLAYER_SCORES = sql.Statement(
+    lambda table: (
+        f"SELECT {_PLAYERS_COLUMNS}{_window_sums('e')}"  # noqa: S608 (model metadata only)
+        f" FROM {table(User)} u LEFT JOIN {table(XpEntry)} e ON e.{_ENTRY_USER} = u.id"
+        f" WHERE u.id IN (%s) GROUP BY {_PLAYERS_COLUMNS}"
+    ),
+    params=[*[_CREATED_AT] * (2 * len(_WINDOWED)), sql.Many(User._meta.pk)],
+)
+_ENTRY_ATTEMPT = XpEntry._meta.get_field("attempt").column
+_ATTEMPT_CHALLENGE = Attempt._meta.get_field("challenge").column
+_PLAYER_CHALLENGE_SCORES = sql.Statement(
+    lambda table: (
+        f"SELECT e.{_ENTRY_USER}, a.{_ATTEMPT_CHALLENGE}, SUM(e.{_AMOUNT.column}){_window_sums('e')}"  # noqa: S608
+        f" FROM {table(XpEntry)} e LEFT JOIN {table(Attempt)} a ON a.id = e.{_ENTRY_ATTEMPT}"
+        f" WHERE e.{_ENTRY_USER} IN (%s) AND e.kind = %s GROUP BY e.{_ENTRY_USER}, a.{_ATTEMPT_CHALLENGE}"
+    ),
+    params=[
+        *[_CREATED_AT] * (2 * len(_WINDOWED)),
+        sql.Many(XpEntry._meta.get_field("user")),
+        XpEntry._meta.get_field("kind"),
+    ],
+)
 
 
 def board_players() -> QuerySet[User]:
@@ -449,21 +495,22 @@ class RedisBackend:
         inactive or opted out is taken off instead.
         """
         windows = [window_for(period, at) for period in PERIODS]
-        sums = {f"{w.period}_xp": Coalesce(player_window_xp(w), 0) for w in windows if w.start}
-        rows = (
-            User.objects.filter(pk__in=list(user_ids))
-            .annotate(**sums)
-            .values("pk", "username", "is_active", "leaderboard_visible", "total_xp", *sums)
+        windowed = [window for window in windows if window.start]
+        rows = sql.fetch_values(
+            _PLAYER_SCORES,
+            [*_bounds(windowed), list(user_ids)],
+            [*_PLAYER_FIELDS, *[_AMOUNT] * len(windowed)],
         )
         scores: dict[str, dict[str, int]] = defaultdict(dict)
         gone: dict[str, list[str]] = defaultdict(list)
         names: dict[uuid.UUID, tuple[str, bool]] = {}
-        for row in rows:
-            name = member(username=row["username"], user_id=row["pk"])
-            shown = row["is_active"] and row["leaderboard_visible"]
-            names[row["pk"]] = (name, shown)
+        for pk, username, is_active, visible, total_xp, *sums in rows:
+            name = member(username=username, user_id=pk)
+            shown = is_active and visible
+            names[pk] = (name, shown)
+            in_window = dict(zip((window.period for window in windowed), sums, strict=True))
             for window in windows:
-                xp = row["total_xp"] if window.start is None else row[f"{window.period}_xp"]
+                xp = total_xp if window.start is None else in_window[window.period]
                 if shown and xp > 0:
                     scores[window.key][name] = -xp
                 else:
@@ -500,23 +547,19 @@ class RedisBackend:
         """
         slugs = sorted({slug for player_tags in tags.values() for slug in player_tags})
         windows = {slug: [window_for(period, at, tag=slug) for period in PERIODS] for slug in slugs}
-        untagged = [window_for(period, at) for period in PERIODS]
-        sums = {
-            f"{w.period}_xp": Coalesce(Sum("amount", filter=entries_in(w)), 0) for w in untagged if w.start
-        }
-        rows = (
-            XpEntry.objects.filter(user_id__in=list(tags), kind=XpEntry.Kind.ATTEMPT)
-            .values("user_id", challenge=F("attempt__challenge_id"))
-            .annotate(all_xp=Sum("amount"), **sums)
-            .order_by()
+        windowed = [window for window in (window_for(period, at) for period in PERIODS) if window.start]
+        rows = sql.fetch_values(
+            _PLAYER_CHALLENGE_SCORES,
+            [*_bounds(windowed), list(tags), XpEntry.Kind.ATTEMPT],
+            [User._meta.pk, Challenge._meta.pk, _AMOUNT, *[_AMOUNT] * len(windowed)],
         )
         tags_of = challenge_tags(slugs=slugs)
         xp: dict[tuple[uuid.UUID, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for row in rows:
-            summed: dict[str, Any] = dict(row)
-            for slug in tags_of.get(summed["challenge"], ()):
+        for user_id, challenge_id, all_xp, *sums in rows:
+            summed = {"all": all_xp, **dict(zip((window.period for window in windowed), sums, strict=True))}
+            for slug in tags_of.get(challenge_id, ()):
                 for period in PERIODS:
-                    xp[(summed["user_id"], slug)][period] += summed[f"{period}_xp"]
+                    xp[(user_id, slug)][period] += summed[period]
         for user_id, player_tags in tags.items():
             if user_id not in names:
                 continue  # erased meanwhile

@@ -192,3 +192,42 @@ def test_prepared_statements_are_off_behind_a_pooler_that_cannot_track_them():
     options = "s.DATABASES['default'].get('OPTIONS', {})"
     assert settings_in_a_fresh_process(env, options) == {"server_side_binding": True, "prepare_threshold": 5}
     assert settings_in_a_fresh_process({**env, "DATABASE_PREPARED_STATEMENTS": "false"}, options) == {}
+
+
+def test_a_many_parameter_becomes_one_placeholder_per_value():
+    players = baker.make(User, _quantity=3)
+    statement = sql.Statement(
+        lambda table: f"SELECT id FROM {table(User)} WHERE id IN (%s) AND username <> %s ORDER BY username",
+        params=[sql.Many(User._meta.pk), User._meta.get_field("username")],
+    )
+
+    def found(ids: list[uuid.UUID], not_named: str = "") -> list[uuid.UUID]:
+        return [pk for (pk,) in sql.fetch_values(statement, [ids, not_named], [User._meta.pk])]
+
+    ordered = sorted(players, key=lambda player: player.username)
+    assert found([player.pk for player in players]) == [player.pk for player in ordered]
+    assert found([players[1].pk]) == [players[1].pk]
+    assert found([players[1].pk, uuid.uuid4()], not_named=players[1].username) == []
+    assert found([]) == []  # IN (NULL): nothing, not a syntax error
+    # One text per length, each with its own placeholders; the other parameter keeps its place.
+    assert statement.text(connection, [[1, 2, 3], ""]).count("%s") == 4
+    assert "IN (NULL)" in statement.text(connection, [[], ""])
+
+
+def test_a_many_parameter_needs_its_placeholder():
+    statement = sql.Statement(
+        lambda table: f"SELECT id FROM {table(User)} WHERE id IN (%s)",
+        params=[sql.Many(User._meta.pk), User._meta.get_field("username")],
+    )
+    with pytest.raises(ValueError, match="1 placeholders for 2 parameters"):
+        statement.text(connection, [[uuid.uuid4()], "x"])
+
+
+def test_an_insert_condition_with_a_list_is_refused(user):
+    condition = sql.Statement(
+        lambda table: f"SELECT 1 FROM {table(User)} WHERE id IN (%s)", params=[sql.Many(User._meta.pk)]
+    )
+    challenge = make_challenge()
+    with pytest.raises(ValueError, match="cannot have Many parameters"):
+        sql.insert(Attempt(user=user, challenge=challenge), only_if=(condition, [[user.pk]]))
+    assert not Attempt.objects.exists()
