@@ -6,9 +6,10 @@ At 200 submissions/s the award job's coalescing window makes jobs of ~10 awards,
 job's fixed cost (its claims, transactions, statements compiled, the boards' write) is most of the
 workers' CPU (bench/README.md, issue 15). This runs the job in-process (`JOBS_IN_PROCESS`, no RQ),
 `--jobs` times after 5 warm-up jobs, each on `--batch` fresh graded attempts of random players, and
-prints the median wall and CPU (`time.process_time`) per job, and the CPU of its boards' write
-(`record_awards`, timed inside the job). The data set `bench_jobcost` (10k
-players, 20k attempts) is made once by the harness; the Redis boards go to `BENCH_REDIS_URL`.
+prints the median wall and CPU (`time.process_time`) per job, and the CPU of two of its parts timed
+inside it: the boards' write (`record_awards`) and the daily quests (`quests_pay`). The data set
+`bench_jobcost` (10k players, 20k attempts) is made once by the harness; the Redis boards go to
+`BENCH_REDIS_URL`.
 For before/after pairs, run it for each checkout, alternating.
 """
 
@@ -43,25 +44,31 @@ def measure(code: str, batch: int, jobs: int) -> None:
     from accounts.models import User
     from challenges.models import Attempt, Challenge
     from progress import jobs as job_module
+    from progress.awards import services as award_services
     from progress.jobs import award_xp_and_badges
 
-    # The boards' write of each job, timed on its own (CPU): the award job calls it once a batch.
-    boards: list[float] = []
-    record_awards = job_module.record_awards
+    # Parts of each job timed on their own (CPU): the boards' write (once a batch, after its commit)
+    # and the daily quests (inside the batch's transaction).
+    parts: dict[str, list[float]] = {"boards' write": [], "quests": []}
+    per_job: dict[str, list[float]] = {name: [] for name in parts}
 
-    def timed_record_awards(*args, **kwargs):
-        started = time.process_time()
-        try:
-            return record_awards(*args, **kwargs)
-        finally:
-            boards.append((time.process_time() - started) * 1000)
+    def timed(name: str, function):
+        def wrapper(*args, **kwargs):
+            started = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                parts[name].append((time.process_time() - started) * 1000)
 
-    job_module.record_awards = timed_record_awards
+        return wrapper
+
+    job_module.record_awards = timed("boards' write", job_module.record_awards)
+    award_services.quests_pay = timed("quests", award_services.quests_pay)
 
     players = list(User.objects.filter(username__startswith="load").values_list("pk", flat=True)[:5000])
     challenges = list(Challenge.objects.filter(published=True).values_list("pk", flat=True))
     rng = random.Random(1)
-    wall, cpu, board_cpu = [], [], []
+    wall, cpu = [], []
     for job in range(jobs + 5):
         made = Attempt.objects.bulk_create(
             Attempt(
@@ -73,19 +80,21 @@ def measure(code: str, batch: int, jobs: int) -> None:
             )
             for _ in range(batch)
         )
-        boards.clear()
+        for calls in parts.values():
+            calls.clear()
         started, started_cpu = time.perf_counter(), time.process_time()
         awarded = award_xp_and_badges(str(made[0].pk))["awarded"]
         if job >= 5:
             wall.append((time.perf_counter() - started) * 1000)
             cpu.append((time.process_time() - started_cpu) * 1000)
-            board_cpu.append(sum(boards))
+            for name, calls in parts.items():
+                per_job[name].append(sum(calls))
         if awarded != batch:
             raise SystemExit(f"awarded {awarded} of {batch}")
     print(
         f"{code}: job of {batch} awards, {jobs} jobs: wall p50 {statistics.median(wall):.1f} ms, "
-        f"CPU p50 {statistics.median(cpu):.1f} ms, CPU mean {statistics.mean(cpu):.1f} ms; "
-        f"of which the boards' write (record_awards) CPU p50 {statistics.median(board_cpu):.1f} ms"
+        f"CPU p50 {statistics.median(cpu):.1f} ms, CPU mean {statistics.mean(cpu):.1f} ms; of which CPU p50 "
+        + ", ".join(f"{name} {statistics.median(times):.1f} ms" for name, times in per_job.items())
     )
 
 

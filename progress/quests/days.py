@@ -13,14 +13,45 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from django.db.models import Q, Sum
-from django.db.models.functions import Coalesce
-
+from accounts.models import User
 from challenges.models import Attempt, Challenge
+from challenges.selectors import challenge_tags
 from progress.models import XpEntry
 from progress.quests.kinds import Day, PassedChallenge
+from skillquest import sql
 
 PlayerDay = tuple[uuid.UUID, date]
+
+# Every award job with an active quest reads the batch's days with this statement, built once
+# (skillquest.sql: compiling it was ~5 % of a job's CPU, bench/README.md): each awarded attempt of
+# the players in the span, its challenge's difficulty, and the XP it earned, event bonus included.
+# Ids as their models' primary keys (a UUID is text on SQLite, converted back as the ORM does).
+_AWARDED_IN_SPAN_FIELDS = [
+    Attempt._meta.pk,
+    User._meta.pk,
+    Challenge._meta.pk,
+    Attempt._meta.get_field("status"),
+    Attempt._meta.get_field("submitted_at"),
+    Challenge._meta.get_field("difficulty"),
+    XpEntry._meta.get_field("amount"),
+]
+_AWARDED_IN_SPAN = sql.Statement(
+    lambda table: (
+        "SELECT a.id, a.user_id, a.challenge_id, a.status, a.submitted_at, c.difficulty,"  # noqa: S608
+        " COALESCE(a.xp_awarded, 0) + COALESCE(SUM(CASE WHEN e.kind = %s THEN e.amount END), 0)"
+        f" FROM {table(Attempt)} a JOIN {table(Challenge)} c ON c.id = a.challenge_id"
+        f" LEFT JOIN {table(XpEntry)} e ON e.attempt_id = a.id"
+        " WHERE a.user_id IN (%s) AND a.submitted_at >= %s AND a.submitted_at < %s"
+        " AND a.xp_awarded IS NOT NULL"
+        " GROUP BY a.id, a.user_id, a.challenge_id, a.status, a.submitted_at, c.difficulty, a.xp_awarded"
+    ),
+    params=[
+        XpEntry._meta.get_field("kind"),
+        sql.Many(User._meta.pk),
+        Attempt._meta.get_field("submitted_at"),
+        Attempt._meta.get_field("submitted_at"),
+    ],
+)
 
 
 def local_day(at: datetime, zone: tzinfo) -> date:
@@ -50,23 +81,19 @@ def load_days(wanted: Iterable[tuple[uuid.UUID, date, tzinfo]], *, tags: bool) -
     # a batch's days are one or two (today, in every zone), and rows of a player's other days are
     # dropped below. An OR of a window per player cost more to compile and send than to run.
     bounds = [day_bounds(day, zone) for _, day, zone in wanted]
-    rows = (
-        Attempt.objects.filter(
-            user_id__in=list(zones),
-            submitted_at__gte=min(start for start, _ in bounds),
-            submitted_at__lt=max(end for _, end in bounds),
-            xp_awarded__isnull=False,
-        )
-        .values_list("id", "user_id", "challenge_id", "challenge__difficulty", "status", "submitted_at")
-        .annotate(
-            xp=Coalesce("xp_awarded", 0)
-            + Coalesce(Sum("xp_entries__amount", filter=Q(xp_entries__kind=XpEntry.Kind.EVENT_BONUS)), 0)
-        )
-        .order_by()
+    rows = sql.fetch_values(
+        _AWARDED_IN_SPAN,
+        [
+            XpEntry.Kind.EVENT_BONUS,
+            list(zones),
+            min(start for start, _ in bounds),
+            max(end for _, end in bounds),
+        ],
+        _AWARDED_IN_SPAN_FIELDS,
     )
     passed: dict[PlayerDay, dict[uuid.UUID, str]] = defaultdict(dict)
     xp: dict[PlayerDay, int] = defaultdict(int)
-    for _, user_id, challenge_id, difficulty, status, submitted_at, earned in rows:
+    for _, user_id, challenge_id, status, submitted_at, difficulty, earned in rows:
         key = (user_id, local_day(submitted_at, zones[user_id]))
         if key not in days:
             continue  # the player's other wanted day shares the query, not this row
@@ -75,10 +102,9 @@ def load_days(wanted: Iterable[tuple[uuid.UUID, date, tzinfo]], *, tags: bool) -
             passed[key][challenge_id] = difficulty
     slugs: dict[uuid.UUID, set[str]] = defaultdict(set)
     if tags:
-        challenge_ids = {pk for challenges in passed.values() for pk in challenges}
-        through = Challenge.tags.through.objects.filter(challenge_id__in=challenge_ids)
-        for challenge_id, slug in through.values_list("challenge_id", "tag__slug"):
-            slugs[challenge_id].add(slug)
+        slugs.update(
+            challenge_tags(challenge_ids={pk for challenges in passed.values() for pk in challenges})
+        )
     for key in days:
         days[key] = Day(
             passed=tuple(

@@ -17,6 +17,7 @@ from progress.quests import kinds
 from progress.quests.days import load_days, local_day
 from progress.quests.kinds import QuestKind
 from progress.streaks import user_zone
+from skillquest import sql
 
 logger = logging.getLogger("skillquest.quests")
 
@@ -30,11 +31,23 @@ def quest_has_rewards(*, quest_id: uuid.UUID) -> bool:
     return XpEntry.objects.filter(quest_id=quest_id).exists()
 
 
+# Read by every award job: built once (skillquest.sql), as compiling it cost more than running it.
+_QUEST = sql.Columns(Quest)
+_ACTIVE_QUESTS = sql.Statement(
+    lambda table: (
+        f"SELECT {_QUEST.select_list('q')} FROM {table(Quest)} q"  # noqa: S608 (model metadata only)
+        " WHERE q.active = %s ORDER BY q.name, q.id"
+    ),
+    params=[Quest._meta.get_field("active")],
+)
+
+
 def active_quests() -> list[tuple[Quest, QuestKind]]:
     """Every active quest with its kind. One stored with params its kind no longer accepts (the code
     changed under it) is skipped and logged, rather than failing the award job or the page."""
     parsed = []
-    for quest in Quest.objects.filter(active=True).order_by("name", "id"):
+    for (quest,) in sql.fetch_all(_ACTIVE_QUESTS, [True], _QUEST):
+        assert quest is not None  # an inner SELECT: every row has its key
         try:
             parsed.append((quest, kinds.parse(quest.kind, quest.params)))
         except kinds.QuestParamsError:

@@ -19,6 +19,7 @@ from progress.quests import kinds
 from progress.quests.days import load_days, local_day
 from progress.quests.selectors import active_quests, quest_has_rewards
 from progress.streaks import user_zone
+from skillquest import sql
 from skillquest.audit.services import audit_changes, audit_created, audit_deleted
 from skillquest.errors import InvalidInput, QuestHasRewards
 from skillquest.logging import log_event
@@ -44,6 +45,23 @@ class QuestCompleted:
     total_xp: int  # the player's total once this reward was paid
 
 
+# The players' zones and the rewards already paid, read by every award job while a quest is
+# active: built once (skillquest.sql), as compiling them cost more than running them.
+_TIMEZONE = User._meta.get_field("timezone")
+_ZONES = sql.Statement(
+    lambda table: f"SELECT u.id, u.{_TIMEZONE.column} FROM {table(User)} u WHERE u.id IN (%s)",  # noqa: S608
+    params=[sql.Many(User._meta.pk)],
+)
+_IDEMPOTENCY_KEY = XpEntry._meta.get_field("idempotency_key")
+_PAID = sql.Statement(
+    lambda table: (
+        f"SELECT e.{_IDEMPOTENCY_KEY.column} FROM {table(XpEntry)} e"  # noqa: S608 (model metadata only)
+        f" WHERE e.{_IDEMPOTENCY_KEY.column} IN (%s)"
+    ),
+    params=[sql.Many(_IDEMPOTENCY_KEY)],
+)
+
+
 def quests_pay(*, awards: Sequence[Award]) -> list[QuestCompleted]:
     """Pay every active quest that the batch's awards completed, once per player, quest and local day.
 
@@ -62,8 +80,8 @@ def quests_pay(*, awards: Sequence[Award]) -> list[QuestCompleted]:
         return []
     zones = {
         pk: user_zone(name)
-        for pk, name in User.objects.filter(pk__in={award.user_id for award in playing}).values_list(
-            "pk", "timezone"
+        for pk, name in sql.fetch_values(
+            _ZONES, [list({award.user_id for award in playing})], [User._meta.pk, _TIMEZONE]
         )
     }
     # Each player's day is credited to their last award of it in this batch.
@@ -78,11 +96,7 @@ def quests_pay(*, awards: Sequence[Award]) -> list[QuestCompleted]:
         for user_id, day in last_award
         for quest, _ in quests
     }
-    paid = set(
-        XpEntry.objects.filter(idempotency_key__in=list(keys.values())).values_list(
-            "idempotency_key", flat=True
-        )
-    )
+    paid = {key for (key,) in sql.fetch_values(_PAID, [list(keys.values())], [_IDEMPOTENCY_KEY])}
     open_days = {(user_id, day) for (user_id, day, _), key in keys.items() if key not in paid}
     days = load_days(
         [(user_id, day, zones[user_id]) for user_id, day in open_days],
