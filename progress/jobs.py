@@ -31,7 +31,12 @@ logger = logging.getLogger("skillquest.jobs")
 # coalescing window after it was enqueued (submissions of those milliseconds join it), then releases
 # it before it claims anything, so a submission committed after that enqueues a fresh job.
 AWARD_SLOT_KEY = "skillquest:awards:job-waiting"
-AWARD_SLOT_TTL = 60  # seconds: a lost job only delays the next one this long
+# Seconds: a slot left without its job delays the next job at most this long. A failover can leave
+# one (the slot's SET reached the replica, the job's enqueue did not: 60 s here stalled every award
+# past the Sentinel drill's 15 s budget), as can an enqueue that failed while Redis was down for the
+# slot's release too. While a backlog keeps a job waiting longer, one more is queued every this
+# many seconds, and finds its share of the backlog or nothing.
+AWARD_SLOT_TTL = 5
 MAX_BATCHES_PER_JOB = 20
 
 
