@@ -151,8 +151,8 @@ class MasterConnection(SentinelManagedConnection):
     `connect_to()` with `retry_socket_connect=False`, to connect where they said).
 
     The channel layer's asyncio client has the same flaw but meets it only within a retry, and its
-    connections have none (a command that fails raises; the pool's next connection asks the
-    sentinels), so it keeps redis-py's class.
+    connections have none (a command that fails raises; the pool's next connection, and the
+    subscriber's reconnect, ask the sentinels), so it keeps redis-py's class.
     """
 
     def connect_check_health(self, check_health: bool = True, retry_socket_connect: bool = True) -> None:

@@ -240,20 +240,18 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # The channel layer carries live messages from the process that commits an award (the RQ worker) to
-# the `ws` process holding the player's socket. Without Redis, jobs run in the web process, which
-# with `make run` is also the one serving /ws/: process memory is enough there.
-# redis-py 8 caps an asyncio pool at 100 connections and refuses the 101st at once ("Too many
-# connections"): a burst of connects (every page reconnecting after a ws restart) each adding its
-# socket to a group failed past the hundredth. Redis' own limit is 10,000 clients.
+# the `ws` process holding the player's socket: Redis pub/sub (progress.live.layer says why, and how
+# a socket learns that its process was cut off from Redis). Without Redis, jobs run in the web
+# process, which with `make run` is also the one serving /ws/: process memory is enough there.
+# A process subscribes over one connection per Redis host and publishes over a pool; redis-py 8 caps
+# an asyncio pool at 100 connections by default and refuses the 101st at once, so the cap is raised.
 CHANNEL_LAYER_CONNECTIONS = 2000
-# No socket timeout on the layer's connections (redis-py 8 sets 5 s by default; channels_redis was
-# written for none). A receive blocks in BZPOPMIN for brpop_timeout, also 5 s: the two raced, and
-# about one idle socket in 2,000 lost its consumer to "Timeout reading from redis" while it held the
-# receive lock. And on Python 3.11 a send under a timeout goes through asyncio.wait_for, which can
-# swallow the cancellation of a closing consumer's receive, leaving it polling until a read times
-# out. Without the timeout, Redis answers every BZPOPMIN and a cancel lands; TCP keepalive (probes
-# after 10 s idle, 5 s apart, 3 unanswered: ~25 s) finds a host that went away without a word, which
-# Linux' defaults would take over two hours to notice.
+# No read timeout on the layer's connections (redis-py 8 sets 5 s by default): the subscriber waits
+# on its connection for as long as nobody publishes, and a send under a timeout goes through
+# asyncio.wait_for, which on Python 3.11 can swallow the cancellation of a closing consumer. TCP
+# keepalive (probes after 10 s idle, 5 s apart, 3 unanswered: ~25 s) finds a host that went away
+# without a word, which Linux' defaults would take over two hours to notice; the publisher has
+# deadlines of its own (progress.live.publish).
 CHANNEL_LAYER_POOL = {
     "max_connections": CHANNEL_LAYER_CONNECTIONS,
     "socket_timeout": None,
@@ -263,9 +261,7 @@ CHANNEL_LAYER_POOL = {
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # Group membership lasts a day (group_expiry); the Procfile's daphne closes every socket
-            # well before that (--websocket_timeout), and the page reconnects and resumes.
+            "BACKEND": "progress.live.layer.LiveChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {**redis_sentinel.channel_host(**_sentinel), **CHANNEL_LAYER_POOL}

@@ -1,7 +1,8 @@
 """The socket at `/ws/live/`: a player's messages as they happen, and what they missed while away.
 
 Close codes: 4401 refused (not one of our pages, no or a bad ticket, not signed in), 4429 too many
-connects (the reason says when to retry). Client to server, one message: `{"type": "resume",
+connects (the reason says when to retry), 1012 reconnect and resume (pushes may have been lost while
+the server's channel layer was cut off from Redis). Client to server, one message: `{"type": "resume",
 "last_id": <the last id seen, 0 for none>}`, answered with every kept message after it, oldest
 first; anything else is answered with an `error` message and changes nothing.
 """
@@ -27,6 +28,9 @@ logger = logging.getLogger("skillquest.live")
 
 REFUSED = 4401
 THROTTLED = 4429
+# The channel layer's connection to Redis broke and came back: pushes may have been lost meanwhile,
+# so the client reconnects and resumes (progress.live.layer).
+SERVICE_RESTART = 1012
 # A client message is a resume request: anything longer is not one.
 MAX_CLIENT_MESSAGE = 1024
 MAX_ID = 2**63 - 1
@@ -102,6 +106,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 return
             self.sent.add(envelope["id"])
         await self._send(envelope)
+
+    async def live_resync(self, event: dict[str, Any]) -> None:
+        """`progress.live.layer.RESYNC`: what was pushed while the layer was cut off is lost to this
+        socket, so it closes and the client reconnects and resumes from the last kept message it saw."""
+        log_event(logger, "live_resync", user_id=str(self.user_id) if self.user_id else None)
+        await self.close(code=SERVICE_RESTART)
 
     async def _deliver(self, kept: Message) -> None:
         if kept.id in self.sent:

@@ -9,16 +9,15 @@ import threading
 import time
 import uuid
 import weakref
-from collections import defaultdict
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, get_channel_layer
-from channels_redis.core import RedisChannelLayer
+from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from progress.live.layer import LiveChannelLayer, LoopLayer
 from progress.notifications.messages import Message
 
 logger = logging.getLogger("skillquest.live")
@@ -26,16 +25,15 @@ logger = logging.getLogger("skillquest.live")
 # The consumer's handler for a pushed message (`LiveConsumer.live_message`).
 PUSH = "live.message"
 # How long a publish may hold the committing thread (an award job, a request) before it gives up,
-# and how long its two steps may take on the layer's connections before they count as dead (a
+# and how long its sends may take on the layer's connections before they count as dead (a
 # partitioned or crashed host answers nothing and closes nothing).
 PUBLISH_TIMEOUT_SECONDS = 10.0
-LISTENING_TIMEOUT_SECONDS = 2.0
 SENDS_TIMEOUT_SECONDS = 5.0
 # Connections idle longer than this are dropped before the next publish, not trusted: a server's
 # `timeout`, a NAT or a load balancer may have closed them meanwhile without a word.
 IDLE_CONNECTIONS_SECONDS = 60.0
 # When each layer last published from this process's publisher loop.
-_last_publish: weakref.WeakKeyDictionary[RedisChannelLayer, float] = weakref.WeakKeyDictionary()
+_last_publish: weakref.WeakKeyDictionary[LiveChannelLayer, float] = weakref.WeakKeyDictionary()
 
 
 def group_name(user_id: uuid.UUID) -> str:
@@ -55,8 +53,8 @@ def publish(messages: Sequence[Message]) -> bool:
     if not messages or layer is None:
         return False
     try:
-        if isinstance(layer, RedisChannelLayer):
-            _publisher.run(_send_all(layer, messages), timeout=PUBLISH_TIMEOUT_SECONDS)
+        if isinstance(layer, LiveChannelLayer):
+            _publisher.run(_publish_to_redis(layer, messages), timeout=PUBLISH_TIMEOUT_SECONDS)
         else:  # process memory (`make run`): on the server's own loop, where its sockets wait
             async_to_sync(_send_all)(layer, messages)
     # The layer's failures have no common class (Redis errors, OSError, ChannelFull, timeouts).
@@ -67,78 +65,63 @@ def publish(messages: Sequence[Message]) -> bool:
     return True
 
 
+async def _publish_to_redis(layer: LiveChannelLayer, messages: Sequence[Message]) -> None:
+    """Each message a PUBLISH to its player's group channel, in order, in one pipelined round trip per
+    Redis host. Most awarded players have no page open: a PUBLISH nobody hears costs Redis a lookup,
+    less than asking first who listens.
+
+    The loop's connections outlive a Redis restart or failover, and the first command after one finds
+    its connection closed: then the messages go once more on fresh connections. The old server had
+    closed it before this publish wrote anything, so nothing goes twice (short of a server that dies
+    between running the commands and answering them: a push twice, which the page shows once).
+    Any other failure repeats nothing, and the next publish starts on fresh connections rather than
+    on ones that failed or hung. Connections idle too long are not trusted.
+    """
+    loop_layer = layer.for_this_loop()
+    now = time.monotonic()
+    if now - _last_publish.get(layer, now) > IDLE_CONNECTIONS_SECONDS:
+        await loop_layer.flush()
+    _last_publish[layer] = now
+    sends = [
+        (group_name(message.user_id), layer.serialize({"type": PUSH, "message": message.envelope()}))
+        for message in messages
+    ]
+    try:
+        async with asyncio.timeout(SENDS_TIMEOUT_SECONDS):
+            try:
+                await _publish_pipelined(loop_layer, sends)
+            except RedisConnectionError:
+                await loop_layer.flush()
+                await _publish_pipelined(loop_layer, sends)
+    except Exception:
+        await loop_layer.flush()  # this loop's connections only
+        raise
+
+
+async def _publish_pipelined(loop_layer: LoopLayer, sends: list[tuple[str, bytes]]) -> None:
+    by_host: dict[int, tuple[Redis, list[tuple[str, bytes]]]] = {}
+    for group, data in sends:
+        client, channel = loop_layer.publisher(group)
+        by_host.setdefault(id(client), (client, []))[1].append((channel, data))
+    for client, publishes in by_host.values():
+        pipe = client.pipeline(transaction=False)
+        for channel, data in publishes:
+            pipe.publish(channel, data)
+        await pipe.execute()
+
+
 async def _send_all(layer: BaseChannelLayer, messages: Sequence[Message]) -> None:
+    """Process memory's way: a `group_send` per message, each player's in order."""
     by_player: dict[uuid.UUID, list[Message]] = {}
     for message in messages:
         by_player.setdefault(message.user_id, []).append(message)
-    if isinstance(layer, RedisChannelLayer):
-        listening = await _listening_afresh_if_dead(layer, list(by_player))
-        by_player = {user_id: queue for user_id, queue in by_player.items() if user_id in listening}
-    # Every player's sends finish (or fail) before this returns; then the first failure is raised.
-    try:
-        async with asyncio.timeout(SENDS_TIMEOUT_SECONDS):
-            results = await asyncio.gather(
-                *(_send_in_order(layer, user_id, queue) for user_id, queue in by_player.items()),
-                return_exceptions=True,
-            )
-    except TimeoutError as timed_out:
-        results = [timed_out]
+    results = await asyncio.gather(
+        *(_send_in_order(layer, user_id, queue) for user_id, queue in by_player.items()),
+        return_exceptions=True,
+    )
     failures = [result for result in results if isinstance(result, BaseException)]
     if failures:
-        if isinstance(layer, RedisChannelLayer):
-            # Some sends may have gone out, so none is repeated; the next publish starts on fresh
-            # connections rather than on one that failed or hung.
-            await _reconnect(layer)
         raise failures[0]
-
-
-async def _listening_afresh_if_dead(layer: RedisChannelLayer, user_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """`_listening`, asked again on fresh connections if the loop's kept ones are dead.
-
-    The publisher loop's connections outlive a Redis restart or failover, and the first command
-    after one fails on them (or hangs, when the old host is gone without closing them). Nothing is
-    sent yet at this point, so asking again repeats no message.
-    """
-    now = time.monotonic()
-    if now - _last_publish.get(layer, now) > IDLE_CONNECTIONS_SECONDS:
-        await _reconnect(layer)
-    _last_publish[layer] = now
-    try:
-        async with asyncio.timeout(LISTENING_TIMEOUT_SECONDS):
-            return await _listening(layer, user_ids)
-    except (RedisConnectionError, RedisTimeoutError, TimeoutError):
-        await _reconnect(layer)
-    async with asyncio.timeout(LISTENING_TIMEOUT_SECONDS):
-        return await _listening(layer, user_ids)
-
-
-async def _reconnect(layer: RedisChannelLayer) -> None:
-    """Close this event loop's connections to the layer (channels_redis keeps one set per loop, in
-    `_layers`); the next command opens new ones. Other loops' connections are theirs to close."""
-    loop_layer = layer._layers.get(asyncio.get_running_loop())
-    if loop_layer is not None:
-        await loop_layer.flush()
-
-
-async def _listening(layer: RedisChannelLayer, user_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """The players with at least one socket: one pipelined ZCARD of their groups per Redis host.
-
-    Most awarded players have no page open; a `group_send` to an empty group still costs two round
-    trips, which made pushing most of an award batch's time (bench/README.md, issue 15). A group
-    whose socket died without leaving it still counts (its membership expires): that send is wasted,
-    never missed.
-    """
-    by_host: dict[int, list[uuid.UUID]] = defaultdict(list)
-    for user_id in user_ids:
-        by_host[layer.consistent_hash(group_name(user_id))].append(user_id)
-    found: set[uuid.UUID] = set()
-    for index, players in by_host.items():
-        pipe = layer.connection(index).pipeline(transaction=False)
-        for user_id in players:
-            pipe.zcard(layer._group_key(group_name(user_id)))  # the layer's own key for the group
-        counts = await pipe.execute()
-        found.update(user_id for user_id, count in zip(players, counts, strict=True) if count)
-    return found
 
 
 async def _send_in_order(layer: BaseChannelLayer, user_id: uuid.UUID, messages: list[Message]) -> None:
@@ -155,8 +138,8 @@ class _PublisherLoop:
     and closed the connection again: 3.5 ms of CPU a publish, most of it not sending anything
     (bench/README.md, issue 15). This loop lives as long as the process and keeps its connections.
     A forked child (RQ's scheduler) starts its own: a thread does not survive a fork. Connections
-    that died meanwhile are replaced (`_listening_afresh_if_dead`). Nothing here may call the layer's
-    `close_pools()` or `flush()`: they close every loop's connections from the caller's loop.
+    that died meanwhile are replaced: redis-py checks a pooled connection before it lends it out, a
+    failed publish drops the loop's connections, and so does a long idle spell.
     """
 
     def __init__(self) -> None:

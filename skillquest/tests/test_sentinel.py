@@ -21,7 +21,6 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from channels_redis.core import RedisChannelLayer
 from django.conf import settings
 from django.db import connection
 from django_rq.connection_utils import get_redis_connection
@@ -37,6 +36,7 @@ from challenges.tests.helpers import make_challenge
 from progress.boards.backends import RedisBackend, SqlBackend
 from progress.boards.windows import PERIODS, window_for
 from progress.ledger.selectors import ledger_mismatches
+from progress.live.layer import LiveChannelLayer
 from skillquest import redis_sentinel
 from skillquest.tests.helpers import ROOT, answers_ok, free_port, port_open, run_in_own_loop, wait_until
 from skillquest.tests.processes import start_process, stop_processes
@@ -293,7 +293,7 @@ def _scheduled_job_ran_since(worker_log: Path, moment: datetime) -> bool:
     return False
 
 
-def _round_trip(layer: RedisChannelLayer, text: str) -> bool:
+def _round_trip(layer: LiveChannelLayer, text: str) -> bool:
     """A message sent on the channel layer comes back from it."""
 
     async def send_and_receive() -> dict:
@@ -396,7 +396,7 @@ def test_master_killed_while_players_submit_fails_over_without_a_5xx_or_a_lost_a
     challenge_ids = [str(challenge.pk) for challenge in challenges]
     old_master = sentinel_group.master_port
 
-    layer = RedisChannelLayer(
+    layer = LiveChannelLayer(
         hosts=[
             {
                 **redis_sentinel.channel_host(

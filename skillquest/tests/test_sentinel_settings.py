@@ -111,10 +111,10 @@ def test_without_sentinels_redis_url_is_used_as_before():
 
 
 def test_the_channel_layer_reads_without_a_timeout_and_keeps_its_connections_alive():
-    """channels_redis blocks 5 s in BZPOPMIN; redis-py 8 gives a connection a 5 s read timeout unless
-    told otherwise. The two raced (a consumer died with "Timeout reading from ..." about once in 2,000
-    idle sockets), so the layer's connections have none, and TCP keepalive notices a dead host instead:
-    on a real connection to the suite's Redis, as channels_redis opens it from our settings."""
+    """redis-py 8 gives a connection a 5 s read timeout unless told otherwise; a send under a timeout
+    goes through asyncio.wait_for, which on Python 3.11 can swallow a closing consumer's cancel. So the
+    layer's connections have none, and TCP keepalive notices a dead host instead: on a real
+    connection to the suite's Redis, as channels_redis opens it from our settings."""
     layers: dict[str, Any] = settings.CHANNEL_LAYERS
     [host] = layers["default"]["CONFIG"]["hosts"]
     pool = create_pool(host)

@@ -15,18 +15,27 @@ from pathlib import Path
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
-from channels_redis.core import RedisChannelLayer
 from django.db import transaction
 from django.utils import timezone
 
 from challenges.tests.helpers import make_challenge
 from progress.awards.services import awards_process
 from progress.ledger.services import xp_grant
+from progress.live import layer as live_layer
 from progress.live import publish as live
-from progress.live.publish import _listening, group_name, publish
+from progress.live.layer import LiveChannelLayer
+from progress.live.publish import group_name, publish
 from progress.models import Event, Notification, Quest
 from progress.notifications.messages import message
-from progress.tests.live.sockets import ORIGIN, admitted, open_socket, received, run, session_cookie
+from progress.tests.live.sockets import (
+    ORIGIN,
+    admitted,
+    close_code,
+    open_socket,
+    received,
+    run,
+    session_cookie,
+)
 from progress.tests.notifications.test_notify import graded
 from skillquest.tests.helpers import free_port, port_open, run_in_own_loop
 from skillquest.tests.processes import running
@@ -100,29 +109,30 @@ def _kept_ids(kind: str) -> list[int]:
     return list(Notification.objects.filter(type=kind).values_list("id", flat=True))
 
 
-def _layer_on(settings, port: int) -> RedisChannelLayer:
+def _layer_on(settings, port: int) -> LiveChannelLayer:
     """The channel layer on the Redis at `port` (a server of the test's own, or nothing)."""
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [f"redis://127.0.0.1:{port}/0"]},
+            "BACKEND": settings.CHANNEL_LAYERS["default"]["BACKEND"],
+            "CONFIG": {"hosts": [{"address": f"redis://127.0.0.1:{port}/0", **settings.CHANNEL_LAYER_POOL}]},
         }
     }
     layer = get_channel_layer()
-    assert isinstance(layer, RedisChannelLayer)
+    assert isinstance(layer, LiveChannelLayer)
     return layer
 
 
-def _pools_made(layer: RedisChannelLayer, monkeypatch) -> list[asyncio.AbstractEventLoop]:
-    """The event loop of each connection pool `layer` makes from now on (each is a new connection)."""
+def _pools_made(monkeypatch) -> list[asyncio.AbstractEventLoop]:
+    """The event loop of each connection pool the channel layer makes from now on (each is a new
+    connection)."""
     loops: list[asyncio.AbstractEventLoop] = []
-    create_pool = layer.create_pool
+    create_pool = live_layer.create_pool
 
-    def spied(index):
+    def spied(host):
         loops.append(asyncio.get_running_loop())
-        return create_pool(index)
+        return create_pool(host)
 
-    monkeypatch.setattr(layer, "create_pool", spied)
+    monkeypatch.setattr(live_layer, "create_pool", spied)
     return loops
 
 
@@ -142,18 +152,36 @@ def test_a_channel_layer_that_fails_is_logged_and_the_grant_stands(settings, use
 
 
 @pytest.mark.django_db(transaction=True)
-def test_only_players_with_a_socket_are_sent_to(user, other_user):
-    cookie = session_cookie(user)
+def test_sockets_open_across_a_redis_restart_are_told_to_resume(settings, tmp_path, user, other_user, caplog):
+    # Pub/sub drops what is published while the ws process's subscriber connection is down, and the
+    # sockets would stay open none the wiser: when that connection comes back, each closes with
+    # 1012 so that its page reconnects and resumes. Pushes reach a socket opened afterwards.
+    port = free_port()
+    _layer_on(settings, port)
+    cookies = [session_cookie(user), session_cookie(other_user)]
 
-    async def scenario():
-        listener = await open_socket(headers=[ORIGIN, cookie])
-        assert await admitted(listener)
-        layer = get_channel_layer()
-        assert await _listening(layer, [user.pk, other_user.pk]) == {user.pk}
-        await listener.disconnect()
-        assert await _listening(layer, [user.pk, other_user.pk]) == set()
+    async def scenario(server):
+        sockets = [await open_socket(headers=[ORIGIN, cookie]) for cookie in cookies]
+        assert all([await admitted(socket) for socket in sockets])
+        server.terminate()
+        server.wait()
+        with _redis_server(port, tmp_path / "again.log"):
+            codes = [await close_code(socket) for socket in sockets]
+            again = await open_socket(headers=[ORIGIN, cookies[0]])
+            assert await admitted(again)
+            assert await asyncio.to_thread(publish, [message(user.pk, "xp_granted", amount=5, reason="Back")])
+            (frame,) = await received(again, 1)
+            await again.disconnect()
+        return codes, frame["data"]["amount"]
 
-    run(scenario)
+    with (
+        caplog.at_level(logging.WARNING, logger="skillquest.live"),
+        _redis_server(port, tmp_path / "redis.log") as server,
+    ):
+        codes, amount = run_in_own_loop(lambda: scenario(server))
+    assert (codes, amount) == ([1012, 1012], 5)
+    logged = [record.msg for record in caplog.records if record.name == "skillquest.live"]
+    assert logged.count("live_layer_disconnected") == 1 and "live_layer_reconnected" in logged
 
 
 def test_a_burst_of_connects_past_a_hundred_all_join_their_groups():
@@ -177,9 +205,8 @@ def test_a_burst_of_connects_past_a_hundred_all_join_their_groups():
 def test_a_process_publishes_every_batch_through_one_connection_pool(user, monkeypatch):
     # An award job publishes after each batch; a fresh event loop per publish made a fresh pool and a
     # Redis connection each time, which cost more CPU than the sending (bench/README.md, issue 15).
-    layer = get_channel_layer()
-    assert isinstance(layer, RedisChannelLayer)  # the suite's layer, as in production
-    pools_of = _pools_made(layer, monkeypatch)
+    assert isinstance(get_channel_layer(), LiveChannelLayer)  # the suite's layer, as in production
+    pools_of = _pools_made(monkeypatch)
     cookie = session_cookie(user)
     grants = [message(user.pk, "xp_granted", amount=amount, reason="Thanks") for amount in range(1, 21)]
 
@@ -221,7 +248,7 @@ print('child', os.waitstatus_to_exitcode(status), 'parent', live.publish(sent))
     assert result.stdout.strip().endswith("child 0 parent True"), result.stdout
 
 
-def _pushed(layer: RedisChannelLayer, player: uuid.UUID, amount: int) -> tuple[bool, int]:
+def _pushed(layer: LiveChannelLayer, player: uuid.UUID, amount: int) -> tuple[bool, int]:
     """Publish a grant to `player` while a socket of theirs listens: (published, amount received)."""
 
     async def scenario():
@@ -258,7 +285,6 @@ def test_a_layer_that_stops_answering_costs_one_short_publish(settings, tmp_path
     # A host that is gone without closing its connections (a crash, a partition; here the server is
     # stopped) answers nothing: the publish gives up after its steps' short timeouts, and later ones
     # go out on fresh connections once it answers again.
-    monkeypatch.setattr(live, "LISTENING_TIMEOUT_SECONDS", 0.5)
     monkeypatch.setattr(live, "SENDS_TIMEOUT_SECONDS", 0.5)
     port = free_port()
     layer, player = _layer_on(settings, port), uuid.uuid4()
@@ -272,9 +298,9 @@ def test_a_layer_that_stops_answering_costs_one_short_publish(settings, tmp_path
             took = time.monotonic() - started
         finally:
             os.kill(server.pid, signal.SIGCONT)
-        # Two steps of 0.5 s (the read, then once more on a fresh connection); without them redis-py's
-        # own 5 s socket timeout decided, once for every dead connection the loop kept.
-        assert took < 3, took
+        # The sends' 0.5 s: the layer's connections have no read timeout, so without it the publish
+        # would wait for TCP keepalive to give up on the host (~25 s).
+        assert took < 2, took
         assert [record.msg for record in caplog.records if record.name == "skillquest.live"] == [
             "live_publish_failed"
         ]
@@ -285,8 +311,9 @@ def test_connections_idle_too_long_are_replaced_before_a_publish(settings, tmp_p
     # A server's `timeout`, a NAT or a load balancer may close an idle connection without a word;
     # past IDLE_CONNECTIONS_SECONDS the publisher opens new ones rather than trust the old.
     port = free_port()
-    layer, player = _layer_on(settings, port), uuid.uuid4()
-    pools = _pools_made(layer, monkeypatch)
+    _layer_on(settings, port)
+    player = uuid.uuid4()
+    pools = _pools_made(monkeypatch)
     with _redis_server(port, tmp_path / "redis.log"):
         grant = [message(player, "xp_granted", amount=1, reason="Thanks")]
         assert publish(grant) and publish(grant)
