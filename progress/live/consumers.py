@@ -68,7 +68,14 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            # Redis away (its errors, OSError): the layer forgets the group all the same
+            # (progress.live.layer), and the socket is gone either way.
+            except Exception:
+                logger.warning(
+                    "live_group_discard_failed", extra={"user_id": str(self.user_id)}, exc_info=True
+                )
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.user_id is None:
@@ -141,6 +148,9 @@ def _resume_request(text: str | None) -> int | None:
 
 class NoSuchSocket(AsyncWebsocketConsumer):
     """Any other path under /ws/: the handshake is refused (HTTP 403) instead of raising in the router."""
+
+    # No channel layer: it never hears a message, and a stray request costs Redis no SUBSCRIBE.
+    channel_layer_alias = "none"
 
     async def connect(self) -> None:
         await self.close()

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, RedisSingleShardConnection
@@ -62,6 +62,28 @@ class LoopLayer(RedisPubSubLoopLayer):
         super().__init__(hosts, **kwargs)
         self._shards = [_Shard(host, self) for host in decode_hosts(hosts)]
 
+    async def _subscribe_to_channel(self, channel: str) -> None:
+        """A new socket's channel; undone if the SUBSCRIBE fails (Redis away), or its queue would stay
+        for ever: the socket's `receive`, which cleans up, never runs."""
+        try:
+            await super()._subscribe_to_channel(channel)
+        except Exception:
+            self.channels.pop(channel, None)
+            raise
+
+    async def group_add(self, group: str, channel: str) -> None:
+        """channels_redis' `group_add`, undone here if the group's SUBSCRIBE fails."""
+        try:
+            await super().group_add(group, channel)
+        except Exception:
+            group_channel = self._get_group_channel_name(group)
+            members = self.groups.get(group_channel)
+            if members is not None:
+                members.discard(channel)
+                if not members:
+                    del self.groups[group_channel]
+            raise
+
     def resync(self) -> None:
         """Tell every socket of this loop that messages may have been lost (`RESYNC`)."""
         told = self.channel_layer.serialize({"type": RESYNC})
@@ -91,11 +113,30 @@ class _Shard(RedisSingleShardConnection):
             self._redis = aioredis.Redis(connection_pool=pool)
             self._pubsub = _ReconnectReportingPubSub(pool, reconnected=self.channel_layer.resync)
 
+    async def subscribe(self, channel: str) -> None:
+        await _uninterrupted(super().subscribe(channel))
+
+    async def unsubscribe(self, channel: str) -> None:
+        """channels_redis' `unsubscribe`; when it fails (Redis away) the channel is forgotten all the
+        same, and the reconnect does not subscribe it again (`_ReconnectReportingPubSub.on_connect`)."""
+        try:
+            await _uninterrupted(super().unsubscribe(channel))
+        except Exception:
+            self._subscribed_to.discard(channel)
+            raise
+
     async def _do_receiving(self) -> None:
         broken = False
         while True:
             try:
                 if self._pubsub and self._pubsub.subscribed:
+                    connection = self._pubsub.connection
+                    if connection is not None and not connection.is_connected:
+                        # Under the lock a socket's SUBSCRIBE holds: two reconnects at once would open
+                        # two sockets and interleave their handshakes.
+                        async with self._lock:
+                            if not connection.is_connected:
+                                await connection.connect()  # re-subscribes and resyncs (on_connect)
                     message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
                     broken = False
                     self._receive_message(message)
@@ -103,12 +144,25 @@ class _Shard(RedisSingleShardConnection):
                     await asyncio.sleep(0.1)
             except (asyncio.CancelledError, GeneratorExit):
                 raise
-            # redis-py's errors, OSError, a timeout: the next read reconnects (and re-subscribes).
+            # redis-py's errors, OSError, a timeout: whatever it was, the connection is dropped, so
+            # that the next turn reconnects, re-subscribes and resyncs rather than read on from a
+            # stream that may be out of step.
             except Exception:
                 if not broken:
                     logger.warning("live_layer_disconnected", exc_info=True)
                     broken = True
+                if self._pubsub is not None and self._pubsub.connection is not None:
+                    await self._pubsub.connection.disconnect()
                 await asyncio.sleep(1)
+
+
+async def _uninterrupted(command: Coroutine[Any, Any, None]) -> None:
+    """Await a (un)subscribe to its end even if the caller is cancelled meanwhile (a closing socket's
+    clean-up often is): redis-py drops a connection whose command was cancelled half-sent, and here
+    that is the connection every socket of the process listens on, so each would be told to resync."""
+    task = asyncio.ensure_future(command)
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())  # retrieved, not logged
+    await asyncio.shield(task)
 
 
 class _ReconnectReportingPubSub(PubSub):
@@ -120,5 +174,9 @@ class _ReconnectReportingPubSub(PubSub):
         self._reconnected = reconnected
 
     async def on_connect(self, connection: Any) -> None:
+        # Channels whose UNSUBSCRIBE failed with the connection (a socket closed while Redis was
+        # away) are not subscribed again: redis-py would, for ever, since no reply ever removes them.
+        for channel in self.pending_unsubscribe_channels:
+            self.channels.pop(channel, None)
         await super().on_connect(connection)
         self._reconnected()

@@ -17,6 +17,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
+from redis import Redis
 
 from challenges.tests.helpers import make_challenge
 from progress.awards.services import awards_process
@@ -37,7 +38,7 @@ from progress.tests.live.sockets import (
     session_cookie,
 )
 from progress.tests.notifications.test_notify import graded
-from skillquest.tests.helpers import free_port, port_open, run_in_own_loop
+from skillquest.tests.helpers import free_port, port_open, run_in_own_loop, wait_until
 from skillquest.tests.processes import running
 from skillquest.tests.test_service_endpoints import run_python
 
@@ -167,6 +168,9 @@ def test_sockets_open_across_a_redis_restart_are_told_to_resume(settings, tmp_pa
         server.wait()
         with _redis_server(port, tmp_path / "again.log"):
             codes = [await close_code(socket) for socket in sockets]
+            await _subscriber_on(port)
+            for socket in sockets:
+                await socket.disconnect()  # as a browser does on a close
             again = await open_socket(headers=[ORIGIN, cookies[0]])
             assert await admitted(again)
             assert await asyncio.to_thread(publish, [message(user.pk, "xp_granted", amount=5, reason="Back")])
@@ -182,6 +186,52 @@ def test_sockets_open_across_a_redis_restart_are_told_to_resume(settings, tmp_pa
     assert (codes, amount) == ([1012, 1012], 5)
     logged = [record.msg for record in caplog.records if record.name == "skillquest.live"]
     assert logged.count("live_layer_disconnected") == 1 and "live_layer_reconnected" in logged
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sockets_gone_while_redis_was_away_leave_nothing_subscribed(settings, tmp_path, user, other_user):
+    # A socket closed during the outage cannot UNSUBSCRIBE, and one opened then cannot SUBSCRIBE:
+    # neither may be subscribed again by the reconnect, nor leave its queue in the process.
+    port = free_port()
+    layer = _layer_on(settings, port)
+    cookies = [session_cookie(user), session_cookie(other_user)]
+
+    async def scenario(server):
+        staying, leaving = [await open_socket(headers=[ORIGIN, cookie]) for cookie in cookies]
+        assert await admitted(staying) and await admitted(leaving)
+        loop_layer = layer.for_this_loop()
+        kept = sorted(_subscribed_names(loop_layer, staying_user=user.pk))
+        server.terminate()
+        server.wait()
+        await leaving.disconnect()
+        with pytest.raises(Exception):  # the layer's failure, whichever Redis error it is
+            await open_socket(headers=[ORIGIN, cookies[1]])
+        with _redis_server(port, tmp_path / "again.log"):
+            assert await close_code(staying) == 1012
+            await _subscriber_on(port)
+            subscribed = sorted(await asyncio.to_thread(Redis(port=port).pubsub_channels))
+            local = len(loop_layer.channels), len(loop_layer.groups)
+            await staying.disconnect()
+        return kept, subscribed, local
+
+    with _redis_server(port, tmp_path / "redis.log") as server:
+        kept, subscribed, local = run_in_own_loop(lambda: scenario(server))
+    assert len(kept) == 2 and subscribed == kept  # the staying socket's channel and group, nothing else
+    assert local == (1, 1)
+
+
+def _subscribed_names(loop_layer, *, staying_user: uuid.UUID) -> set[bytes]:
+    """The staying socket's two names: its group's channel and its own channel (the one in that group)."""
+    group = loop_layer._get_group_channel_name(group_name(staying_user))
+    return {group.encode(), *(name.encode() for name in loop_layer.groups[group])}
+
+
+async def _subscriber_on(port: int) -> None:
+    """Until the layer's subscriber connection is on the Redis at `port` (after a restart, a first
+    reconnect may reach the old server as it shuts down; that one resyncs too)."""
+    await asyncio.to_thread(
+        wait_until, lambda: Redis(port=port).client_list(_type="pubsub"), what="the layer's subscriber"
+    )
 
 
 def test_a_burst_of_connects_past_a_hundred_all_join_their_groups():
