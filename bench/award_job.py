@@ -6,10 +6,10 @@ At 200 submissions/s the award job's coalescing window makes jobs of ~10 awards,
 job's fixed cost (its claims, transactions, statements compiled, the boards' write) is most of the
 workers' CPU (bench/README.md, issue 15). This runs the job in-process (`JOBS_IN_PROCESS`, no RQ),
 `--jobs` times after 5 warm-up jobs, each on `--batch` fresh graded attempts of random players, and
-prints the median wall and CPU (`time.process_time`) per job, and the CPU of two of its parts timed
-inside it: the boards' write (`record_awards`) and the daily quests (`quests_pay`). The data set
-`bench_jobcost` (10k players, 20k attempts) is made once by the harness; the Redis boards go to
-`BENCH_REDIS_URL`.
+prints the median wall and CPU (`time.process_time`) per job, and the CPU of three of its parts timed
+inside it: the boards' write (`record_awards`), the daily quests (`quests_pay`) and the badges
+(`badges_evaluate`). The data set `bench_jobcost` (10k players, 20k attempts) is made once by the
+harness; the Redis boards go to `BENCH_REDIS_URL`.
 For before/after pairs, run it for each checkout, alternating.
 """
 
@@ -47,9 +47,9 @@ def measure(code: str, batch: int, jobs: int) -> None:
     from progress.awards import services as award_services
     from progress.jobs import award_xp_and_badges
 
-    # Parts of each job timed on their own (CPU): the boards' write (once a batch, after its commit)
-    # and the daily quests (inside the batch's transaction).
-    parts: dict[str, list[float]] = {"boards' write": [], "quests": []}
+    # Parts of each job timed on their own (CPU): the boards' write (once a batch, after its commit),
+    # the daily quests and the badges (inside the batch's transaction).
+    parts: dict[str, list[float]] = {"boards' write": [], "quests": [], "badges": []}
     per_job: dict[str, list[float]] = {name: [] for name in parts}
 
     def timed(name: str, function):
@@ -64,6 +64,7 @@ def measure(code: str, batch: int, jobs: int) -> None:
 
     job_module.record_awards = timed("boards' write", job_module.record_awards)
     award_services.quests_pay = timed("quests", award_services.quests_pay)
+    award_services.badges_evaluate = timed("badges", award_services.badges_evaluate)
 
     players = list(User.objects.filter(username__startswith="load").values_list("pk", flat=True)[:5000])
     challenges = list(Challenge.objects.filter(published=True).values_list("pk", flat=True))

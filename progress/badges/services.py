@@ -19,7 +19,6 @@ from itertools import islice
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, FilteredRelation, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -33,7 +32,7 @@ from progress.notifications.messages import badge_data, message
 from progress.notifications.services import notify
 from progress.webhooks.events import badge_event_data_sql, badge_events
 from progress.webhooks.outbox import outbox_record, outbox_sql
-from skillquest import metrics
+from skillquest import metrics, sql
 from skillquest.audit.services import audit_changes, audit_created, audit_deleted
 from skillquest.errors import BadgeHasAwards
 from skillquest.logging import log_event
@@ -42,6 +41,32 @@ logger = logging.getLogger("skillquest.awards")
 
 EVALUATION_BATCH = 500
 RECALCULATION_METADATA = json.dumps({"source": "recalculation"})
+
+# The award job evaluates badges for every batch: its two reads are built once (skillquest.sql), the
+# ORM's compiling of them cost more CPU than running them (bench/README.md, issue 15). Every active
+# badge with who of the players holds it, in the ORM's order (Badge.Meta: by name); a condition's type
+# is in its JSON, so the types wanted are picked here rather than in portable SQL.
+_BADGE = sql.Columns(Badge)
+_HOLDER = sql.Columns(UserBadge, ["user"])
+_ACTIVE_BADGES_HELD = sql.Statement(
+    lambda table: (
+        f"SELECT {_BADGE.select_list('b')}, {_HOLDER.select_list('ub')} FROM {table(Badge)} b"  # noqa: S608 (model metadata only)
+        f" LEFT JOIN {table(UserBadge)} ub ON {column(UserBadge, 'badge', 'ub')} = {column(Badge, 'id', 'b')}"
+        f" AND {column(UserBadge, 'user', 'ub')} IN (%s)"
+        f" WHERE {column(Badge, 'is_active', 'b')} = %s"
+        f" ORDER BY {column(Badge, 'name', 'b')}, {column(Badge, 'id', 'b')}"
+    ),
+    params=[sql.Many(UserBadge._meta.get_field("user")), Badge._meta.get_field("is_active")],
+)
+# The players whose stats the candidates need (User.Meta: by username).
+_STATS_USER = sql.Columns(User, STATS_USER_FIELDS)
+_STATS_USERS = sql.Statement(
+    lambda table: (
+        f"SELECT {_STATS_USER.select_list('u')} FROM {table(User)} u"  # noqa: S608 (model metadata only)
+        f" WHERE {column(User, 'id', 'u')} IN (%s) ORDER BY {column(User, 'username', 'u')}"
+    ),
+    params=[sql.Many(User._meta.pk)],
+)
 
 
 def badges_evaluate(
@@ -67,17 +92,15 @@ def badges_evaluate(
     all_kinds = frozenset().union(*wanted.values())
     if not all_kinds:
         return []
-    rows = (
-        Badge.objects.filter(is_active=True, condition__type__in=sorted(all_kinds))
-        .annotate(held=FilteredRelation("awards", condition=Q(awards__user_id__in=user_ids)))
-        .annotate(holder=F("held__user_id"))
-    )
-    # A row per (badge, holder among these players): each badge is parsed once, whoever holds it.
+    # A row per (active badge, holder among these players): each badge is parsed once, whoever holds it.
     parsed: dict[uuid.UUID, tuple[Badge, Condition | None]] = {}
     held: set[tuple[uuid.UUID, uuid.UUID]] = set()
-    for badge in rows:
-        if badge.holder is not None:
-            held.add((badge.holder, badge.pk))
+    for badge, holder in sql.fetch_all(_ACTIVE_BADGES_HELD, [user_ids, True], _BADGE, _HOLDER):
+        assert badge is not None  # the inner side of the LEFT JOIN
+        if not isinstance(badge.condition, dict) or badge.condition.get("type") not in all_kinds:
+            continue
+        if holder is not None:
+            held.add((holder.user_id, badge.pk))
         if badge.pk not in parsed:
             parsed[badge.pk] = (badge, _parsed(badge))
     badges = {pk: (badge, condition) for pk, (badge, condition) in parsed.items() if condition is not None}
@@ -92,7 +115,7 @@ def badges_evaluate(
     candidates = {pk: pairs for pk, pairs in candidates.items() if pairs}
     if not candidates:
         return []
-    users = list(User.objects.filter(pk__in=list(candidates)).only(*STATS_USER_FIELDS))
+    users = [user for (user,) in sql.fetch_all(_STATS_USERS, [list(candidates)], _STATS_USER) if user]
     needs = {
         user.pk: conditions.needs_of(condition.type for _, condition in candidates[user.pk]) for user in users
     }
