@@ -36,7 +36,7 @@ from challenges.tests.helpers import make_challenge
 from progress.boards.backends import RedisBackend, SqlBackend
 from progress.boards.windows import PERIODS, window_for
 from progress.ledger.selectors import ledger_mismatches
-from progress.live.layer import LiveChannelLayer
+from progress.live.layer import RESYNC, LiveChannelLayer
 from skillquest import redis_sentinel
 from skillquest.tests.helpers import ROOT, answers_ok, free_port, port_open, run_in_own_loop, wait_until
 from skillquest.tests.processes import start_process, stop_processes
@@ -304,6 +304,37 @@ def _round_trip(layer: LiveChannelLayer, text: str) -> bool:
     return run_in_own_loop(send_and_receive) == {"type": "check", "text": text}
 
 
+class _Subscriber:
+    """A `ws` process's side of the channel layer, on an event loop of its own: one channel in
+    `group`, and everything it hears in `heard`."""
+
+    def __init__(self, layer: LiveChannelLayer, group: str) -> None:
+        self.layer, self.group = layer, group
+        self.heard: list[dict] = []
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="ws-side", daemon=True)
+
+    def __enter__(self) -> _Subscriber:
+        self.thread.start()
+        self.channel = self._run(self.layer.new_channel())
+        self._run(self.layer.group_add(self.group, self.channel))
+        self.listening = asyncio.run_coroutine_threadsafe(self._listen(), self.loop)
+        return self
+
+    async def _listen(self) -> None:
+        while True:
+            self.heard.append(await self.layer.receive(self.channel))
+
+    def _run(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(10)
+
+    def __exit__(self, *exc_info) -> None:
+        self.listening.cancel()
+        self._run(self.layer.flush())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
 def _failover_story(group: SentinelGroup, worker_log: Path, killed_wall: datetime) -> str:
     """What a failed wait after the kill needs: when the master died, when each sentinel switched,
     and what the worker said besides its jobs (a reconnect to the dead master's port shows here)."""
@@ -412,7 +443,7 @@ def test_master_killed_while_players_submit_fails_over_without_a_5xx_or_a_lost_a
     )
     assert _round_trip(layer, "before")
 
-    with Players(base, users, challenge_ids) as players:
+    with _Subscriber(layer, "drill") as subscriber, Players(base, users, challenge_ids) as players:
         # Through the sentinels before the fault: awards arrive from the worker.
         wait_until(
             lambda: _awarded(players.submitted_after(0)),
@@ -444,8 +475,20 @@ def test_master_killed_while_players_submit_fails_over_without_a_5xx_or_a_lost_a
             seconds=killed_at + FAILOVER_BUDGET_SECONDS - time.monotonic(),
             logs=story,
         )
-        # The live channel layer, as the worker publishes through it, reaches the new master too.
+        # The live channel layer, as the worker publishes through it, reaches the new master too; a
+        # ws process's subscriber reconnects there through the sentinels and tells its sockets to
+        # resume (what was published meanwhile is lost to them), then hears what is published.
         assert _round_trip(layer, "after")
+        wait_until(
+            lambda: {"type": RESYNC} in subscriber.heard,
+            what="the subscriber's resync on the new master",
+            seconds=killed_at + FAILOVER_BUDGET_SECONDS - time.monotonic(),
+            logs=story,
+        )
+        run_in_own_loop(lambda: layer.group_send("drill", {"type": "drill.after"}))
+        wait_until(
+            lambda: {"type": "drill.after"} in subscriber.heard, what="a message after the resync", seconds=5
+        )
         recovered_after = time.monotonic() - killed_at
         # Each player goes on submitting on the new master for a while (a later award of theirs
         # writes absolute totals, over anything the failover lost).
