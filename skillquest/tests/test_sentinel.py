@@ -312,7 +312,7 @@ class _Subscriber:
         self.layer, self.group = layer, group
         self.heard: list[dict] = []
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="ws-side", daemon=True)
+        self.thread = threading.Thread(target=self._serve, name="ws-side", daemon=True)
 
     def __enter__(self) -> _Subscriber:
         self.thread.start()
@@ -320,6 +320,12 @@ class _Subscriber:
         self._run(self.layer.group_add(self.group, self.channel))
         self.listening = asyncio.run_coroutine_threadsafe(self._listen(), self.loop)
         return self
+
+    def _serve(self) -> None:
+        self.loop.run_forever()
+        # Closed here, where no other loop runs: channels_redis flushes a loop's layer when it closes,
+        # and a loop left to the garbage collector would try that under another test's running loop.
+        self.loop.close()
 
     async def _listen(self) -> None:
         while True:
