@@ -138,8 +138,9 @@ class _PublisherLoop:
     and closed the connection again: 3.5 ms of CPU a publish, most of it not sending anything
     (bench/README.md, issue 15). This loop lives as long as the process and keeps its connections.
     A forked child (RQ's scheduler) starts its own: a thread does not survive a fork. Connections
-    that died meanwhile are replaced: redis-py checks a pooled connection before it lends it out, a
-    failed publish drops the loop's connections, and so does a long idle spell.
+    that died meanwhile are replaced: a publish that finds its connection closed (a Redis restart or
+    failover) goes again on fresh ones, any other failure drops the loop's connections, and so does
+    a long idle spell (`_publish_to_redis`).
     """
 
     def __init__(self) -> None:
