@@ -6,10 +6,13 @@ Target: a submission >= 50 % of the bare PK-UPDATE view's requests/s. The two-st
 two ways: completed pairs/s (the strict reading: a pair is two requests) and HTTP requests/s (each
 start and each submit against one request of the ceiling). The one-call submit (`POST /attempts` with
 the score in the body) is one request per submission, so its two readings are one: requests/s.
+Then what each step of the one-call submit costs the web process, in-process (bench/_submit_steps.py).
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -112,6 +115,7 @@ def main() -> int:
         results.append(row)
         if args.ws_sockets:
             results.append(_with_ws(bench, args.ws_sockets, shape, tokens_file, challenges, one_call_rate))
+        steps = _steps(bench, challenges, repeat=30 if args.quick else 300, rounds=1 if args.quick else 9)
         queued = bench.redis().llen("rq:queue:default")
         two_step.extra["award_jobs_queued"] = queued
     for r in results:
@@ -137,8 +141,31 @@ def main() -> int:
     if pairs:
         print(f"  one-call submissions per start+submit pair: {one_call_rate / pairs:.2f}")
     print(f"  award jobs left queued (no worker in this scenario): {queued}")
+    print("\nWhat the one-call submit's steps cost the web process (CPU us per call, _submit_steps.py):")
+    for name, us in steps["us_cpu"].items():
+        print(f"  {name:<62} {us:>8,.1f}")
+        results.append(h.Result("submit", f"cpu: {name}", us, "us CPU/call"))
+    print("  each step inside the whole request (the request's CPU with it taken out, subtracted):")
+    for name, us in steps["in_request_us_cpu"].items():
+        print(f"    {name:<60} {us:>8,.1f}")
+        results.append(h.Result("submit", f"cpu in the request: {name}", us, "us CPU/call"))
     h.report(results, args.json)
     return 0
+
+
+def _steps(bench, challenges: str, *, repeat: int, rounds: int) -> dict:
+    """bench/_submit_steps.py on this run's database and Redis: CPU microseconds per step."""
+    env = bench.env(
+        ROOT_URLCONF=h.CEILINGS_URLCONF, BENCH_CHALLENGES=challenges, ALLOWED_HOSTS="127.0.0.1,testserver"
+    )
+    proc = subprocess.run(
+        [h.PYTHON, str(h.BENCH / "_submit_steps.py"), "--repeat", str(repeat), "--rounds", str(rounds)],
+        cwd=h.ROOT, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    for line in proc.stdout.splitlines():
+        if line.startswith("STEPSJSON "):
+            return json.loads(line[10:])
+    raise RuntimeError(f"bench/_submit_steps.py failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
 
 
 def _with_ws(bench, sockets: int, shape: dict, tokens_file, challenges: str, without: float) -> h.Result:
