@@ -114,14 +114,12 @@ def main() -> None:
         AttemptStartSerializer(data=body).is_valid(raise_exception=True)
 
     schedule_award = jobs.schedule_award
+    no_award_slot = mock.patch.object(jobs, "schedule_award", lambda *args, **kwargs: True)
 
     def statement() -> None:
         # The attempt inserted graded and its post_save; the award slot is timed on its own below.
-        jobs.schedule_award = lambda *a, **k: True
-        try:
+        with no_award_slot:
             services.attempt_start_and_submit(user=player, challenge_id=uuid.UUID(challenge), score=85)
-        finally:
-            jobs.schedule_award = schedule_award
 
     award_slot_attempt = uuid.uuid4()
     alone = {
@@ -138,7 +136,7 @@ def main() -> None:
     users = {f"Bearer {t}": User(pk=p.pk) for t, p in zip(tokens, players, strict=True)}
     without = {
         "the throttles": mock.patch.object(AttemptViewSet, "check_throttles", lambda self, request: None),
-        "the award slot": mock.patch.object(jobs, "schedule_award", lambda *args, **kwargs: True),
+        "the award slot": no_award_slot,
         "the player's row": mock.patch.object(
             JWTAuthentication, "get_user", lambda self, token: User(pk=uuid.UUID(token["user_id"]))
         ),
