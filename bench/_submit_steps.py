@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import itertools
 import json
 import os
 import statistics
@@ -40,6 +41,7 @@ django.setup()
 
 from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 from rest_framework.test import APIRequestFactory  # noqa: E402
+from rest_framework_simplejwt.settings import api_settings  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from accounts.authentication import JWTAuthentication  # noqa: E402
@@ -77,11 +79,10 @@ def main() -> None:
     challenges = os.environ["BENCH_CHALLENGES"].split(",")
     player, token, challenge = players[0], tokens[0], challenges[0]
     body = {"challenge_id": challenge, "score": 85}
-    calls = {"n": 0}
+    calls = itertools.count(1)
 
     def one_call_request() -> None:
-        calls["n"] += 1
-        index = calls["n"]
+        index = next(calls)
         payload = json.dumps({"challenge_id": challenges[index % len(challenges)], "score": 85}).encode()
         status = wsgi_call(app, "POST", "/api/v1/attempts", payload, tokens[index % len(tokens)])
         assert status == 201, status
@@ -138,7 +139,9 @@ def main() -> None:
         "the throttles": mock.patch.object(AttemptViewSet, "check_throttles", lambda self, request: None),
         "the award slot": no_award_slot,
         "the player's row": mock.patch.object(
-            JWTAuthentication, "get_user", lambda self, token: User(pk=uuid.UUID(token["user_id"]))
+            JWTAuthentication,
+            "get_user",
+            lambda self, token: User(pk=uuid.UUID(token[api_settings.USER_ID_CLAIM])),
         ),
         "the JWT and the player's row": mock.patch.object(
             JWTAuthentication,
@@ -146,27 +149,25 @@ def main() -> None:
             lambda self, request: (users[request.META["HTTP_AUTHORIZATION"]], None),
         ),
     }
+    # Each whole request: what it calls, under what patch.
     whole = {
-        "whole one-call request": contextlib.nullcontext(),
-        "PK-UPDATE view request": contextlib.nullcontext(),
-        **{f"one-call request without {name}": patch for name, patch in without.items()},
+        "whole one-call request": (one_call_request, contextlib.nullcontext()),
+        "PK-UPDATE view request": (pk_update_request, contextlib.nullcontext()),
+        **{f"one-call request without {name}": (one_call_request, patch) for name, patch in without.items()},
     }
-
-    def request_of(name: str):
-        return pk_update_request if name.startswith("PK-UPDATE") else one_call_request
 
     for step in alone.values():  # warm: statements prepared, scripts loaded, caches filled
         for _ in range(50):
             step()
-    for name, patch in whole.items():
+    for request, patch in whole.values():
         with patch:
             for _ in range(50):
-                request_of(name)()
+                request()
     rounds: dict[str, list[float]] = {name: [] for name in [*whole, *alone]}
     for _ in range(args.rounds):
-        for name, patch in whole.items():
+        for name, (request, patch) in whole.items():
             with patch:
-                rounds[name].append(_cpu_us(request_of(name), args.repeat))
+                rounds[name].append(_cpu_us(request, args.repeat))
         for name, step in alone.items():
             rounds[name].append(_cpu_us(step, args.repeat))
     us = {name: round(statistics.median(values), 1) for name, values in rounds.items()}
